@@ -1,0 +1,5 @@
+import sys
+
+from zkactors.cli import main
+
+sys.exit(main())

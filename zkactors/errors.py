@@ -1,0 +1,103 @@
+"""The exceptions zkactors raises, one type per condition.
+
+Every error a caller can meet derives from :class:`ZkActorsError`, so ``except
+ZkActorsError`` catches all of ours and nothing else. Errors caused by bad input also
+derive from :class:`ValueError`, because that is what they are to generic code.
+Messages say what was wrong and, where it helps, what to do instead.
+"""
+
+from __future__ import annotations
+
+
+class ZkActorsError(Exception):
+    """Base class of every exception raised by zkactors."""
+
+
+class AssemblyError(ZkActorsError, ValueError):
+    """Assembly source that is not a valid program.
+
+    ``line`` and ``column`` are 1-based and point at the offending token; ``source_line``
+    is the text of that line (empty when the error concerns the program as a whole).
+    """
+
+    def __init__(self, message: str, *, line: int, column: int, source_line: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+        self.source_line = source_line
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, column {self.column}: {self.message}"
+        if self.source_line:
+            caret = " " * (max(self.column, 1) - 1) + "^"
+            return f"{where}\n    {self.source_line}\n    {caret}"
+        return where
+
+
+class ProgramFormatError(ZkActorsError, ValueError):
+    """Bytes that are not the canonical encoding of a program."""
+
+
+class InputError(ZkActorsError, ValueError):
+    """Program inputs of the wrong count, type or range (each must be an int in [0, p))."""
+
+
+class ExecutionError(ZkActorsError):
+    """A program failed while running: no halt within the cycle limit, ``inv`` of zero,
+    or a failed assertion.
+
+    ``pc`` is the index of the failing instruction (``None`` for the cycle limit) and
+    ``source_line`` its assembly text when known.
+    """
+
+    def __init__(
+        self, message: str, *, pc: int | None = None, source_line: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.pc = pc
+        self.source_line = source_line
+
+
+class ProfileError(ZkActorsError, ValueError):
+    """An unknown security profile name."""
+
+
+class ProvingError(ZkActorsError):
+    """The prover could not produce a receipt (for example, the trace is too large)."""
+
+
+class ReceiptFormatError(ZkActorsError, ValueError):
+    """Bytes that are not a well-formed receipt of a supported format version."""
+
+
+class VerificationError(ZkActorsError):
+    """A receipt that does not prove its statement. ``check`` names the failed check."""
+
+    def __init__(self, message: str, *, check: str = "") -> None:
+        super().__init__(message)
+        self.check = check
+
+
+class ConfigError(ZkActorsError, ValueError):
+    """A runtime configuration value out of its allowed range."""
+
+
+class Overloaded(ZkActorsError):
+    """The runtime cannot accept a request now; ``try_prove`` raises this instead of waiting."""
+
+
+class RuntimeClosed(ZkActorsError):
+    """The runtime is not running: it has not started, or it is shutting down or stopped."""
+
+
+class RuntimeFailed(ZkActorsError):
+    """The runtime stopped because an actor kept crashing past its restart-intensity limit."""
+
+
+class ActorCrashed(ZkActorsError):
+    """A request failed because the actor handling it crashed; the actor was restarted."""
+
+
+class DeadlineExceeded(ZkActorsError):
+    """A request cannot (or did not) finish before its deadline."""
