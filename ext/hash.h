@@ -1,0 +1,27 @@
+/* SHA-256 with runtime dispatch: SHA-NI when the CPU has it, portable C otherwise.
+ * Domain-separation prefixes of docs/protocol.md section 2 are applied by the callers. */
+#ifndef ZK_HASH_H
+#define ZK_HASH_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZK_DS_LEAF 0x00
+#define ZK_DS_NODE 0x01
+#define ZK_DS_ABSORB 0x02
+#define ZK_DS_SQUEEZE 0x03
+#define ZK_DS_POW 0x04
+
+typedef struct { uint32_t state[8]; uint64_t length; uint8_t buffer[64]; size_t buffered; } zk_sha256_ctx;
+
+void zk_sha256_init(zk_sha256_ctx *ctx);
+void zk_sha256_update(zk_sha256_ctx *ctx, const void *data, size_t len);
+void zk_sha256_final(zk_sha256_ctx *ctx, uint8_t out[32]);
+void zk_sha256(const void *data, size_t len, uint8_t out[32]);
+/* H(prefix || data) without copying data. */
+void zk_sha256_prefixed(uint8_t prefix, const void *data, size_t len, uint8_t out[32]);
+/* 1 when the SHA-NI kernel is in use (for benchmarks and tests of both paths). */
+int zk_sha256_has_shani(void);
+/* Force the portable kernel (tests compare both paths); returns the previous setting. */
+int zk_sha256_force_portable(int force);
+
+#endif

@@ -1,0 +1,32 @@
+/* Number-theoretic transforms over power-of-two subgroups of F_p, natural order in and out.
+ * Twiddles are computed once per size and cached (thread-safe). Functions returning int
+ * return 0 on success and -1 on allocation failure. */
+#ifndef ZK_NTT_H
+#define ZK_NTT_H
+#include "field.h"
+
+/* Coefficients -> evaluations at w^i, i < 2^log_n (w = primitive 2^log_n-th root). In place. */
+int zk_ntt(fe *values, unsigned log_n);
+/* Evaluations at w^i -> coefficients. In place. */
+int zk_intt(fe *values, unsigned log_n);
+/* Coefficients -> evaluations at offset * w^i. In place. */
+int zk_coset_ntt(fe *values, unsigned log_n, fe offset);
+/* Evaluations at offset * w^i -> coefficients. In place. */
+int zk_coset_intt(fe *values, unsigned log_n, fe offset);
+
+/* Low-degree extension of n_cols columns: in[c] holds 2^log_t evaluations over <w_T>;
+ * out[c] (2^(log_t+log_blowup) entries) receives evaluations on offset * <w_N>, natural
+ * order. Columns are spread over `threads` threads. in and out may not alias. */
+int zk_lde(const fe *const *in, fe *const *out, size_t n_cols, unsigned log_t,
+           unsigned log_blowup, fe offset, unsigned threads);
+
+/* Horner evaluation of a base-field polynomial at an extension point. */
+fe2 zk_eval_base_poly_at_ext(const fe *coeffs, size_t n, fe2 x);
+/* Horner evaluation of an extension-field polynomial at an extension point. */
+fe2 zk_eval_ext_poly_at_ext(const fe2 *coeffs, size_t n, fe2 x);
+
+/* out[i] = 1/values[i] (0 stays 0), Montgomery's trick: 3 multiplications per element. */
+void zk_batch_inverse(const fe *values, fe *out, size_t n);
+void zk_batch_inverse_ext(const fe2 *values, fe2 *out, size_t n);
+
+#endif
