@@ -1,3 +1,4 @@
+# distutils: sources = ext/field_kernels.c
 # cython: language_level=3
 """Goldilocks field arithmetic (``zkactors._native.field``).
 
