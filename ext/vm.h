@@ -1,0 +1,61 @@
+/* The zkVM executor: decode a program, run it, and build its execution trace.
+ *
+ * The byte format, the instruction semantics and the trace layout are fixed by
+ * docs/protocol.md section 4; the Python interpreter (zkactors/zkvm/interpreter.py) is
+ * the oracle this file is tested against. A zk_program that zk_program_decode accepted
+ * satisfies every rule of protocol.md 4 (limits, unused fields zero, imm < p, targets in
+ * range, a halt, no falling off the end), so the run functions never check them again.
+ */
+#ifndef ZK_VM_H
+#define ZK_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "field.h"
+
+#define ZK_MAX_REGISTERS 64
+#define ZK_MAX_INPUTS 16
+#define ZK_MAX_OUTPUTS 16
+#define ZK_MAX_INSTRUCTIONS 128
+#define ZK_MAX_NAME 32
+
+enum {
+    ZK_OP_SET = 1, ZK_OP_MOV = 2, ZK_OP_ADD = 3, ZK_OP_SUB = 4, ZK_OP_MUL = 5,
+    ZK_OP_ADDI = 6, ZK_OP_SUBI = 7, ZK_OP_MULI = 8, ZK_OP_INV = 9,
+    ZK_OP_ASSERT_ZERO = 10, ZK_OP_ASSERT_EQ = 11, ZK_OP_JMP = 12, ZK_OP_JZ = 13,
+    ZK_OP_JNZ = 14, ZK_OP_HALT = 15
+};
+
+/* Return codes of zk_vm_run and zk_vm_trace. */
+#define ZK_VM_OK 0
+#define ZK_VM_CYCLE_LIMIT 1     /* no halt within max_cycles */
+#define ZK_VM_INV_ZERO 2        /* inv of 0 at *fail_pc */
+#define ZK_VM_ASSERT_FAILED 3   /* assert_zero / assert_eq failed at *fail_pc */
+#define ZK_VM_TRACE_TOO_SHORT 4 /* zk_vm_trace: the run needs more than 2^log_t - 1 cycles */
+
+typedef struct { uint8_t op, rd, ra, rb; uint32_t target; fe imm; } zk_instr;
+typedef struct { uint32_t n_registers, n_inputs, n_outputs, n_instructions;
+                 uint8_t outputs[16]; zk_instr code[128]; } zk_program;
+
+/* Parse canonical program bytes (docs/protocol.md 4); 0 on success, -1 if malformed. */
+int zk_program_decode(const uint8_t *bytes, size_t len, zk_program *out);
+
+/* R + I + J: registers, instruction selectors, one helper per jz/jnz. */
+size_t zk_program_trace_width(const zk_program *p);
+
+/* Run; 0 ok; ZK_VM_CYCLE_LIMIT, ZK_VM_INV_ZERO, ZK_VM_ASSERT_FAILED with *fail_pc set.
+ * inputs has p->n_inputs canonical elements; outputs receives p->n_outputs. */
+int zk_vm_run(const zk_program *p, const fe *inputs, uint64_t max_cycles, fe *outputs,
+              uint64_t *cycles, uint32_t *fail_pc);
+
+/* Fill the trace (protocol.md 4): columns[c] points at 2^log_t elements, c < width.
+ * Requires 2^log_t >= cycles + 1 (else ZK_VM_TRACE_TOO_SHORT). 0 ok, else the same codes
+ * as zk_vm_run. */
+int zk_vm_trace(const zk_program *p, const fe *inputs, uint64_t max_cycles, unsigned log_t,
+                fe *const *columns);
+
+/* T for a run of `cycles`: max(8, next_pow2(cycles + 1)) as log2. */
+unsigned zk_trace_log_length(uint64_t cycles);
+
+#endif
