@@ -1,0 +1,395 @@
+"""The zkVM assembler: ``.zkasm`` text -> :class:`~zkactors.zkvm.program.Program`.
+
+Syntax, one statement per line::
+
+    ; fib(n): the n-th Fibonacci number mod p     (comments start with ';' or '#')
+    .input  n                 ; input registers, in order (public inputs)
+    .output a                 ; registers read at halt (public outputs)
+            set  a, 0
+            set  b, 1
+    loop:   jz   n, done      ; 'name:' labels the next instruction
+            add  t, a, b
+            ...
+            jmp  loop
+    done:   halt
+
+Instructions (docs/protocol.md 4): ``set rd, imm``, ``mov rd, ra``,
+``add|sub|mul rd, ra, rb``, ``addi|subi|muli rd, ra, imm``, ``inv rd, ra``,
+``assert_zero ra``, ``assert_eq ra, rb``, ``jmp label``, ``jz|jnz ra, label``, ``halt``.
+Mnemonics and directives are case-insensitive; register names and labels are not.
+
+Registers are named by identifiers (``[A-Za-z_][A-Za-z0-9_]*``, at most 32 characters)
+and need no declaration. They are numbered, and so become trace columns, in this order:
+the ``.input`` registers in declaration order, then any ``.registers a, b`` declared
+order (used by the disassembler to pin an order), then the rest in order of first
+appearance. Every register starts at 0 except the inputs.
+
+Immediates are decimal (``42``, ``-1``) or hex (``0xff``); a negative immediate ``-x``
+means ``p - x``, so the accepted range is ``[-(p-1), p-1]``.
+
+Limits (the protocol's, so every program the assembler accepts can be proved):
+at most 64 registers, 16 inputs, 16 outputs and 128 instructions. There must be a
+``halt``; the last instruction must be ``halt`` or ``jmp`` (execution cannot fall off the
+end); every ``.output`` register must be an input or written by some instruction.
+
+Every mistake raises :class:`~zkactors.errors.AssemblyError` with the 1-based line and
+column of the offending token, the source line, and a message saying what is wrong and
+what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+import attrs
+
+from zkactors.errors import AssemblyError
+from zkactors.zkvm.isa import (
+    MAX_INPUTS,
+    MAX_INSTRUCTIONS,
+    MAX_NAME,
+    MAX_OUTPUTS,
+    MAX_REGISTERS,
+    MNEMONICS,
+    REGISTER_FIELDS,
+    Instruction,
+    Op,
+    P,
+)
+from zkactors.zkvm.program import REGISTER_NAME, Program, validate
+
+__all__ = ["assemble"]
+
+DIRECTIVES = (".input", ".output", ".registers")
+
+_FORMS = {
+    "rd": "rd",
+    "ra": "ra",
+    "rb": "rb",
+    "imm": "imm",
+    "target": "label",
+}
+_LABEL = re.compile(r"\s*([^\s:,;#]+)\s*:")
+_WORD = re.compile(r"\s*([^\s,]+)")
+_DECIMAL = re.compile(r"-?[0-9]+\Z")
+_HEX = re.compile(r"-?0[xX][0-9a-fA-F]+\Z")
+
+
+@attrs.frozen
+class _Token:
+    text: str
+    line: int
+    column: int
+
+
+@attrs.frozen
+class _Statement:
+    """An instruction before registers and labels are resolved."""
+
+    op: Op
+    mnemonic: _Token
+    operands: tuple[_Token, ...]
+    source: str
+
+
+class _Assembler:
+    def __init__(self, source: str) -> None:
+        self.lines = source.splitlines()
+        self.statements: list[_Statement] = []
+        self.labels: dict[str, tuple[int, _Token]] = {}
+        self.pending_labels: list[_Token] = []
+        self.inputs: list[_Token] = []
+        self.declared: list[_Token] = []
+        self.outputs: list[_Token] = []
+
+    def error(self, message: str, line: int, column: int) -> AssemblyError:
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return AssemblyError(message, line=line, column=column, source_line=text)
+
+    def at(self, token: _Token, message: str) -> AssemblyError:
+        return self.error(message, token.line, token.column)
+
+    # ---- pass 1: lines -> statements, labels, directives ----
+
+    def parse(self) -> None:
+        for number, raw in enumerate(self.lines, start=1):
+            self.parse_line(number, raw)
+        if self.pending_labels:
+            label = self.pending_labels[0]
+            raise self.at(
+                label,
+                f"label '{label.text}' marks no instruction: put an instruction (e.g. halt) "
+                "after it",
+            )
+
+    def parse_line(self, number: int, raw: str) -> None:
+        cut = min((i for i in (raw.find(";"), raw.find("#")) if i >= 0), default=len(raw))
+        text = raw[:cut]
+        pos = 0
+        while match := _LABEL.match(text, pos):
+            token = _Token(match.group(1), number, match.start(1) + 1)
+            self.define_label(token)
+            pos = match.end()
+        word = _WORD.match(text, pos)
+        if word is None:
+            return  # blank, comment-only or label-only line
+        head = _Token(word.group(1), number, word.start(1) + 1)
+        operands = self.split_operands(text, word.end(), number)
+        if head.text.startswith("."):
+            if self.pending_labels:
+                label = self.pending_labels[0]
+                raise self.at(label, f"label '{label.text}' must be followed by an instruction")
+            self.parse_directive(head, operands)
+        else:
+            self.parse_instruction(head, operands, raw.strip())
+
+    def define_label(self, token: _Token) -> None:
+        if not REGISTER_NAME.match(token.text):
+            raise self.at(
+                token,
+                f"bad label name '{token.text}': expected a letter or '_' followed by "
+                "letters, digits or '_'",
+            )
+        if token.text in self.labels:
+            first = self.labels[token.text][1]
+            raise self.at(
+                token, f"duplicate label '{token.text}': already defined on line {first.line}"
+            )
+        self.labels[token.text] = (len(self.statements), token)
+        self.pending_labels.append(token)
+
+    def split_operands(self, text: str, start: int, number: int) -> tuple[_Token, ...]:
+        rest = text[start:]
+        if not rest.strip():
+            return ()
+        tokens = []
+        offset = start
+        for piece in rest.split(","):
+            stripped = piece.strip()
+            column = offset + (len(piece) - len(piece.lstrip())) + 1
+            if not stripped:
+                raise self.error(
+                    "empty operand: expected operands separated by single commas",
+                    number,
+                    column if piece else offset + 1,
+                )
+            inner = re.search(r"\s", stripped)
+            if inner is not None:
+                raise self.error(
+                    f"expected ',' between operands, got '{stripped}'",
+                    number,
+                    column + inner.start() + 1,
+                )
+            tokens.append(_Token(stripped, number, column))
+            offset += len(piece) + 1
+        return tuple(tokens)
+
+    def parse_directive(self, head: _Token, operands: tuple[_Token, ...]) -> None:
+        name = head.text.lower()
+        if name not in DIRECTIVES:
+            raise self.at(head, f"unknown directive '{head.text}'{_suggest(name, DIRECTIVES)}")
+        if not operands:
+            raise self.at(head, f"{name} expects one or more register names, e.g. '{name} x, y'")
+        for token in operands:
+            self.check_register_name(token)
+        if name == ".input":
+            for token in operands:
+                if any(t.text == token.text for t in self.inputs):
+                    raise self.at(token, f"input '{token.text}' is declared twice")
+                if len(self.inputs) == MAX_INPUTS:
+                    raise self.at(token, f"too many inputs: the limit is {MAX_INPUTS}")
+                self.inputs.append(token)
+        elif name == ".output":
+            for token in operands:
+                if len(self.outputs) == MAX_OUTPUTS:
+                    raise self.at(token, f"too many outputs: the limit is {MAX_OUTPUTS}")
+                self.outputs.append(token)
+        else:
+            for token in operands:
+                if any(t.text == token.text for t in self.declared):
+                    raise self.at(token, f"register '{token.text}' is declared twice")
+                self.declared.append(token)
+
+    def parse_instruction(self, head: _Token, operands: tuple[_Token, ...], source: str) -> None:
+        op = MNEMONICS.get(head.text.lower())
+        if op is None:
+            raise self.at(
+                head,
+                f"unknown instruction '{head.text}'{_suggest(head.text.lower(), list(MNEMONICS))}",
+            )
+        if len(operands) != len(op.operands):
+            got = f"got {len(operands)} operand{'s' if len(operands) != 1 else ''}"
+            token = operands[len(op.operands)] if len(operands) > len(op.operands) else head
+            raise self.at(token, f"{_expected_form(op)}, {got}")
+        if len(self.statements) == MAX_INSTRUCTIONS:
+            raise self.at(head, f"too many instructions: the limit is {MAX_INSTRUCTIONS}")
+        for field, token in zip(op.operands, operands, strict=True):
+            if field in REGISTER_FIELDS:
+                self.check_register_name(token, op, field)
+            elif field == "imm":
+                _ = self.immediate(token, op)
+            elif not REGISTER_NAME.match(token.text):
+                raise self.at(
+                    token, f"{op.mnemonic} expects a label as its target, got '{token.text}'"
+                )
+        self.pending_labels.clear()
+        self.statements.append(_Statement(op, head, operands, source))
+
+    def check_register_name(self, token: _Token, op: Op | None = None, field: str = "") -> None:
+        if REGISTER_NAME.match(token.text):
+            if len(token.text) > MAX_NAME:
+                raise self.at(
+                    token,
+                    f"register name '{token.text}' has {len(token.text)} characters, "
+                    f"the limit is {MAX_NAME}",
+                )
+            return
+        what = f"{op.mnemonic} expects a register for {field}" if op else "expected a register"
+        hint = ""
+        if op is not None and _looks_numeric(token.text):
+            immediate_form = {Op.MOV: "set", Op.ADD: "addi", Op.SUB: "subi", Op.MUL: "muli"}
+            if op in immediate_form:
+                hint = f"; for an immediate use {immediate_form[op]}"
+        raise self.at(
+            token,
+            f"{what}, got '{token.text}': a register name is a letter or '_' followed by "
+            f"letters, digits or '_'{hint}",
+        )
+
+    def immediate(self, token: _Token, op: Op) -> int:
+        text = token.text
+        if _HEX.match(text):
+            value = int(text, 16)
+        elif _DECIMAL.match(text):
+            value = int(text, 10)
+        else:
+            hint = ""
+            if REGISTER_NAME.match(text):
+                register_form = {Op.SET: "mov", Op.ADDI: "add", Op.SUBI: "sub", Op.MULI: "mul"}
+                hint = f"; to use a register write {register_form[op]}"
+            raise self.at(
+                token,
+                f"{op.mnemonic} expects an immediate (decimal or 0x hex) for imm, "
+                f"got '{text}'{hint}",
+            )
+        if not -(P - 1) <= value <= P - 1:
+            raise self.at(
+                token,
+                f"immediate {text} is out of range: expected an integer in [-(p-1), p-1] "
+                f"with p = {P}",
+            )
+        return value % P
+
+    # ---- pass 2: registers and labels -> Program ----
+
+    def build(self) -> Program:
+        index: dict[str, int] = {}
+        where: list[_Token] = []
+
+        def allocate(token: _Token) -> None:
+            if token.text in index:
+                return
+            if len(index) == MAX_REGISTERS:
+                raise self.at(
+                    token,
+                    f"too many registers: '{token.text}' would be number "
+                    f"{MAX_REGISTERS + 1}, the limit is {MAX_REGISTERS}",
+                )
+            index[token.text] = len(index)
+            where.append(token)
+
+        for token in self.inputs:
+            allocate(token)
+        for token in self.declared:
+            if token.text in index:
+                raise self.at(
+                    token, f"register '{token.text}' is an input; .registers lists the others"
+                )
+            allocate(token)
+        for statement in self.statements:
+            for field, token in zip(statement.op.operands, statement.operands, strict=True):
+                if field in REGISTER_FIELDS:
+                    allocate(token)
+        if not self.statements:
+            raise self.error(
+                "the program has no instructions; it needs at least a halt",
+                max(len(self.lines), 1),
+                1,
+            )
+
+        instructions = []
+        for statement in self.statements:
+            fields: dict[str, int] = {}
+            for field, token in zip(statement.op.operands, statement.operands, strict=True):
+                if field in REGISTER_FIELDS:
+                    fields[field] = index[token.text]
+                elif field == "imm":
+                    fields["imm"] = self.immediate(token, statement.op)
+                else:
+                    if token.text not in self.labels:
+                        known = list(self.labels)
+                        raise self.at(
+                            token, f"undefined label '{token.text}'{_suggest(token.text, known)}"
+                        )
+                    fields["target"] = self.labels[token.text][0]
+            instructions.append(Instruction(statement.op, **fields))
+
+        outputs = []
+        for token in self.outputs:
+            if token.text not in index:
+                raise self.at(
+                    token,
+                    f"output register '{token.text}' is never written and is not an input",
+                )
+            outputs.append(index[token.text])
+
+        registers = tuple(index)
+        problem = validate(registers, len(self.inputs), tuple(outputs), tuple(instructions))
+        if problem is not None:
+            if problem.instruction is not None:
+                statement = self.statements[problem.instruction]
+                raise self.at(statement.mnemonic, problem.message)
+            if problem.output is not None:
+                raise self.at(self.outputs[problem.output], problem.message)
+            if problem.register is not None:
+                raise self.at(where[problem.register], problem.message)
+            last = self.statements[-1].mnemonic
+            raise self.at(last, problem.message)
+        return Program(
+            registers,
+            len(self.inputs),
+            tuple(outputs),
+            tuple(instructions),
+            source_lines=tuple(s.source for s in self.statements),
+        )
+
+
+def _expected_form(op: Op) -> str:
+    if not op.operands:
+        return f"{op.mnemonic} takes no operands"
+    return f"{op.mnemonic} expects {', '.join(_FORMS[f] for f in op.operands)}"
+
+
+def _suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    if choices and len(choices) <= 20:
+        return f"; expected one of: {', '.join(choices)}"
+    return ""
+
+
+def _looks_numeric(text: str) -> bool:
+    return bool(_DECIMAL.match(text) or _HEX.match(text))
+
+
+def assemble(source: str) -> Program:
+    """Assemble ``.zkasm`` source text into a validated :class:`Program`.
+
+    :raises AssemblyError: on any mistake, with line, column, source line and a message
+        saying what is wrong and what was expected.
+    """
+    assembler = _Assembler(source)
+    assembler.parse()
+    return assembler.build()
