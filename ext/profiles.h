@@ -1,0 +1,62 @@
+/* Security profiles of docs/protocol.md section 6, and the FRI shape they imply.
+ *
+ * The table is the single C copy of protocol.md 6; zkactors/profiles.py holds the Python
+ * copy and tests hold the two to the same values. Everything here is a constant or a
+ * pure function of (profile, T), so the prover and the verifier derive the same FRI
+ * layer count and remainder size without either trusting the receipt for them.
+ */
+#ifndef ZK_PROFILES_H
+#define ZK_PROFILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZK_PROFILE_TEST 0
+#define ZK_PROFILE_DEFAULT 1
+#define ZK_PROFILE_HIGH 2
+#define ZK_N_PROFILES 3
+
+/* The LDE coset offset c of protocol.md 6 (D = c * <w_N>). */
+#define ZK_LDE_OFFSET 7ULL
+/* log2 T bounds of protocol.md 9/10. */
+#define ZK_MIN_LOG_T 3
+#define ZK_MAX_LOG_T 26
+/* Most FRI layers any profile/T can need (f >= 4, T <= 2^26: fewer than 13). */
+#define ZK_MAX_FRI_LAYERS 16
+
+typedef struct {
+    uint8_t id;
+    const char *name;
+    uint8_t log_blowup;    /* B = 2^log_blowup */
+    uint16_t queries;      /* q */
+    uint8_t grinding_bits; /* g */
+    uint8_t log_folding;   /* f = 2^log_folding */
+    uint16_t max_remainder;/* the remainder's degree bound d_L is <= this */
+} zk_profile;
+
+static const zk_profile ZK_PROFILES[ZK_N_PROFILES] = {
+    {ZK_PROFILE_TEST, "test", 2, 8, 0, 2, 8},
+    {ZK_PROFILE_DEFAULT, "default", 3, 28, 16, 3, 32},
+    {ZK_PROFILE_HIGH, "high", 3, 38, 16, 3, 32},
+};
+
+/* The profile with this id, or NULL for an unknown id. */
+static inline const zk_profile *zk_profile_by_id(unsigned id) {
+    return id < ZK_N_PROFILES ? &ZK_PROFILES[id] : NULL;
+}
+
+/* FRI layers L for a trace of 2^log_t rows (protocol.md 8.5: d_0 = T, fold while
+ * d_l > max remainder), and the remainder size d_L through *remainder_size. */
+static inline unsigned zk_fri_num_layers(const zk_profile *prof, unsigned log_t,
+                                         size_t *remainder_size) {
+    size_t d = (size_t)1 << log_t;
+    unsigned layers = 0;
+    while (d > prof->max_remainder) {
+        d >>= prof->log_folding;
+        layers++;
+    }
+    if (remainder_size) *remainder_size = d;
+    return layers;
+}
+
+#endif
