@@ -1,0 +1,101 @@
+"""The profile table of protocol.md 6 and the security figures the docs state."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from zkactors import profiles
+from zkactors.errors import ProfileError
+
+P = 2**64 - 2**32 + 1
+
+
+def test_table_matches_protocol() -> None:
+    rows = {
+        name: (p.id, p.blowup, p.queries, p.grinding_bits, p.folding_factor, p.max_remainder_size)
+        for name, p in profiles.PROFILES.items()
+    }
+    assert rows == {
+        "test": (0, 4, 8, 0, 4, 8),
+        "default": (1, 8, 28, 16, 8, 32),
+        "high": (2, 8, 38, 16, 8, 32),
+    }
+    assert profiles.get("test").insecure
+    assert not profiles.get("default").insecure and not profiles.get("high").insecure
+
+
+def test_lookup_by_name_and_id() -> None:
+    for profile in profiles.PROFILES.values():
+        assert profiles.get(profile.name) is profile
+        assert profiles.by_id(profile.id) is profile
+
+
+@pytest.mark.parametrize("bad", ["", "DEFAULT", "fast", None])
+def test_unknown_name_lists_valid_ones(bad: object) -> None:
+    with pytest.raises(ProfileError) as info:
+        profiles.get(bad)  # type: ignore[arg-type]
+    for name in ("test", "default", "high"):
+        assert name in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [3, -1, 255])
+def test_unknown_id(bad: int) -> None:
+    with pytest.raises(ProfileError):
+        profiles.by_id(bad)
+
+
+def test_query_security_bits() -> None:
+    assert profiles.get("test").query_security_bits == 8 * 2 + 0
+    assert profiles.get("default").query_security_bits == 28 * 3 + 16 == 100
+    assert profiles.get("high").query_security_bits == 38 * 3 + 16 == 130
+
+
+def test_field_security_bits_uses_exact_logs() -> None:
+    high = profiles.get("high")
+    t, constraints = 2**18, 40  # N = 2^21
+    expected = math.log2(P**2) - math.log2(8 * t * constraints)
+    assert high.field_security_bits(t, constraints) == pytest.approx(expected, abs=1e-9)
+    # log2|K| is just below 128: the term is about 128 - 21 - log2(40), roughly 100 bits.
+    assert 101 < high.field_security_bits(t, constraints) < 102
+
+
+def test_high_is_capped_below_128_by_the_quadratic_extension() -> None:
+    high = profiles.get("high")
+    for log_t in (3, 10, 20, 26):
+        bits = high.conjectured_security_bits(2**log_t, 1)
+        assert bits < 128
+        assert bits == high.field_security_bits(2**log_t, 1) < high.query_security_bits
+
+
+def test_default_reaches_100_bits_until_the_field_term_binds() -> None:
+    default = profiles.get("default")
+    assert default.conjectured_security_bits(2**10, 50) == 100
+    assert default.conjectured_security_bits(2**22, 64) < 100  # N * constraints = 2^31
+
+
+def test_test_profile_is_insecure() -> None:
+    assert profiles.get("test").conjectured_security_bits(64, 30) == 16
+
+
+@pytest.mark.parametrize(
+    ("name", "log_t", "shape"),
+    [
+        ("test", 3, (0, 8)),
+        ("test", 4, (1, 4)),
+        ("test", 5, (1, 8)),
+        ("test", 6, (2, 4)),
+        ("default", 5, (0, 32)),
+        ("default", 6, (1, 8)),
+        ("default", 10, (2, 16)),
+        ("high", 26, (7, 32)),
+    ],
+)
+def test_fri_shape(name: str, log_t: int, shape: tuple[int, int]) -> None:
+    assert profiles.get(name).fri_shape(2**log_t) == shape
+
+
+def test_bad_security_arguments() -> None:
+    with pytest.raises(ValueError):
+        profiles.get("default").field_security_bits(0, 3)

@@ -1,0 +1,151 @@
+"""Security profiles: the proof-system parameters a receipt is made with (protocol.md 6).
+
+A profile fixes the blowup ``B`` of the low-degree extension, the number of FRI queries
+``q``, the proof-of-work grinding bits ``g``, the FRI folding factor ``f`` and the largest
+remainder polynomial FRI may send in the clear. Its id is written into every receipt and
+absorbed into the transcript, so a receipt can only be checked against the profile it was
+made with.
+
+``test`` (id 0): B = 4, q = 8, g = 0, f = 4, remainder <= 8.
+    About 16 conjectured bits. **Insecure**: a forger needs about 2^16 attempts. It exists
+    only so unit tests can prove and verify in milliseconds; never use it to protect
+    anything.
+``default`` (id 1): B = 8, q = 28, g = 16, f = 8, remainder <= 32.
+    Query term 28 * 3 + 16 = 100 bits. Twice the LDE work of ``test`` per trace cell
+    (B = 8 rather than 4), receipts of a few tens of KiB for typical programs, and about
+    2^16 extra hashes of grinding (milliseconds).
+``high`` (id 2): B = 8, q = 38, g = 16, f = 8, remainder <= 32.
+    Query term 38 * 3 + 16 = 130 bits. Proving costs the same as ``default`` (the LDE and
+    the commitments do not depend on q); receipts grow by the ten extra query openings
+    (roughly a third larger) and verification by as much.
+
+What the figures mean, honestly. The *conjectured* security (the ethSTARK-style figure) is
+the minimum of two terms:
+
+- the query term, ``q * log2(B) + g``: each query catches a far-from-low-degree function
+  with probability about ``1 - 1/B`` (conjecturally), and grinding multiplies the cost of
+  each attempt by ``2^g``;
+- the field term, ``log2|K| - log2(N * constraints)`` with ``N = B * T`` and ``|K| = p^2``
+  (challenges are drawn from the quadratic extension K of the Goldilocks field): the
+  chance that a random out-of-domain point or a random linear combination hides a wrong
+  trace grows with the domain size and the number of constraints.
+
+With the quadratic extension ``log2|K|`` is just under 128, so the field term is about
+``128 - log2(N * constraints)``: roughly 100 bits for ``N`` around 2^21 with a few dozen
+constraints, and never above 128 minus a handful of bits. It therefore **caps the overall
+conjectured figure of ``high`` below 128 bits**, even though its query term is 130; only a
+cubic (or larger) extension field would lift that cap, and v1 does not have one. For
+``default`` the query term (100 bits) is the binding one unless ``N * constraints``
+exceeds about 2^28. :meth:`Profile.conjectured_security_bits` computes the figure for a
+concrete trace length and constraint count.
+
+Proven bounds (from the list-decoding analysis of FRI and DEEP) are lower than these
+conjectured figures, markedly so for small blowups; we do not claim them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+
+from zkactors.errors import ProfileError
+
+#: The Goldilocks prime; challenges live in K = F_p[X]/(X^2 - 7), of order p^2.
+_P = 2**64 - 2**32 + 1
+_LOG2_EXTENSION_FIELD = 2 * math.log2(_P)
+
+
+@attrs.frozen
+class Profile:
+    """One row of the profile table of protocol.md 6.
+
+    ``blowup``, ``folding_factor`` and ``max_remainder_size`` are powers of two;
+    ``insecure`` marks profiles meant only for tests.
+    """
+
+    name: str
+    id: int
+    blowup: int
+    queries: int
+    grinding_bits: int
+    folding_factor: int
+    max_remainder_size: int
+    insecure: bool = False
+
+    @property
+    def log_blowup(self) -> int:
+        return self.blowup.bit_length() - 1
+
+    @property
+    def log_folding_factor(self) -> int:
+        return self.folding_factor.bit_length() - 1
+
+    def fri_shape(self, trace_length: int) -> tuple[int, int]:
+        """``(L, d_L)``: the number of committed FRI layers and the remainder size for a
+        trace of ``trace_length`` rows (protocol.md 8.5: fold while the degree bound
+        exceeds the maximum remainder size)."""
+        layers, degree = 0, trace_length
+        while degree > self.max_remainder_size:
+            degree //= self.folding_factor
+            layers += 1
+        return layers, degree
+
+    @property
+    def query_security_bits(self) -> float:
+        """``q * log2(B) + g``: the conjectured bits from the queries and grinding."""
+        return self.queries * math.log2(self.blowup) + self.grinding_bits
+
+    def field_security_bits(self, trace_length: int, num_constraints: int) -> float:
+        """``log2|K| - log2(N * num_constraints)`` with ``N = B * trace_length`` and
+        ``|K| = p^2``: the bits the extension field leaves after the union bounds over the
+        evaluation domain and the constraints."""
+        if trace_length < 1 or num_constraints < 1:
+            raise ValueError("trace_length and num_constraints must be positive")
+        return _LOG2_EXTENSION_FIELD - math.log2(self.blowup * trace_length * num_constraints)
+
+    def conjectured_security_bits(self, trace_length: int, num_constraints: int) -> float:
+        """The conjectured security of a receipt: the smaller of the query and field terms."""
+        return min(
+            self.query_security_bits, self.field_security_bits(trace_length, num_constraints)
+        )
+
+
+PROFILES: dict[str, Profile] = {
+    profile.name: profile
+    for profile in (
+        Profile("test", 0, 4, 8, 0, 4, 8, insecure=True),
+        Profile("default", 1, 8, 28, 16, 8, 32),
+        Profile("high", 2, 8, 38, 16, 8, 32),
+    )
+}
+
+_BY_ID: dict[int, Profile] = {profile.id: profile for profile in PROFILES.values()}
+
+DEFAULT = "default"
+
+
+def get(name: str) -> Profile:
+    """The profile called ``name``.
+
+    :raises ProfileError: if there is no such profile.
+    """
+    try:
+        return PROFILES[name]
+    except (KeyError, TypeError):
+        valid = ", ".join(PROFILES)
+        raise ProfileError(f"unknown security profile {name!r}; choose one of: {valid}") from None
+
+
+def by_id(profile_id: int) -> Profile:
+    """The profile whose receipt id is ``profile_id``.
+
+    :raises ProfileError: if no profile has that id.
+    """
+    try:
+        return _BY_ID[profile_id]
+    except (KeyError, TypeError):
+        valid = ", ".join(f"{p.id} ({p.name})" for p in _BY_ID.values())
+        raise ProfileError(
+            f"unknown security profile id {profile_id!r}; valid ids: {valid}"
+        ) from None
