@@ -1,0 +1,315 @@
+"""Receipts: a statement (program, inputs, outputs, trace length, profile) and its STARK
+proof, in the binary format of protocol.md 10.
+
+A :class:`Receipt` names its program only by hash; checking it needs the program itself
+(``zkactors.verify(receipt, program)``). It does not record the number of cycles the run
+took: the proof fixes only the trace length ``T``, a power of two above it.
+
+:meth:`Receipt.from_bytes` is strict, because receipts arrive from outside: every count is
+checked against the bound the header implies before anything is sliced, the proof is
+walked section by section with the sizes the trace length and the profile dictate, every
+field element must be canonical and nothing may follow the proof. Any deviation raises
+:class:`~zkactors.errors.ReceiptFormatError`; no input makes it raise anything else or
+allocate more than the input's own size. Decoding checks *shape*, not validity: only a
+verifier says whether the proof proves its statement.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from array import array
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from zkactors import profiles
+from zkactors.errors import ProfileError, ReceiptFormatError
+
+MAGIC = b"ZKRC"
+FORMAT_VERSION = 1
+
+#: The Goldilocks prime: field elements are LE64 values below it.
+P = 2**64 - 2**32 + 1
+MAX_INPUTS = 16
+MAX_OUTPUTS = 16
+#: 64 registers + 128 selectors + at most 128 branch helpers.
+MAX_TRACE_WIDTH = 64 + 128 + 128
+MIN_LOG_TRACE_LENGTH = 3
+MAX_LOG_TRACE_LENGTH = 26
+
+_DIGEST = 32
+_BASE = 8  # bytes of an element of F
+_EXT = 16  # bytes of an element of K
+_NATIVE_LITTLE_ENDIAN = sys.byteorder == "little"
+
+
+def _fail(message: str) -> ReceiptFormatError:
+    return ReceiptFormatError(f"malformed receipt: {message}")
+
+
+def _check_elements(name: str, values: tuple[int, ...]) -> tuple[int, ...]:
+    if len(values) > 16:
+        raise _fail(f"{len(values)} {name}; at most 16 are allowed")
+    for v in values:
+        if type(v) is not int or not 0 <= v < P:
+            raise _fail(f"{name} must be field elements, ints in [0, p); got {v!r}")
+    return values
+
+
+def _as_tuple(values: Iterable[int]) -> tuple[int, ...]:
+    try:
+        return tuple(values)
+    except TypeError:
+        raise _fail(f"expected a sequence of field elements, got {values!r}") from None
+
+
+def _validate_hash(_: Any, __: Any, value: str) -> None:
+    if not (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    ):
+        raise _fail(f"program_hash must be 64 lowercase hex digits, got {value!r}")
+
+
+def _validate_inputs(_: Any, __: Any, value: tuple[int, ...]) -> None:
+    _check_elements("inputs", value)
+
+
+def _validate_outputs(_: Any, __: Any, value: tuple[int, ...]) -> None:
+    _check_elements("outputs", value)
+
+
+def _validate_trace_length(_: Any, __: Any, value: int) -> None:
+    if (
+        type(value) is not int
+        or value <= 0
+        or value & (value - 1)
+        or not MIN_LOG_TRACE_LENGTH <= value.bit_length() - 1 <= MAX_LOG_TRACE_LENGTH
+    ):
+        raise _fail(
+            f"trace_length must be a power of two in [2^{MIN_LOG_TRACE_LENGTH}, "
+            f"2^{MAX_LOG_TRACE_LENGTH}], got {value!r}"
+        )
+
+
+def _validate_profile(_: Any, __: Any, value: str) -> None:
+    try:
+        profiles.get(value)
+    except ProfileError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _validate_width(_: Any, __: Any, value: int) -> None:
+    if type(value) is not int or not 1 <= value <= MAX_TRACE_WIDTH:
+        raise _fail(f"trace_width must be in [1, {MAX_TRACE_WIDTH}], got {value!r}")
+
+
+def _validate_proof(_: Any, __: Any, value: bytes) -> None:
+    if type(value) is not bytes:
+        raise _fail(f"proof must be bytes, got {type(value).__name__}")
+
+
+@attrs.frozen
+class Receipt:
+    """A statement and its proof; ``proof`` is everything after the header of
+    protocol.md 10 (trace root onwards), kept as opaque bytes.
+
+    Constructing one checks the statement fields' types and ranges (raising
+    :class:`~zkactors.errors.ReceiptFormatError`); only :meth:`from_bytes` checks the
+    proof's structure.
+    """
+
+    program_hash: str = attrs.field(validator=_validate_hash)
+    inputs: tuple[int, ...] = attrs.field(converter=_as_tuple, validator=_validate_inputs)
+    outputs: tuple[int, ...] = attrs.field(converter=_as_tuple, validator=_validate_outputs)
+    trace_length: int = attrs.field(validator=_validate_trace_length)
+    profile: str = attrs.field(validator=_validate_profile)
+    trace_width: int = attrs.field(validator=_validate_width)
+    proof: bytes = attrs.field(
+        validator=_validate_proof, repr=lambda proof: f"<{len(proof)} bytes>"
+    )
+
+    @property
+    def log_trace_length(self) -> int:
+        return self.trace_length.bit_length() - 1
+
+    @property
+    def header_size(self) -> int:
+        return 4 + 2 + 1 + _DIGEST + 2 + 8 * len(self.inputs) + 2 + 8 * len(self.outputs) + 3
+
+    @property
+    def size(self) -> int:
+        """Length in bytes of :meth:`to_bytes`."""
+        return self.header_size + len(self.proof)
+
+    def to_bytes(self) -> bytes:
+        """The receipt in the binary format of protocol.md 10."""
+        n_in, n_out = len(self.inputs), len(self.outputs)
+        return b"".join(
+            (
+                MAGIC,
+                struct.pack("<HB", FORMAT_VERSION, profiles.get(self.profile).id),
+                bytes.fromhex(self.program_hash),
+                struct.pack(f"<H{n_in}Q", n_in, *self.inputs),
+                struct.pack(f"<H{n_out}Q", n_out, *self.outputs),
+                struct.pack("<BH", self.log_trace_length, self.trace_width),
+                self.proof,
+            )
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Receipt:
+        """Decode and strictly check a receipt (see the module docstring).
+
+        :raises ReceiptFormatError: if ``data`` is not a well-formed version-1 receipt.
+        """
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise ReceiptFormatError(f"a receipt is decoded from bytes, not {type(data).__name__}")
+        try:
+            view = memoryview(data).cast("B")
+        except TypeError as exc:
+            raise _fail(f"not a contiguous byte buffer ({exc})") from None
+        reader = _Reader(view)
+        if reader.take(4) != MAGIC:
+            raise _fail("bad magic; a receipt starts with b'ZKRC'")
+        version = reader.u16()
+        if version != FORMAT_VERSION:
+            raise _fail(f"format version {version}; this decoder reads version {FORMAT_VERSION}")
+        profile_id = reader.u8()
+        try:
+            profile = profiles.by_id(profile_id)
+        except ProfileError as exc:
+            raise _fail(str(exc)) from None
+        program_hash = reader.take(_DIGEST).hex()
+        inputs = reader.elements("inputs", MAX_INPUTS)
+        outputs = reader.elements("outputs", MAX_OUTPUTS)
+        log_t = reader.u8()
+        if not MIN_LOG_TRACE_LENGTH <= log_t <= MAX_LOG_TRACE_LENGTH:
+            raise _fail(
+                f"log2 of the trace length is {log_t}, outside "
+                f"[{MIN_LOG_TRACE_LENGTH}, {MAX_LOG_TRACE_LENGTH}]"
+            )
+        width = reader.u16()
+        if not 1 <= width <= MAX_TRACE_WIDTH:
+            raise _fail(f"trace width {width} outside [1, {MAX_TRACE_WIDTH}]")
+        proof_start = reader.pos
+        _walk_proof(reader, profile, log_t, width)
+        if reader.pos != len(view):
+            raise _fail(f"{len(view) - reader.pos} trailing bytes after the proof")
+        return cls(
+            program_hash=program_hash,
+            inputs=inputs,
+            outputs=outputs,
+            trace_length=1 << log_t,
+            profile=profile.name,
+            trace_width=width,
+            proof=bytes(view[proof_start:]),
+        )
+
+
+class _Reader:
+    """A cursor over the receipt that refuses to read past its end."""
+
+    __slots__ = ("pos", "view")
+
+    def __init__(self, view: memoryview) -> None:
+        self.view = view
+        self.pos = 0
+
+    def take(self, n: int, what: str = "") -> memoryview:
+        end = self.pos + n
+        if end > len(self.view):
+            suffix = f" reading {what}" if what else ""
+            raise _fail(
+                f"truncated{suffix}: needed {n} bytes at offset {self.pos}, "
+                f"{len(self.view) - self.pos} left"
+            )
+        chunk = self.view[self.pos : end]
+        self.pos = end
+        return chunk
+
+    def u8(self) -> int:
+        return int(self.take(1)[0])
+
+    def u16(self) -> int:
+        return int.from_bytes(self.take(2), "little")
+
+    def u32(self) -> int:
+        return int.from_bytes(self.take(4), "little")
+
+    def elements(self, name: str, bound: int) -> tuple[int, ...]:
+        count = self.u16()
+        if count > bound:
+            raise _fail(f"{count} {name}; at most {bound} are allowed")
+        values = tuple(struct.unpack(f"<{count}Q", self.take(8 * count, name)))
+        if values and max(values) >= P:
+            raise _fail(f"{name} hold a non-canonical field element (>= p)")
+        return values
+
+    def canonical(self, n_words: int, what: str) -> None:
+        """Skip ``n_words`` LE64 field elements, rejecting any that is >= p."""
+        chunk = self.take(8 * n_words, what)
+        if not n_words:
+            return
+        words = array("Q")
+        words.frombytes(chunk)
+        if not _NATIVE_LITTLE_ENDIAN:
+            words.byteswap()
+        if max(words) >= P:
+            raise _fail(f"{what} holds a non-canonical field element (>= p)")
+
+    def multiproof(self, what: str, opened: int, leaves: int) -> None:
+        count = self.u32()
+        bound = opened * (leaves.bit_length() - 1)
+        if count > bound:
+            raise _fail(
+                f"{what} multiproof has {count} digests; {opened} openings in a tree of "
+                f"{leaves} leaves need at most {bound}"
+            )
+        self.take(_DIGEST * count, f"{what} multiproof")
+
+
+def _walk_proof(reader: _Reader, profile: profiles.Profile, log_t: int, width: int) -> None:
+    """Check the proof's structure (protocol.md 10) without interpreting it."""
+    f = profile.folding_factor
+    lde_size = profile.blowup << log_t
+    layers, remainder_size = profile.fri_shape(1 << log_t)
+    reader.take(2 * _DIGEST, "the trace and composition roots")
+    reader.canonical((2 * width + 2) * 2, "the out-of-domain frame")
+    n_layers = reader.u8()
+    if n_layers != layers:
+        raise _fail(
+            f"{n_layers} FRI layers; trace length 2^{log_t} with profile "
+            f"{profile.name!r} has {layers}"
+        )
+    reader.take(_DIGEST * layers, "the FRI layer roots")
+    size = reader.u16()
+    if size != remainder_size:
+        raise _fail(
+            f"FRI remainder of {size} coefficients; trace length 2^{log_t} with profile "
+            f"{profile.name!r} has {remainder_size}"
+        )
+    reader.canonical(2 * remainder_size, "the FRI remainder")
+    reader.take(8, "the grinding nonce")
+    n_positions = reader.u16()
+    if not 1 <= n_positions <= profile.queries:
+        raise _fail(
+            f"{n_positions} query positions; profile {profile.name!r} opens between 1 "
+            f"and {profile.queries}"
+        )
+    reader.canonical(n_positions * width, "the opened trace rows")
+    reader.multiproof("trace", n_positions, lde_size)
+    reader.canonical(n_positions * 4, "the opened composition rows")
+    reader.multiproof("composition", n_positions, lde_size)
+    layer_size = lde_size
+    for layer in range(layers):
+        opened = reader.u16()
+        if not 1 <= opened <= n_positions:
+            raise _fail(
+                f"FRI layer {layer} opens {opened} leaves; expected between 1 and the "
+                f"{n_positions} query positions"
+            )
+        reader.canonical(opened * f * 2, f"the opened leaves of FRI layer {layer}")
+        reader.multiproof(f"FRI layer {layer}", opened, layer_size // f)
+        layer_size //= f
