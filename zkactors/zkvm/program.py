@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from zkactors.errors import ProgramFormatError
+from zkactors.errors import InputError, ProgramFormatError
 from zkactors.zkvm.isa import (
     MAX_INPUTS,
     MAX_INSTRUCTIONS,
@@ -213,6 +213,24 @@ class Program:
     def branch_indices(self) -> tuple[int, ...]:
         """Indices of the jz/jnz instructions, in program order (one helper column each)."""
         return tuple(k for k, ins in enumerate(self.instructions) if ins.op.is_branch)
+
+    def check_inputs(self, inputs: Iterable[object]) -> tuple[int, ...]:
+        """The inputs as a tuple of field elements, checked against this program.
+
+        :raises InputError: if the count is wrong or an input is not an int in [0, p)
+            (``bool`` is rejected: ``True`` is not a field element here).
+        """
+        values = tuple(inputs)
+        if len(values) != self.n_inputs:
+            names = ", ".join(self.inputs) or "none"
+            raise InputError(
+                f"expected {self.n_inputs} input{'s' if self.n_inputs != 1 else ''} "
+                f"({names}), got {len(values)}"
+            )
+        for name, value in zip(self.inputs, values, strict=True):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < P:
+                raise InputError(f"input {name!r} must be an int in [0, p), got {value!r}")
+        return values  # type: ignore[return-value]  # checked above: all ints
 
     def source_line(self, pc: int) -> str:
         """The assembly text of instruction ``pc`` (disassembled if the source is unknown)."""

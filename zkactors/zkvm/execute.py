@@ -1,0 +1,125 @@
+"""Run programs natively: outputs, exact cycle counts and execution traces.
+
+This is the fast path (``ext/vm.c``, called with the GIL released). The estimator uses
+:func:`execute` to learn a request's exact cycles before proving; tests and tools use
+:func:`execution_trace` to compare the native trace with the Python oracle
+(:mod:`zkactors.zkvm.interpreter`), whose errors this module raises identically.
+"""
+
+from __future__ import annotations
+
+import functools
+from array import array
+from collections.abc import Sequence
+
+import attrs
+import structlog
+
+import zkactors._native.executor as _native
+from zkactors.errors import ExecutionError, InputError
+from zkactors.zkvm.interpreter import (
+    DEFAULT_MAX_CYCLES,
+    assert_error,
+    cycle_limit_error,
+    inv_zero_error,
+)
+from zkactors.zkvm.program import Program
+
+__all__ = ["DEFAULT_MAX_CYCLES", "Execution", "execute", "execution_trace", "trace_length"]
+
+log = structlog.get_logger(__name__)
+
+#: Traces are allocated in memory; past 2^30 rows a single column alone is 8 GiB.
+MAX_TRACE_LOG_LENGTH = 30
+
+
+@attrs.frozen
+class Execution:
+    """The result of running a program: its outputs, exact cycles (counting the halt),
+    the trace length T a proof of this run has, and the hash of the program run."""
+
+    outputs: tuple[int, ...]
+    cycles: int
+    trace_length: int
+    program_hash: str
+
+
+@functools.lru_cache(maxsize=256)
+def _decoded(canonical: bytes) -> _native.NativeProgram:
+    return _native.NativeProgram(canonical)
+
+
+def _prepare(
+    program: Program, inputs: Sequence[int], max_cycles: int
+) -> tuple[_native.NativeProgram, array[int]]:
+    if not isinstance(program, Program):
+        raise TypeError(f"expected a Program, got {type(program).__name__}")
+    if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles < 1:
+        raise InputError(f"max_cycles must be a positive int, got {max_cycles!r}")
+    values = program.check_inputs(inputs)
+    return _decoded(program.to_bytes()), array("Q", values)
+
+
+def _raise_for(program: Program, code: int, fail_pc: int, max_cycles: int) -> None:
+    if code == _native.OK:
+        return
+    if code == _native.CYCLE_LIMIT:
+        raise cycle_limit_error(max_cycles)
+    if code == _native.INV_ZERO:
+        raise inv_zero_error(program, fail_pc)
+    if code == _native.ASSERT_FAILED:
+        raise assert_error(program, fail_pc)
+    raise ExecutionError(f"the native executor failed with code {code}")  # pragma: no cover
+
+
+def trace_length(cycles: int) -> int:
+    """T = max(8, next power of two >= cycles + 1): the rows of a run of ``cycles``."""
+    return 1 << int(_native.trace_log_length(cycles))
+
+
+def execute(
+    program: Program, inputs: Sequence[int], *, max_cycles: int = DEFAULT_MAX_CYCLES
+) -> Execution:
+    """Run ``program`` on ``inputs`` natively (GIL released) and return its outputs and
+    exact cycle count.
+
+    :raises InputError: if the inputs are of the wrong count, not ints, or out of [0, p).
+    :raises ExecutionError: if the program does not halt within ``max_cycles``, takes the
+        inverse of 0 or fails an assertion (``pc`` and ``source_line`` say where).
+    """
+    native, values = _prepare(program, inputs, max_cycles)
+    outputs = array("Q", bytes(8 * len(program.output_registers)))
+    code, cycles, fail_pc = native.run(values, max_cycles, outputs)
+    _raise_for(program, code, fail_pc, max_cycles)
+    return Execution(
+        outputs=tuple(outputs),
+        cycles=cycles,
+        trace_length=trace_length(cycles),
+        program_hash=program.hash,
+    )
+
+
+def execution_trace(
+    program: Program, inputs: Sequence[int], *, max_cycles: int = DEFAULT_MAX_CYCLES
+) -> list[array[int]]:
+    """The execution trace of protocol.md 4: ``trace_width`` columns of T uint64 values.
+
+    Runs the program once for its cycle count (hence T), then fills the trace natively.
+
+    :raises InputError, ExecutionError: as :func:`execute`.
+    """
+    native, values = _prepare(program, inputs, max_cycles)
+    outputs = array("Q", bytes(8 * len(program.output_registers)))
+    code, cycles, fail_pc = native.run(values, max_cycles, outputs)
+    _raise_for(program, code, fail_pc, max_cycles)
+    log_t = int(_native.trace_log_length(cycles))
+    if log_t > MAX_TRACE_LOG_LENGTH:
+        raise ExecutionError(
+            f"a run of {cycles} cycles needs a trace of 2^{log_t} rows, more than the "
+            f"2^{MAX_TRACE_LOG_LENGTH} this function allocates"
+        )
+    zeros = bytes(8 << log_t)
+    columns = [array("Q", zeros) for _ in range(program.trace_width)]
+    code = native.trace(values, max_cycles, log_t, columns)
+    _raise_for(program, code, 0, max_cycles)
+    return columns
