@@ -9,3 +9,35 @@ void zk_powers(fe base, fe *out, size_t n) {
         acc = f_mul(acc, base);
     }
 }
+
+void zk_scale_by_powers(fe *values, size_t n, fe start, fe base) {
+    fe acc = start;
+    for (size_t i = 0; i < n; i++) {
+        values[i] = f_mul(values[i], acc);
+        acc = f_mul(acc, base);
+    }
+}
+
+void zk_vec_add(const fe *a, const fe *b, fe *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = f_add(a[i], b[i]);
+}
+
+void zk_vec_sub(const fe *a, const fe *b, fe *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = f_sub(a[i], b[i]);
+}
+
+void zk_vec_mul(const fe *a, const fe *b, fe *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = f_mul(a[i], b[i]);
+}
+
+void zk_vec_scale(const fe *a, fe s, fe *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = f_mul(a[i], s);
+}
+
+void zk_vec_mul_ext(const fe2 *a, const fe2 *b, fe2 *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = e_mul(a[i], b[i]);
+}
+
+void zk_vec_mul_ext_base(const fe2 *a, const fe *b, fe2 *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = e_mul_base(a[i], b[i]);
+}

@@ -29,4 +29,20 @@ fe2 zk_eval_ext_poly_at_ext(const fe2 *coeffs, size_t n, fe2 x);
 void zk_batch_inverse(const fe *values, fe *out, size_t n);
 void zk_batch_inverse_ext(const fe2 *values, fe2 *out, size_t n);
 
+/* ---- additions (the functions above keep their contracts) ----
+ * Each returns -1 also when log_n > 32 (no such subgroup). */
+
+/* The transforms above with one large transform split over `threads` (threads <= 1: the
+ * same as the single-threaded function). Results are identical for any thread count. */
+int zk_ntt_threaded(fe *values, unsigned log_n, unsigned threads);
+int zk_intt_threaded(fe *values, unsigned log_n, unsigned threads);
+int zk_coset_ntt_threaded(fe *values, unsigned log_n, fe offset, unsigned threads);
+int zk_coset_intt_threaded(fe *values, unsigned log_n, fe offset, unsigned threads);
+
+/* 1 when the AVX-512 butterflies are available on this CPU. */
+int zk_ntt_has_avx512(void);
+/* Force the portable scalar kernels (tests compare both paths); returns the previous
+ * setting. */
+int zk_ntt_force_scalar(int force);
+
 #endif

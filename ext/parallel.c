@@ -1,0 +1,54 @@
+/* zk_parallel_for: fork `threads - 1` pthreads, run chunk 0 on the caller, join.
+ *
+ * Threads are created per call rather than pooled: the callers split work that takes
+ * milliseconds, against tens of microseconds for a create/join, and a pool would need
+ * global state shared by every module that compiles this file. If a thread cannot be
+ * created its chunk runs on the caller, so the call always completes. */
+#include "parallel.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#define ZK_MAX_THREADS 256
+
+typedef struct {
+    zk_range_fn fn;
+    void *ctx;
+    size_t begin, end;
+} zk_chunk;
+
+static void *run_chunk(void *arg) {
+    zk_chunk *c = (zk_chunk *)arg;
+    c->fn(c->ctx, c->begin, c->end);
+    return NULL;
+}
+
+void zk_parallel_for(unsigned threads, size_t n, zk_range_fn fn, void *ctx) {
+    if (n == 0) return;
+    if (threads > n) threads = (unsigned)n;
+    if (threads > ZK_MAX_THREADS) threads = ZK_MAX_THREADS;
+    if (threads <= 1) {
+        fn(ctx, 0, n);
+        return;
+    }
+    zk_chunk chunks[ZK_MAX_THREADS];
+    pthread_t ids[ZK_MAX_THREADS];
+    unsigned char started[ZK_MAX_THREADS];
+    for (unsigned t = 0; t < threads; t++) {
+        /* n * t / threads without overflow for any size_t n: split n = q * threads + r. */
+        size_t q = n / threads, r = n % threads;
+        chunks[t].fn = fn;
+        chunks[t].ctx = ctx;
+        chunks[t].begin = q * t + (t < r ? t : r);
+        chunks[t].end = chunks[t].begin + q + (t < r ? 1 : 0);
+    }
+    for (unsigned t = 1; t < threads; t++)
+        started[t] = pthread_create(&ids[t], NULL, run_chunk, &chunks[t]) == 0;
+    run_chunk(&chunks[0]);
+    for (unsigned t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(ids[t], NULL);
+        else
+            run_chunk(&chunks[t]);
+    }
+}
