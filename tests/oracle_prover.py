@@ -1,0 +1,651 @@
+"""ORACLE PROVER (test-only): protocol.md 8 in straightforward pure Python.
+
+This is the byte-level oracle for the native prover: for the same program, inputs and
+profile it must produce the identical receipt bytes. It is also the tests' forger: it
+proves caller-supplied (wrong) traces and claimed outputs, and can cheat at one step of
+the protocol (``cheat=``), so the verifiers' every check can be shown to bite.
+
+It is written from the specification independently of the reference verifier
+(``zkactors.zkvm.reference``) and shares no code with it: K elements are plain tuples,
+FRI folds by splitting coefficients rather than by the verifier's coset formula. It is
+meant for T <= 64 with the ``test`` profile; a default-profile proof of a tiny trace
+takes about a second (mostly grinding).
+
+Cheats (each aims at one verifier check when applied to an honest trace):
+
+- ``"ood"``: send ``C_0(z)`` chosen so the out-of-domain check passes even though the
+  committed composition is not the constraints' quotient (use with a forged trace; the
+  DEEP polynomial is then not low-degree and FRI's remainder check fails);
+- ``"deep"``: commit FRI layer 0 as DEEP + 1 (still low-degree): the ``deep`` check fails;
+- ``"fold"``: commit FRI layer 1 as fold + 1 (needs L >= 2): the ``fri_fold`` check fails;
+- ``"remainder"``: send the remainder with its constant coefficient + 1: ``fri_remainder``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from zkactors import profiles
+from zkactors.zkvm import interpreter
+from zkactors.zkvm.isa import Op
+from zkactors.zkvm.program import Program
+
+P = 2**64 - 2**32 + 1
+G = 7  # generator of F*, and the LDE offset c
+W = 7  # K = F[X]/(X^2 - W)
+
+Fe2 = tuple[int, int]
+ZERO: Fe2 = (0, 0)
+ONE: Fe2 = (1, 0)
+
+
+# ---------------------------------------------------------------- fields
+
+
+def inv(a: int) -> int:
+    assert a % P, "inverse of 0"
+    return pow(a, P - 2, P)
+
+
+def root(n: int) -> int:
+    log_n = n.bit_length() - 1
+    assert n == 1 << log_n and log_n <= 32
+    return pow(pow(G, (P - 1) >> 32, P), 1 << (32 - log_n), P)
+
+
+def kadd(a: Fe2, b: Fe2) -> Fe2:
+    return ((a[0] + b[0]) % P, (a[1] + b[1]) % P)
+
+
+def ksub(a: Fe2, b: Fe2) -> Fe2:
+    return ((a[0] - b[0]) % P, (a[1] - b[1]) % P)
+
+
+def kmul(a: Fe2, b: Fe2) -> Fe2:
+    return ((a[0] * b[0] + W * a[1] * b[1]) % P, (a[0] * b[1] + a[1] * b[0]) % P)
+
+
+def kscale(a: Fe2, s: int) -> Fe2:
+    return (a[0] * s % P, a[1] * s % P)
+
+
+def kinv(a: Fe2) -> Fe2:
+    n = inv((a[0] * a[0] - W * a[1] * a[1]) % P)
+    return (a[0] * n % P, (-a[1]) * n % P)
+
+
+def kpow(a: Fe2, e: int) -> Fe2:
+    r = ONE
+    while e:
+        if e & 1:
+            r = kmul(r, a)
+        a = kmul(a, a)
+        e >>= 1
+    return r
+
+
+def kbytes(a: Fe2) -> bytes:
+    return a[0].to_bytes(8, "little") + a[1].to_bytes(8, "little")
+
+
+# ---------------------------------------------------------------- polynomials over F
+
+
+def ntt(values: Sequence[int], w: int) -> list[int]:
+    """out[k] = sum_i values[i] * w^(i*k) (len a power of two, w of that order)."""
+    n = len(values)
+    a = list(values)
+    j = 0
+    for i in range(1, n):
+        bit = n >> 1
+        while j & bit:
+            j ^= bit
+            bit >>= 1
+        j |= bit
+        if i < j:
+            a[i], a[j] = a[j], a[i]
+    length = 2
+    while length <= n:
+        step = pow(w, n // length, P)
+        half = length // 2
+        twiddles = [1] * half
+        for t in range(1, half):
+            twiddles[t] = twiddles[t - 1] * step % P
+        for start in range(0, n, length):
+            for t in range(half):
+                u = a[start + t]
+                v = a[start + t + half] * twiddles[t] % P
+                a[start + t] = (u + v) % P
+                a[start + t + half] = (u - v) % P
+        length *= 2
+    return a
+
+
+def interpolate(values: Sequence[int], offset: int = 1) -> list[int]:
+    """Coefficients of the polynomial taking ``values`` on ``offset * <w_n>``."""
+    n = len(values)
+    coeffs = ntt(values, inv(root(n)))
+    n_inv = inv(n)
+    o_inv = inv(offset)
+    scale = n_inv
+    for k in range(n):
+        coeffs[k] = coeffs[k] * scale % P
+        scale = scale * o_inv % P
+    return coeffs
+
+
+def evaluate_on_coset(coeffs: Sequence[int], n: int, offset: int) -> list[int]:
+    """The polynomial with ``coeffs`` on ``offset * <w_n>`` (natural order)."""
+    padded = [0] * n
+    scale = 1
+    for k, c in enumerate(coeffs):
+        padded[k] = c * scale % P
+        scale = scale * offset % P
+    return ntt(padded, root(n))
+
+
+def k_interpolate(values: Sequence[Fe2], offset: int = 1) -> list[Fe2]:
+    c0 = interpolate([v[0] for v in values], offset)
+    c1 = interpolate([v[1] for v in values], offset)
+    return list(zip(c0, c1, strict=True))
+
+
+def k_evaluate_on_coset(coeffs: Sequence[Fe2], n: int, offset: int) -> list[Fe2]:
+    c0 = evaluate_on_coset([c[0] for c in coeffs], n, offset)
+    c1 = evaluate_on_coset([c[1] for c in coeffs], n, offset)
+    return list(zip(c0, c1, strict=True))
+
+
+def horner_at_ext(coeffs: Sequence[int] | Sequence[Fe2], x: Fe2) -> Fe2:
+    acc = ZERO
+    for c in reversed(coeffs):
+        term = c if isinstance(c, tuple) else (c, 0)
+        acc = kadd(kmul(acc, x), term)
+    return acc
+
+
+# ---------------------------------------------------------------- hashing
+
+
+def sha(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+class Tree:
+    """The 2n-node Merkle array of protocol.md 3."""
+
+    def __init__(self, leaves: Sequence[bytes]) -> None:
+        n = len(leaves)
+        self.n = n
+        self.nodes: list[bytes] = [b""] * (2 * n)
+        for i, leaf in enumerate(leaves):
+            self.nodes[n + i] = sha(b"\x00" + leaf)
+        for k in range(n - 1, 0, -1):
+            self.nodes[k] = sha(b"\x01" + self.nodes[2 * k] + self.nodes[2 * k + 1])
+
+    @property
+    def root(self) -> bytes:
+        return self.nodes[1]
+
+    def multiproof(self, indices: Sequence[int]) -> list[bytes]:
+        known = sorted({self.n + i for i in indices})
+        out = []
+        while known != [1]:
+            present = set(known)
+            for v in known:
+                if v ^ 1 not in present:
+                    out.append(self.nodes[v ^ 1])
+            known = sorted({v >> 1 for v in known})
+        return out
+
+
+class Channel:
+    def __init__(self) -> None:
+        self.s = bytes(32)
+        self.ctr = 0
+
+    def absorb(self, data: bytes) -> None:
+        self.s = sha(b"\x02" + self.s + data)
+        self.ctr = 0
+
+    def squeeze(self) -> bytes:
+        out = sha(b"\x03" + self.s + self.ctr.to_bytes(8, "little"))
+        self.ctr += 1
+        return out
+
+    def base(self) -> int:
+        while True:
+            v = int.from_bytes(self.squeeze()[:8], "little")
+            if v < P:
+                return v
+
+    def ext(self) -> Fe2:
+        c0 = self.base()
+        return (c0, self.base())
+
+    def index(self, n: int) -> int:
+        return int.from_bytes(self.squeeze()[:8], "little") % n
+
+
+# ---------------------------------------------------------------- the AIR
+
+
+def constraints(
+    program: Program,
+    cur: Sequence[Fe2],
+    nxt: Sequence[Fe2],
+    inputs: Sequence[int],
+    outputs: Sequence[int],
+) -> tuple[list[Fe2], list[Fe2], list[Fe2]]:
+    """(transition, row-0 boundary, last-row boundary) constraint values, canonical order."""
+    code = program.instructions
+    n_reg = len(program.registers)
+    n_ins = len(code)
+    helper = {k: n_reg + n_ins + j for j, k in enumerate(program.branch_indices)}
+
+    def sel(row: Sequence[Fe2], k: int) -> Fe2:
+        return row[n_reg + k]
+
+    def written(k: int) -> Fe2:
+        ins = code[k]
+        a, b, imm = cur[ins.ra] if n_reg else ZERO, cur[ins.rb] if n_reg else ZERO, (ins.imm, 0)
+        return {
+            Op.SET: lambda: imm,
+            Op.MOV: lambda: a,
+            Op.ADD: lambda: kadd(a, b),
+            Op.SUB: lambda: ksub(a, b),
+            Op.MUL: lambda: kmul(a, b),
+            Op.ADDI: lambda: kadd(a, imm),
+            Op.SUBI: lambda: ksub(a, imm),
+            Op.MULI: lambda: kmul(a, imm),
+        }[ins.op]()
+
+    trans: list[Fe2] = []
+    for r in range(n_reg):
+        s_r, update = ZERO, ZERO
+        for k, ins in enumerate(code):
+            if ins.op is Op.INV and ins.rd == r:
+                s_r = kadd(s_r, sel(cur, k))
+            elif ins.op.writes and ins.rd == r:
+                update = kadd(update, kmul(sel(cur, k), ksub(written(k), cur[r])))
+        trans.append(ksub(kmul(ksub(ONE, s_r), ksub(nxt[r], cur[r])), update))
+    incoming: list[Fe2] = [ZERO] * n_ins
+    for k, ins in enumerate(code):
+        s = sel(cur, k)
+        if ins.op in (Op.JZ, Op.JNZ):
+            ah = kmul(cur[ins.ra], cur[helper[k]])
+            taken = ksub(ONE, ah) if ins.op is Op.JZ else ah
+            fall = ah if ins.op is Op.JZ else ksub(ONE, ah)
+            incoming[ins.target] = kadd(incoming[ins.target], kmul(s, taken))
+            incoming[k + 1] = kadd(incoming[k + 1], kmul(s, fall))
+        elif ins.op is Op.JMP:
+            incoming[ins.target] = kadd(incoming[ins.target], s)
+        elif ins.op is Op.HALT:
+            incoming[k] = kadd(incoming[k], s)
+        else:
+            incoming[k + 1] = kadd(incoming[k + 1], s)
+    for t in range(n_ins):
+        trans.append(ksub(sel(nxt, t), incoming[t]))
+    for k in program.branch_indices:
+        a = cur[code[k].ra]
+        trans.append(kmul(a, ksub(ONE, kmul(a, cur[helper[k]]))))
+    for k, ins in enumerate(code):
+        if ins.op is Op.INV:
+            trans.append(kmul(sel(cur, k), ksub(kmul(cur[ins.ra], nxt[ins.rd]), ONE)))
+        elif ins.op is Op.ASSERT_ZERO:
+            trans.append(kmul(sel(cur, k), cur[ins.ra]))
+        elif ins.op is Op.ASSERT_EQ:
+            trans.append(kmul(sel(cur, k), ksub(cur[ins.ra], cur[ins.rb])))
+    first = [ksub(sel(cur, k), ONE if k == 0 else ZERO) for k in range(n_ins)]
+    for r in range(n_reg):
+        first.append(ksub(cur[r], (inputs[r], 0) if r < program.n_inputs else ZERO))
+    halt_sum = ZERO
+    for k, ins in enumerate(code):
+        if ins.op is Op.HALT:
+            halt_sum = kadd(halt_sum, sel(cur, k))
+    last = [ksub(halt_sum, ONE)]
+    for j, r in enumerate(program.output_registers):
+        last.append(ksub(cur[r], (outputs[j], 0)))
+    return trans, first, last
+
+
+def constraint_kinds(program: Program) -> list[int]:
+    """The protocol.md 5 group number (1..8) of each constraint, in canonical order."""
+    code = program.instructions
+    checked = sum(ins.op in (Op.INV, Op.ASSERT_ZERO, Op.ASSERT_EQ) for ins in code)
+    return (
+        [1] * len(program.registers)
+        + [2] * len(code)
+        + [3] * len(program.branch_indices)
+        + [4] * checked
+        + [5] * len(code)
+        + [6] * len(program.registers)
+        + [7]
+        + [8] * len(program.output_registers)
+    )
+
+
+def violated_kinds(
+    program: Program,
+    columns: Sequence[Sequence[int]],
+    inputs: Sequence[int],
+    outputs: Sequence[int],
+) -> set[int]:
+    """The constraint groups (protocol.md 5 numbering) the trace ``columns`` violates."""
+    kinds = constraint_kinds(program)
+    n = len(columns[0])
+    rows = [[(col[i], 0) for col in columns] for i in range(n)]
+    bad: set[int] = set()
+    for i in range(n):
+        trans, first, last = constraints(program, rows[i], rows[(i + 1) % n], inputs, outputs)
+        values: list[tuple[int, Fe2]] = []
+        if i < n - 1:
+            values += list(zip(kinds[: len(trans)], trans, strict=True))
+        if i == 0:
+            values += list(zip(kinds[len(trans) : len(trans) + len(first)], first, strict=True))
+        if i == n - 1:
+            values += list(zip(kinds[len(trans) + len(first) :], last, strict=True))
+        bad |= {kind for kind, v in values if v != ZERO}
+    return bad
+
+
+# ---------------------------------------------------------------- forged executions
+
+
+def forged_trace(
+    program: Program,
+    inputs: Sequence[int],
+    *,
+    rows: int | None = None,
+    start_pc: int = 0,
+    flip_branch_at: int | None = None,
+    inv_result: int | None = None,
+    max_cycles: int = 10_000,
+) -> list[list[int]]:
+    """An execution trace produced by a *wrong* machine, for forgery tests.
+
+    Assertions are ignored (a failing ``assert_*`` simply continues), execution starts at
+    ``start_pc``, the branch executed at cycle ``flip_branch_at`` goes the wrong way,
+    ``inv`` writes ``inv_result`` instead of the inverse (and 0 for ``inv 0``). The
+    helper columns are computed honestly; ``rows`` fixes T (the trace is cut or padded
+    with the last state), otherwise T follows protocol.md 4.
+    """
+    code = program.instructions
+    regs = list(inputs) + [0] * (len(program.registers) - program.n_inputs)
+    pc = start_pc
+    states: list[tuple[int, list[int]]] = []
+    for cycle in range(max_cycles):
+        states.append((pc, list(regs)))
+        ins = code[pc]
+        a = regs[ins.ra] if regs else 0
+        b = regs[ins.rb] if regs else 0
+        op = ins.op
+        next_pc = pc + 1
+        if op is Op.HALT:
+            break
+        if op in (Op.JZ, Op.JNZ):
+            taken = (a == 0) == (op is Op.JZ)
+            if cycle == flip_branch_at:
+                taken = not taken
+            next_pc = ins.target if taken else pc + 1
+        elif op is Op.JMP:
+            next_pc = ins.target
+        elif op is Op.INV:
+            if inv_result is not None:
+                regs[ins.rd] = inv_result
+            else:
+                regs[ins.rd] = inv(a) if a else 0
+        elif op.writes:
+            regs[ins.rd] = _alu(op, a, b, ins.imm)
+        pc = next_pc
+    if rows is None:
+        rows = interpreter.trace_length(len(states))
+    states = (states + [states[-1]] * rows)[:rows]
+    n_reg = len(program.registers)
+    columns = [[regs[r] for _, regs in states] for r in range(n_reg)]
+    columns += [[1 if spc == k else 0 for spc, _ in states] for k in range(len(code))]
+    for k in program.branch_indices:
+        tested = columns[code[k].ra]
+        columns.append([inv(a) if a else 0 for a in tested])
+    return columns
+
+
+def _alu(op: Op, a: int, b: int, imm: int) -> int:
+    if op is Op.SET:
+        return imm
+    if op is Op.MOV:
+        return a
+    b_or_imm = b if op in (Op.ADD, Op.SUB, Op.MUL) else imm
+    if op in (Op.ADD, Op.ADDI):
+        return (a + b_or_imm) % P
+    if op in (Op.SUB, Op.SUBI):
+        return (a - b_or_imm) % P
+    return a * b_or_imm % P
+
+
+def outputs_of(program: Program, columns: Sequence[Sequence[int]]) -> tuple[int, ...]:
+    """The output registers' values in the trace's last row."""
+    return tuple(columns[r][-1] for r in program.output_registers)
+
+
+# ---------------------------------------------------------------- the prover
+
+
+def prove(
+    program: Program,
+    inputs: Sequence[int],
+    *,
+    profile: str = "test",
+    trace: Sequence[Sequence[int]] | None = None,
+    outputs: Sequence[int] | None = None,
+    cheat: str | None = None,
+) -> bytes:
+    """Receipt bytes (protocol.md 10) for ``program`` on ``inputs``.
+
+    ``trace`` replaces the honest execution trace (its length is T); ``outputs`` replaces
+    the claimed outputs (default: the trace's last row). An honest proof checks its own
+    intermediate polynomials' degrees, so a wrong constraint here fails loudly.
+    """
+    prof = profiles.get(profile)
+    inputs = tuple(inputs)
+    forging = trace is not None or outputs is not None or cheat is not None
+    columns = [
+        list(c) for c in (trace if trace is not None else interpreter.trace(program, inputs))
+    ]
+    claimed = tuple(outputs) if outputs is not None else outputs_of(program, columns)
+    w = len(columns)
+    t = len(columns[0])
+    log_t = t.bit_length() - 1
+    assert w == program.trace_width and t == 1 << log_t and all(len(c) == t for c in columns)
+    blowup, f = prof.blowup, prof.folding_factor
+    n = blowup * t
+    w_n, w_t = root(n), root(t)
+    xs = [G * pow(w_n, i, P) % P for i in range(n)]
+
+    # 1. trace LDE and commitment
+    trace_coeffs = [interpolate(col) for col in columns]
+    lde = [evaluate_on_coset(c, n, G) for c in trace_coeffs]
+    lde_rows = [[lde[j][i] for j in range(w)] for i in range(n)]
+    trace_tree = Tree([b"".join(v.to_bytes(8, "little") for v in row) for row in lde_rows])
+
+    ch = Channel()
+    ch.absorb(
+        b"zkactors-stark"
+        + (1).to_bytes(2, "little")
+        + bytes([prof.id, prof.log_blowup])
+        + prof.queries.to_bytes(2, "little")
+        + bytes([prof.grinding_bits, prof.log_folding_factor])
+        + prof.max_remainder_size.to_bytes(2, "little")
+        + program.digest
+        + len(inputs).to_bytes(2, "little")
+        + b"".join(v.to_bytes(8, "little") for v in inputs)
+        + len(claimed).to_bytes(2, "little")
+        + b"".join(v.to_bytes(8, "little") for v in claimed)
+        + bytes([log_t])
+    )
+    ch.absorb(trace_tree.root)
+
+    # 2. composition polynomial
+    n_trans = (
+        len(constraint_kinds(program))
+        - len(program.instructions)
+        - len(program.registers)
+        - 1
+        - len(program.output_registers)
+    )
+    n_first = len(program.instructions) + len(program.registers)
+    n_cons = len(constraint_kinds(program))
+    alphas = [ch.ext() for _ in range(n_cons)]
+    last_point = pow(w_t, t - 1, P)
+    comp_values: list[Fe2] = []
+    for i in range(n):
+        x = xs[i]
+        cur = [(v, 0) for v in lde_rows[i]]
+        nxt = [(v, 0) for v in lde_rows[(i + blowup) % n]]
+        trans, first, last = constraints(program, cur, nxt, inputs, claimed)
+        assert len(trans) == n_trans and len(first) == n_first
+        acc_t = acc_f = acc_l = ZERO
+        for a, c in zip(alphas[:n_trans], trans, strict=True):
+            acc_t = kadd(acc_t, kmul(a, c))
+        for a, c in zip(alphas[n_trans : n_trans + n_first], first, strict=True):
+            acc_f = kadd(acc_f, kmul(a, c))
+        for a, c in zip(alphas[n_trans + n_first :], last, strict=True):
+            acc_l = kadd(acc_l, kmul(a, c))
+        value = kscale(acc_t, (x - last_point) * inv((pow(x, t, P) - 1) % P) % P)
+        value = kadd(value, kscale(acc_f, inv((x - 1) % P)))
+        value = kadd(value, kscale(acc_l, inv((x - last_point) % P)))
+        comp_values.append(value)
+    comp_coeffs = k_interpolate(comp_values, G)
+    if not forging:
+        assert all(c == ZERO for c in comp_coeffs[2 * t :]), "composition degree >= 2T"
+    segments = [comp_coeffs[:t], comp_coeffs[t : 2 * t]]
+    seg_lde = [k_evaluate_on_coset(s, n, G) for s in segments]
+    comp_tree = Tree([kbytes(seg_lde[0][i]) + kbytes(seg_lde[1][i]) for i in range(n)])
+    ch.absorb(comp_tree.root)
+
+    # 3. out-of-domain frame
+    z = ch.ext()
+    while z[1] == 0:
+        z = ch.ext()
+    zw = kscale(z, w_t)
+    t_z = [horner_at_ext(c, z) for c in trace_coeffs]
+    t_zw = [horner_at_ext(c, zw) for c in trace_coeffs]
+    c_z = [horner_at_ext(s, z) for s in segments]
+    if cheat == "ood":
+        trans, first, last = constraints(program, t_z, t_zw, inputs, claimed)
+        z_t = kpow(z, t)
+        combined = ZERO
+        divisors = [
+            kmul(ksub(z, (last_point, 0)), kinv(ksub(z_t, ONE))),
+            kinv(ksub(z, ONE)),
+            kinv(ksub(z, (last_point, 0))),
+        ]
+        for a, c, k in zip(
+            alphas, trans + first + last, _groups(n_trans, n_first, n_cons), strict=True
+        ):
+            combined = kadd(combined, kmul(kmul(a, c), divisors[k]))
+        c_z[0] = ksub(combined, kmul(z_t, c_z[1]))
+    ch.absorb(b"".join(kbytes(v) for v in t_z + t_zw + c_z))
+
+    # 4. DEEP composition
+    a_co = [ch.ext() for _ in range(w)]
+    b_co = [ch.ext() for _ in range(w)]
+    c_co = [ch.ext() for _ in range(2)]
+    deep: list[Fe2] = []
+    for i in range(n):
+        x = (xs[i], 0)
+        num_z, num_zw = ZERO, ZERO
+        for j in range(w):
+            tx = (lde_rows[i][j], 0)
+            num_z = kadd(num_z, kmul(a_co[j], ksub(tx, t_z[j])))
+            num_zw = kadd(num_zw, kmul(b_co[j], ksub(tx, t_zw[j])))
+        for s in range(2):
+            num_z = kadd(num_z, kmul(c_co[s], ksub(seg_lde[s][i], c_z[s])))
+        deep.append(kadd(kmul(num_z, kinv(ksub(x, z))), kmul(num_zw, kinv(ksub(x, zw)))))
+    if cheat == "deep":
+        deep = [kadd(v, ONE) for v in deep]
+
+    # 5. FRI
+    layers: list[tuple[Tree, list[Fe2]]] = []
+    values, size, degree, offset = deep, n, t, G
+    while degree > prof.max_remainder_size:
+        stride = size // f
+        tree = Tree(
+            [b"".join(kbytes(values[i + j * stride]) for j in range(f)) for i in range(stride)]
+        )
+        layers.append((tree, values))
+        ch.absorb(tree.root)
+        beta = ch.ext()
+        coeffs = k_interpolate(values, offset)
+        folded_coeffs = []
+        for m in range(stride):
+            acc, bk = ZERO, ONE
+            for k in range(f):
+                acc = kadd(acc, kmul(bk, coeffs[m * f + k]))
+                bk = kmul(bk, beta)
+            folded_coeffs.append(acc)
+        offset = pow(offset, f, P)
+        size, degree = stride, degree // f
+        values = k_evaluate_on_coset(folded_coeffs, size, offset)
+        if cheat == "fold" and len(layers) == 1:
+            values = [kadd(v, ONE) for v in values]
+    final_coeffs = k_interpolate(values, offset)
+    if not forging:
+        assert all(c == ZERO for c in final_coeffs[degree:]), "FRI remainder degree too high"
+    remainder = final_coeffs[:degree]
+    if cheat == "remainder":
+        remainder[0] = kadd(remainder[0], ONE)
+    ch.absorb(degree.to_bytes(2, "little") + b"".join(kbytes(c) for c in remainder))
+
+    # 6. grinding
+    nonce = 0
+    mask = (1 << prof.grinding_bits) - 1
+    while int.from_bytes(sha(b"\x04" + ch.s + nonce.to_bytes(8, "little"))[:8], "little") & mask:
+        nonce += 1
+    ch.absorb(nonce.to_bytes(8, "little"))
+
+    # 7. queries
+    positions = sorted({ch.index(n) for _ in range(prof.queries)})
+    out = [
+        b"ZKRC",
+        (1).to_bytes(2, "little"),
+        bytes([prof.id]),
+        program.digest,
+        len(inputs).to_bytes(2, "little"),
+        *(v.to_bytes(8, "little") for v in inputs),
+        len(claimed).to_bytes(2, "little"),
+        *(v.to_bytes(8, "little") for v in claimed),
+        bytes([log_t]),
+        w.to_bytes(2, "little"),
+        trace_tree.root,
+        comp_tree.root,
+        b"".join(kbytes(v) for v in t_z + t_zw + c_z),
+        bytes([len(layers)]),
+        *(tree.root for tree, _ in layers),
+        degree.to_bytes(2, "little"),
+        *(kbytes(c) for c in remainder),
+        nonce.to_bytes(8, "little"),
+        len(positions).to_bytes(2, "little"),
+    ]
+    out += [v.to_bytes(8, "little") for i in positions for v in lde_rows[i]]
+    out += _digests(trace_tree.multiproof(positions))
+    out += [kbytes(seg_lde[0][i]) + kbytes(seg_lde[1][i]) for i in positions]
+    out += _digests(comp_tree.multiproof(positions))
+    size = n
+    for tree, layer_values in layers:
+        stride = size // f
+        leaves = sorted({i % stride for i in positions})
+        out.append(len(leaves).to_bytes(2, "little"))
+        out += [kbytes(layer_values[i + j * stride]) for i in leaves for j in range(f)]
+        out += _digests(tree.multiproof(leaves))
+        size = stride
+    return b"".join(out)
+
+
+def _groups(n_trans: int, n_first: int, n_cons: int) -> list[int]:
+    return [0] * n_trans + [1] * n_first + [2] * (n_cons - n_trans - n_first)
+
+
+def _digests(proof: list[bytes]) -> list[bytes]:
+    return [len(proof).to_bytes(4, "little"), *proof]

@@ -1,0 +1,97 @@
+"""The Fiat–Shamir transcript (protocol.md 7): the verifier's source of randomness.
+
+An interactive STARK verifier would send random challenges; the non-interactive one
+derives them by hashing everything the prover has committed to so far. The state ``s``
+is a SHA-256 hash chain over every absorbed message, so a challenge depends on the whole
+history, and the prover cannot choose a message after seeing the challenge it decides.
+Each absorb resets the squeeze counter, so draws between two absorbs are independent
+hashes of the same state.
+
+The first message is the *statement* (protocol id and version, the profile, the program
+hash, the public inputs and outputs, the trace length): a challenge that did not depend
+on a public value would let a prover pick that value after the fact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from zkactors.zkvm.reference.field import Ext, P
+
+ABSORB = b"\x02"
+SQUEEZE = b"\x03"
+GRINDING = b"\x04"
+PROTOCOL_ID = b"zkactors-stark"
+PROTOCOL_VERSION = 1
+
+
+class Transcript:
+    """The verifier's replay of the prover's transcript."""
+
+    def __init__(self) -> None:
+        self.state = bytes(32)
+        self.counter = 0
+
+    def absorb(self, data: bytes) -> None:
+        self.state = hashlib.sha256(ABSORB + self.state + data).digest()
+        self.counter = 0
+
+    def squeeze(self) -> bytes:
+        out = hashlib.sha256(SQUEEZE + self.state + self.counter.to_bytes(8, "little")).digest()
+        self.counter += 1
+        return out
+
+    def draw_base(self) -> int:
+        """A uniform element of F: reject 64-bit values ≥ p (probability about 2^−32)
+        rather than reduce them, which would bias small values."""
+        while True:
+            value = int.from_bytes(self.squeeze()[:8], "little")
+            if value < P:
+                return value
+
+    def draw_ext(self) -> Ext:
+        c0 = self.draw_base()
+        return Ext(c0, self.draw_base())
+
+    def draw_index(self, n: int) -> int:
+        """A position in ``[0, n)``; ``n`` is a power of two, so ``mod n`` is unbiased."""
+        return int.from_bytes(self.squeeze()[:8], "little") % n
+
+    def grinding_ok(self, nonce: int, bits: int) -> bool:
+        """Whether ``nonce`` is a proof of work for the current state: the low ``bits``
+        bits of ``LE64(H(0x04 ‖ s ‖ LE64(nonce))[0:8])`` are zero. Each candidate costs the
+        prover a hash, so the work needed multiplies the cost of every forgery attempt by
+        about 2^bits."""
+        digest = hashlib.sha256(GRINDING + self.state + nonce.to_bytes(8, "little")).digest()
+        return int.from_bytes(digest[:8], "little") & ((1 << bits) - 1) == 0
+
+
+def statement_bytes(
+    profile_id: int,
+    log_blowup: int,
+    queries: int,
+    grinding_bits: int,
+    log_folding: int,
+    max_remainder_size: int,
+    program_digest: bytes,
+    inputs: tuple[int, ...],
+    outputs: tuple[int, ...],
+    log_trace_length: int,
+) -> bytes:
+    """The first message of every transcript (protocol.md 7)."""
+    return b"".join(
+        (
+            PROTOCOL_ID,
+            PROTOCOL_VERSION.to_bytes(2, "little"),
+            bytes([profile_id, log_blowup]),
+            queries.to_bytes(2, "little"),
+            bytes([grinding_bits, log_folding]),
+            max_remainder_size.to_bytes(2, "little"),
+            program_digest,
+            len(inputs).to_bytes(2, "little"),
+            *(v.to_bytes(8, "little") for v in inputs),
+            len(outputs).to_bytes(2, "little"),
+            *(v.to_bytes(8, "little") for v in outputs),
+            bytes([log_trace_length]),
+        )
+    )
