@@ -24,4 +24,12 @@ int zk_sha256_has_shani(void);
 /* Force the portable kernel (tests compare both paths); returns the previous setting. */
 int zk_sha256_force_portable(int force);
 
+/* ---- additions ----
+ * out + 32*i receives H(prefix || data[i*stride .. i*stride + len)) for i < count; with
+ * SHA-NI two messages are hashed interleaved. Merkle leaves and whole tree levels are
+ * this call (a level's children are contiguous 64-byte pairs). out must not overlap the
+ * messages still to be read. */
+void zk_sha256_many_prefixed(uint8_t prefix, const void *data, size_t len, size_t stride,
+                             size_t count, uint8_t *out);
+
 #endif
