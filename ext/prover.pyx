@@ -1,0 +1,424 @@
+# distutils: sources = ext/stark_prover.c ext/air.c ext/transcript.c ext/hash.c ext/merkle.c ext/ntt.c ext/parallel.c ext/vm.c
+# cython: language_level=3
+"""The native STARK prover (``zkactors._native.prover``), and the transcript and AIR it
+is built on, exposed for tests.
+
+``zkactors.zkvm.prover`` is the caller: it validates programs, inputs, profiles and
+thread counts and turns return codes into typed errors. This module checks every buffer
+size before entering C, and releases the GIL for the whole proof.
+"""
+
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdlib cimport free
+from libc.string cimport memset
+
+cdef extern from "field.h":
+    ctypedef uint64_t fe
+    ctypedef struct fe2:
+        fe c0
+        fe c1
+
+cdef extern from "vm.h":
+    ctypedef struct zk_program:
+        uint32_t n_registers
+        uint32_t n_inputs
+        uint32_t n_outputs
+        uint32_t n_instructions
+    int zk_program_decode(const uint8_t *data, size_t length, zk_program *out) nogil
+
+cdef extern from "profiles.h":
+    ctypedef struct zk_profile:
+        uint8_t id
+        uint8_t log_blowup
+        uint16_t queries
+        uint8_t grinding_bits
+        uint8_t log_folding
+        uint16_t max_remainder
+    const zk_profile *zk_profile_by_id(unsigned id) nogil
+    unsigned zk_fri_num_layers(const zk_profile *prof, unsigned log_t, size_t *remainder_size) nogil
+    int ZK_MIN_LOG_T
+    int ZK_MAX_LOG_T
+
+cdef extern from "transcript.h":
+    ctypedef struct zk_transcript:
+        uint8_t state[32]
+        uint64_t counter
+    void zk_transcript_init(zk_transcript *t) nogil
+    void zk_transcript_absorb(zk_transcript *t, const void *data, size_t len) nogil
+    void zk_transcript_squeeze(zk_transcript *t, uint8_t *out) nogil
+    fe zk_transcript_draw_base(zk_transcript *t) nogil
+    fe2 zk_transcript_draw_ext(zk_transcript *t) nogil
+    uint64_t zk_transcript_draw_index(zk_transcript *t, uint64_t n) nogil
+    void zk_transcript_absorb_statement(zk_transcript *t, const zk_profile *prof,
+                                        const uint8_t *program_hash, const fe *inputs,
+                                        size_t n_inputs, const fe *outputs, size_t n_outputs,
+                                        unsigned log_t) nogil
+    int zk_transcript_check_pow(const zk_transcript *t, uint64_t nonce, unsigned bits) nogil
+    uint64_t zk_transcript_grind(const zk_transcript *t, unsigned bits) nogil
+
+cdef extern from "air.h":
+    ctypedef struct zk_air:
+        uint32_t n_registers
+        uint32_t n_instructions
+        uint32_t n_branches
+        uint32_t width
+        uint32_t n_transition
+        uint32_t n_first
+        uint32_t n_last
+        uint32_t n_constraints
+    int ZK_AIR_MAX_CONSTRAINTS
+    int zk_air_init(zk_air *air, const zk_program *p) nogil
+    void zk_air_eval_ext(const zk_air *air, const fe2 *cur, const fe2 *next, const fe *inputs,
+                         const fe *outputs, fe2 *out) nogil
+    void zk_air_eval_base(const zk_air *air, const fe *cur, const fe *next, const fe *inputs,
+                          const fe *outputs, fe *out) nogil
+    fe2 zk_air_composition_at(const zk_air *air, const fe2 *cur, const fe2 *next,
+                              const fe *inputs, const fe *outputs, const fe2 *alphas, fe2 z,
+                              unsigned log_t) nogil
+
+cdef extern from "prover.h":
+    ctypedef struct zk_prove_timings:
+        double trace
+        double lde
+        double trace_commit
+        double composition
+        double composition_commit
+        double ood
+        double deep
+        double fri
+        double grinding
+        double queries
+        double total
+    ctypedef struct zk_prove_result:
+        uint8_t *receipt
+        size_t receipt_len
+        uint64_t cycles
+        unsigned log_t
+        unsigned width
+        uint32_t fail_pc
+        uint32_t n_outputs
+        fe outputs[16]
+        zk_prove_timings timings
+    int zk_prove(const uint8_t *program, size_t program_len, const fe *inputs, size_t n_inputs,
+                 unsigned profile_id, unsigned threads, uint64_t max_cycles,
+                 zk_prove_result *res) nogil
+    int zk_prove_with_trace(const uint8_t *program, size_t program_len, const fe *inputs,
+                            size_t n_inputs, const fe *outputs, size_t n_outputs,
+                            const fe *const *columns, size_t width, unsigned log_t,
+                            unsigned profile_id, unsigned threads, zk_prove_result *res) nogil
+    int ZK_PROVE_OK
+    int ZK_PROVE_BAD_PROGRAM
+    int ZK_PROVE_BAD_PROFILE
+    int ZK_PROVE_BAD_INPUTS
+    int ZK_PROVE_CYCLE_LIMIT
+    int ZK_PROVE_INV_ZERO
+    int ZK_PROVE_ASSERT_FAILED
+    int ZK_PROVE_TOO_LARGE
+    int ZK_PROVE_NO_MEMORY
+    int ZK_PROVE_BAD_TRACE
+
+OK = ZK_PROVE_OK
+BAD_PROGRAM = ZK_PROVE_BAD_PROGRAM
+BAD_PROFILE = ZK_PROVE_BAD_PROFILE
+BAD_INPUTS = ZK_PROVE_BAD_INPUTS
+CYCLE_LIMIT = ZK_PROVE_CYCLE_LIMIT
+INV_ZERO = ZK_PROVE_INV_ZERO
+ASSERT_FAILED = ZK_PROVE_ASSERT_FAILED
+TOO_LARGE = ZK_PROVE_TOO_LARGE
+NO_MEMORY = ZK_PROVE_NO_MEMORY
+BAD_TRACE = ZK_PROVE_BAD_TRACE
+MIN_LOG_T = ZK_MIN_LOG_T
+MAX_LOG_T = ZK_MAX_LOG_T
+
+TIMING_FIELDS = ("trace", "lde", "trace_commit", "composition", "composition_commit", "ood",
+                 "deep", "fri", "grinding", "queries", "total")
+
+cdef fe _P = 0xFFFFFFFF00000001
+
+
+cdef dict _timings(zk_prove_timings *t):
+    return {
+        "trace": t.trace, "lde": t.lde, "trace_commit": t.trace_commit,
+        "composition": t.composition, "composition_commit": t.composition_commit,
+        "ood": t.ood, "deep": t.deep, "fri": t.fri, "grinding": t.grinding,
+        "queries": t.queries, "total": t.total,
+    }
+
+
+cdef tuple _finish(int rc, zk_prove_result *res):
+    """(code, receipt bytes or None, details dict); frees the C receipt."""
+    receipt = None
+    try:
+        if rc == ZK_PROVE_OK:
+            receipt = (<char *>res.receipt)[:res.receipt_len]
+    finally:
+        free(res.receipt)
+        res.receipt = NULL
+    details = {
+        "cycles": res.cycles,
+        "log_t": res.log_t,
+        "width": res.width,
+        "fail_pc": res.fail_pc,
+        "outputs": tuple(res.outputs[i] for i in range(res.n_outputs)),
+        "timings": _timings(&res.timings),
+    }
+    return rc, receipt, details
+
+
+def prove(const uint8_t[::1] program, const fe[::1] inputs, unsigned profile_id,
+          unsigned threads, uint64_t max_cycles):
+    """Execute and prove; return ``(code, receipt_bytes_or_None, details)``.
+
+    ``details`` has ``cycles``, ``log_t``, ``width``, ``fail_pc``, ``outputs`` and
+    ``timings`` (seconds per step of protocol.md 8).
+    """
+    cdef zk_prove_result res
+    cdef int rc
+    cdef fe dummy = 0
+    if threads < 1:
+        raise ValueError("threads must be >= 1")
+    if program.shape[0] == 0:
+        return ZK_PROVE_BAD_PROGRAM, None, {}
+    memset(&res, 0, sizeof(res))
+    with nogil:
+        rc = zk_prove(&program[0], program.shape[0],
+                      &inputs[0] if inputs.shape[0] else &dummy, inputs.shape[0],
+                      profile_id, threads, max_cycles, &res)
+    return _finish(rc, &res)
+
+
+def prove_with_trace(const uint8_t[::1] program, const fe[::1] inputs, const fe[::1] outputs,
+                     columns, unsigned log_t, unsigned profile_id, unsigned threads):
+    """TEST HOOK: prove a caller-given (possibly forged) trace; see zk_prove_with_trace.
+
+    ``columns`` is a sequence of uint64 buffers of 2^log_t elements each.
+    """
+    cdef zk_prove_result res
+    cdef int rc
+    cdef fe dummy = 0
+    cdef size_t width = len(columns), c, length
+    cdef const fe[::1] column
+    if threads < 1:
+        raise ValueError("threads must be >= 1")
+    if program.shape[0] == 0:
+        return ZK_PROVE_BAD_PROGRAM, None, {}
+    if log_t < ZK_MIN_LOG_T or log_t > ZK_MAX_LOG_T:
+        raise ValueError(f"log_t must be in [{ZK_MIN_LOG_T}, {ZK_MAX_LOG_T}], got {log_t}")
+    length = (<size_t>1) << log_t
+    views = [memoryview(col).cast("B").cast("Q") for col in columns]
+    cdef const fe **pointers = <const fe **>PyMem_Malloc(width * sizeof(fe *) + 1)
+    if pointers == NULL:
+        raise MemoryError()
+    memset(&res, 0, sizeof(res))
+    try:
+        for c in range(width):
+            column = views[c]
+            if <size_t>column.shape[0] != length:
+                raise ValueError(f"column {c} has {column.shape[0]} entries, expected {length}")
+            pointers[c] = &column[0]
+        with nogil:
+            rc = zk_prove_with_trace(&program[0], program.shape[0],
+                                     &inputs[0] if inputs.shape[0] else &dummy, inputs.shape[0],
+                                     &outputs[0] if outputs.shape[0] else &dummy,
+                                     outputs.shape[0], pointers, width, log_t, profile_id,
+                                     threads, &res)
+    finally:
+        PyMem_Free(pointers)
+    return _finish(rc, &res)
+
+
+def fri_shape(unsigned profile_id, unsigned log_t):
+    """``(layers, remainder_size)`` the C side derives for a profile and log2 T."""
+    cdef const zk_profile *prof = zk_profile_by_id(profile_id)
+    cdef size_t rem = 0
+    if prof == NULL:
+        raise ValueError(f"unknown profile id {profile_id}")
+    layers = zk_fri_num_layers(prof, log_t, &rem)
+    return layers, rem
+
+
+def profile_row(unsigned profile_id):
+    """The C profile table's row: (log_blowup, queries, grinding, log_folding, max_remainder)."""
+    cdef const zk_profile *prof = zk_profile_by_id(profile_id)
+    if prof == NULL:
+        raise ValueError(f"unknown profile id {profile_id}")
+    return (prof.log_blowup, prof.queries, prof.grinding_bits, prof.log_folding,
+            prof.max_remainder)
+
+
+cdef class Transcript:
+    """The protocol.md 7 transcript, for tests that hold it to a hashlib computation."""
+
+    cdef zk_transcript t
+
+    def __cinit__(self):
+        zk_transcript_init(&self.t)
+
+    @property
+    def state(self):
+        return bytes(self.t.state[:32])
+
+    @property
+    def counter(self):
+        return self.t.counter
+
+    def absorb(self, const uint8_t[::1] data):
+        cdef uint8_t dummy = 0
+        zk_transcript_absorb(&self.t, &data[0] if data.shape[0] else &dummy, data.shape[0])
+
+    def absorb_statement(self, unsigned profile_id, const uint8_t[::1] program_hash,
+                         const fe[::1] inputs, const fe[::1] outputs, unsigned log_t):
+        cdef const zk_profile *prof = zk_profile_by_id(profile_id)
+        cdef fe dummy = 0
+        if prof == NULL:
+            raise ValueError(f"unknown profile id {profile_id}")
+        if program_hash.shape[0] != 32:
+            raise ValueError("program_hash must be 32 bytes")
+        if inputs.shape[0] > 16 or outputs.shape[0] > 16:
+            raise ValueError("at most 16 inputs and 16 outputs")
+        zk_transcript_absorb_statement(&self.t, prof, &program_hash[0],
+                                       &inputs[0] if inputs.shape[0] else &dummy,
+                                       inputs.shape[0],
+                                       &outputs[0] if outputs.shape[0] else &dummy,
+                                       outputs.shape[0], log_t)
+
+    def squeeze(self):
+        cdef uint8_t out[32]
+        zk_transcript_squeeze(&self.t, out)
+        return bytes(out[:32])
+
+    def draw_base(self):
+        return zk_transcript_draw_base(&self.t)
+
+    def draw_ext(self):
+        cdef fe2 v = zk_transcript_draw_ext(&self.t)
+        return (v.c0, v.c1)
+
+    def draw_index(self, uint64_t n):
+        if n == 0 or (n & (n - 1)) != 0:
+            raise ValueError("n must be a power of two")
+        return zk_transcript_draw_index(&self.t, n)
+
+    def check_pow(self, uint64_t nonce, unsigned bits):
+        if bits > 64:
+            raise ValueError("bits must be <= 64")
+        return bool(zk_transcript_check_pow(&self.t, nonce, bits))
+
+    def grind(self, unsigned bits):
+        cdef uint64_t nonce
+        if bits > 32:
+            raise ValueError("bits must be <= 32")
+        with nogil:
+            nonce = zk_transcript_grind(&self.t, bits)
+        return nonce
+
+
+cdef class Air:
+    """The AIR of one program (protocol.md 5), for tests and the verifiers' checks."""
+
+    cdef zk_program program
+    cdef zk_air air
+
+    def __cinit__(self, const uint8_t[::1] program):
+        if program.shape[0] == 0 or zk_program_decode(&program[0], program.shape[0],
+                                                      &self.program) != 0:
+            raise ValueError("malformed program bytes")
+        zk_air_init(&self.air, &self.program)
+
+    @property
+    def width(self):
+        return self.air.width
+
+    @property
+    def counts(self):
+        """(transition, first-row, last-row) constraint counts."""
+        return self.air.n_transition, self.air.n_first, self.air.n_last
+
+    @property
+    def n_constraints(self):
+        return self.air.n_constraints
+
+    cdef void _check(self, size_t n_cur, size_t n_next, size_t n_in, size_t n_out) except *:
+        if n_cur != self.air.width or n_next != self.air.width:
+            raise ValueError(f"rows must have {self.air.width} values")
+        if n_in != self.program.n_inputs or n_out != self.program.n_outputs:
+            raise ValueError("wrong number of inputs or outputs")
+
+    def eval_base(self, cur, next, inputs, outputs):
+        """All constraints over F at one row pair; values are ints in [0, p)."""
+        cdef fe c[320]
+        cdef fe n[320]
+        cdef fe ins[16]
+        cdef fe outs[16]
+        cdef fe vals[1024]
+        cdef Py_ssize_t i
+        self._check(len(cur), len(next), len(inputs), len(outputs))
+        for i in range(self.air.width):
+            c[i] = _canon(cur[i])
+            n[i] = _canon(next[i])
+        for i in range(len(inputs)):
+            ins[i] = _canon(inputs[i])
+        for i in range(len(outputs)):
+            outs[i] = _canon(outputs[i])
+        zk_air_eval_base(&self.air, c, n, ins, outs, vals)
+        return [vals[i] for i in range(self.air.n_constraints)]
+
+    def eval_ext(self, cur, next, inputs, outputs):
+        """All constraints over K at one row pair; values are (c0, c1) pairs."""
+        cdef fe2 c[320]
+        cdef fe2 n[320]
+        cdef fe ins[16]
+        cdef fe outs[16]
+        cdef fe2 vals[1024]
+        cdef Py_ssize_t i
+        self._check(len(cur), len(next), len(inputs), len(outputs))
+        for i in range(self.air.width):
+            c[i] = _canon2(cur[i])
+            n[i] = _canon2(next[i])
+        for i in range(len(inputs)):
+            ins[i] = _canon(inputs[i])
+        for i in range(len(outputs)):
+            outs[i] = _canon(outputs[i])
+        zk_air_eval_ext(&self.air, c, n, ins, outs, vals)
+        return [(vals[i].c0, vals[i].c1) for i in range(self.air.n_constraints)]
+
+    def composition_at(self, cur, next, inputs, outputs, alphas, z, unsigned log_t):
+        """sum_k alpha_k c_k(z) / divisor_k(z), as the verifier's OOD check computes it."""
+        cdef fe2 c[320]
+        cdef fe2 n[320]
+        cdef fe ins[16]
+        cdef fe outs[16]
+        cdef fe2 al[1024]
+        cdef Py_ssize_t i
+        self._check(len(cur), len(next), len(inputs), len(outputs))
+        if <size_t>len(alphas) != self.air.n_constraints:
+            raise ValueError(f"expected {self.air.n_constraints} alphas")
+        for i in range(self.air.width):
+            c[i] = _canon2(cur[i])
+            n[i] = _canon2(next[i])
+        for i in range(len(inputs)):
+            ins[i] = _canon(inputs[i])
+        for i in range(len(outputs)):
+            outs[i] = _canon(outputs[i])
+        for i in range(self.air.n_constraints):
+            al[i] = _canon2(alphas[i])
+        cdef fe2 r = zk_air_composition_at(&self.air, c, n, ins, outs, al, _canon2(z), log_t)
+        return (r.c0, r.c1)
+
+
+cdef fe _canon(object v) except? 0:
+    if not 0 <= v < _P:
+        raise ValueError(f"{v} is not a field element in [0, p)")
+    return <fe>v
+
+
+cdef fe2 _canon2(object v) except *:
+    cdef fe2 r
+    if isinstance(v, tuple):
+        r.c0 = _canon(v[0])
+        r.c1 = _canon(v[1])
+    else:
+        r.c0 = _canon(v)
+        r.c1 = 0
+    return r

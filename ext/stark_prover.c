@@ -1,0 +1,798 @@
+/* The STARK prover of docs/protocol.md section 8; see prover.h.
+ *
+ * Layout of the work (each step names its protocol.md 8 item):
+ *   1. trace columns -> coefficients (inverse NTT over H) -> LDE on D (coset NTT);
+ *      Merkle tree over the N rows.
+ *   2. the composition C on a coset of size M (M = 2T suffices: deg C < 2T for a trace
+ *      that satisfies the AIR, and a polynomial of degree < M is fixed by M values; the
+ *      test hook uses M = N, the protocol's literal recipe, so forged traces give the
+ *      same bytes as any other implementation), interpolated, split into C_0, C_1, which
+ *      are extended to D and committed.
+ *   3. t_j(z), t_j(z w), C_i(z) from coefficients.
+ *   4.-5. DEEP and FRI work on coefficients: DEEP(X) = (P1(X) - P1(z))/(X - z)
+ *      + (P2(X) - P2(z w))/(X - z w) with P1 = sum a_j t_j + sum c_i C_i, P2 = sum b_j t_j,
+ *      and FRI's fold of P(X) = sum_k X^k P_k(X^f) is sum_k beta^k P_k. A layer's values
+ *      are the NTT of its polynomial on the layer's coset. This is the same function the
+ *      pointwise formulas of 8.4/8.5 compute (they are exact identities over the field,
+ *      and t(z), C_i(z) are the polynomials' own values), so the bytes are identical.
+ *   6.-7. grinding, positions, openings, receipt bytes (section 10).
+ *
+ * Memory: w*N trace LDE values, 4*N composition values, two trees of 2N digests, and
+ * the FRI layers (about 2N*16/7 bytes more), all freed before returning.
+ */
+#include "prover.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "air.h"
+#include "hash.h"
+#include "merkle.h"
+#include "ntt.h"
+#include "parallel.h"
+#include "profiles.h"
+#include "transcript.h"
+#include "vm.h"
+
+/* 2^128 mod p: a carry out of a 128-bit lazy sum is worth this much. */
+#define ZK_2POW128 0xFFFFFFFE00000001ULL
+/* Rows per block in the composition loop: the batch inversion's unit of work. */
+#define COMP_BLOCK 256
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- lazy sums of products: reduce once per sum, not once per term ---- */
+
+typedef struct {
+    unsigned __int128 s;
+    uint64_t carry; /* number of 2^128 wraparounds */
+} lazy;
+
+static inline void lazy_mac(lazy *a, fe x, fe y) {
+    unsigned __int128 prod = (unsigned __int128)x * y;
+    a->s += prod;
+    a->carry += a->s < prod;
+}
+
+static inline fe lazy_done(const lazy *a) {
+    fe r = f_reduce128((uint64_t)a->s, (uint64_t)(a->s >> 64));
+    return f_add(r, f_mul(a->carry, ZK_2POW128));
+}
+
+/* ---- the prover's state ---- */
+
+typedef struct {
+    const zk_profile *prof;
+    zk_air air;
+    unsigned threads, log_t, log_b, log_n, log_f, log_m;
+    size_t T, N, w;
+    uint8_t program_hash[32];
+    const fe *inputs, *outputs;
+    size_t n_inputs, n_outputs;
+    zk_transcript tr;
+    volatile int failed; /* an allocation inside a parallel job failed */
+
+    fe *coeffs;            /* w x T trace coefficients, column-major */
+    fe *lde;               /* w x N trace LDE, column-major */
+    zk_digest *trace_tree; /* 2N */
+    fe2 *alphas;
+    fe *comp_coeffs;       /* 4 x T: C_0.c0, C_0.c1, C_1.c0, C_1.c1 */
+    fe *comp_lde;          /* 4 x N, same column order (the leaf order) */
+    zk_digest *comp_tree;  /* 2N */
+    fe2 *frame;            /* t(z)[w] || t(zw)[w] || C_0(z) || C_1(z) */
+    unsigned n_layers;
+    size_t rem_size;
+    fe *layer_vals[ZK_MAX_FRI_LAYERS]; /* 2 x n_l: real parts, then X parts */
+    zk_digest *layer_tree[ZK_MAX_FRI_LAYERS];
+    fe *fri_poly;          /* 2 x T: the current FRI polynomial's coefficients */
+    uint64_t nonce;
+} prover;
+
+static void prover_free(prover *pv) {
+    free(pv->coeffs);
+    free(pv->lde);
+    free(pv->trace_tree);
+    free(pv->alphas);
+    free(pv->comp_coeffs);
+    free(pv->comp_lde);
+    free(pv->comp_tree);
+    free(pv->frame);
+    for (unsigned l = 0; l < ZK_MAX_FRI_LAYERS; l++) {
+        free(pv->layer_vals[l]);
+        free(pv->layer_tree[l]);
+    }
+    free(pv->fri_poly);
+}
+
+static void mark_failed(prover *pv) { __atomic_store_n(&pv->failed, 1, __ATOMIC_RELAXED); }
+
+/* ---- low-degree extension of a polynomial given by coefficients ---- */
+
+/* out (2^log_n values) = poly (n_coeffs coefficients) evaluated on offset * <w_{2^log_n}>. */
+static int extend(const fe *poly, size_t n_coeffs, fe *out, unsigned log_n, fe offset) {
+    size_t n = (size_t)1 << log_n;
+    memcpy(out, poly, n_coeffs * sizeof(fe));
+    memset(out + n_coeffs, 0, (n - n_coeffs) * sizeof(fe));
+    return zk_coset_ntt(out, log_n, offset);
+}
+
+typedef struct {
+    prover *pv;
+    const fe *const *columns;
+} lde_job;
+
+static void lde_range(void *vctx, size_t begin, size_t end) {
+    lde_job *job = vctx;
+    prover *pv = job->pv;
+    for (size_t c = begin; c < end; c++) {
+        fe *co = pv->coeffs + c * pv->T;
+        memcpy(co, job->columns[c], pv->T * sizeof(fe));
+        if (zk_intt(co, pv->log_t) != 0 ||
+            extend(co, pv->T, pv->lde + c * pv->N, pv->log_n, ZK_LDE_OFFSET) != 0)
+            mark_failed(pv);
+    }
+}
+
+/* Extend n_polys polynomials of deg < n_coeffs, stored at polys + k * poly_stride, into
+ * out + k * N, one thread per polynomial. */
+typedef struct {
+    prover *pv;
+    const fe *polys;
+    size_t poly_stride, n_coeffs;
+    fe *out;
+    size_t out_stride;
+    unsigned log_n;
+    fe offset;
+} extend_job;
+
+static void extend_range(void *vctx, size_t begin, size_t end) {
+    extend_job *job = vctx;
+    for (size_t k = begin; k < end; k++)
+        if (extend(job->polys + k * job->poly_stride, job->n_coeffs,
+                   job->out + k * job->out_stride, job->log_n, job->offset) != 0)
+            mark_failed(job->pv);
+}
+
+static void extend_all(prover *pv, const fe *polys, size_t poly_stride, size_t n_coeffs,
+                       size_t n_polys, fe *out, size_t out_stride, unsigned log_n, fe offset) {
+    extend_job job = {pv, polys, poly_stride, n_coeffs, out, out_stride, log_n, offset};
+    zk_parallel_for(pv->threads, n_polys, extend_range, &job);
+}
+
+/* ---- Merkle commitments ---- */
+
+static zk_digest *commit_columns(prover *pv, const fe *const *cols, size_t n_cols,
+                                 size_t n_rows) {
+    zk_digest *tree = malloc(2 * n_rows * sizeof(zk_digest));
+    if (!tree) return NULL;
+    zk_hash_rows_from_columns(cols, n_cols, n_rows, tree + n_rows, pv->threads);
+    zk_merkle_build(tree, n_rows, pv->threads);
+    return tree;
+}
+
+static const uint8_t *tree_root(const zk_digest *tree) { return tree[1].b; }
+
+/* ---- 1. trace ---- */
+
+static int trace_step(prover *pv, const fe *const *columns, zk_prove_timings *tm) {
+    double t0 = now();
+    pv->coeffs = malloc(pv->w * pv->T * sizeof(fe));
+    pv->lde = malloc(pv->w * pv->N * sizeof(fe));
+    if (!pv->coeffs || !pv->lde) return ZK_PROVE_NO_MEMORY;
+    lde_job job = {pv, columns};
+    zk_parallel_for(pv->threads, pv->w, lde_range, &job);
+    if (pv->failed) return ZK_PROVE_NO_MEMORY;
+    double t1 = now();
+    tm->lde += t1 - t0;
+
+    const fe *cols[ZK_AIR_MAX_WIDTH];
+    for (size_t c = 0; c < pv->w; c++) cols[c] = pv->lde + c * pv->N;
+    pv->trace_tree = commit_columns(pv, cols, pv->w, pv->N);
+    if (!pv->trace_tree) return ZK_PROVE_NO_MEMORY;
+    zk_transcript_absorb(&pv->tr, tree_root(pv->trace_tree), 32);
+    tm->trace_commit += now() - t1;
+    return ZK_PROVE_OK;
+}
+
+/* ---- 2. composition ---- */
+
+typedef struct {
+    prover *pv;
+    fe *out_c0, *out_c1;  /* C on the M-point coset, by component */
+    fe w_m;               /* generator of the size-M subgroup */
+    fe g_last;            /* w_T^(T-1) */
+    const fe *zt_inv;     /* 1/(x^T - 1), which depends on j mod (M/T) only */
+} comp_job;
+
+static void comp_range(void *vctx, size_t begin, size_t end) {
+    comp_job *job = vctx;
+    prover *pv = job->pv;
+    const zk_air *air = &pv->air;
+    size_t w = pv->w, N = pv->N, stride = pv->N >> pv->log_m, step = (size_t)1 << pv->log_b;
+    size_t cycle_mask = ((size_t)1 << (pv->log_m - pv->log_t)) - 1;
+    uint32_t nt = air->n_transition, nf = air->n_first, nc = air->n_constraints;
+    fe cur[ZK_AIR_MAX_WIDTH], next[ZK_AIR_MAX_WIDTH], cv[ZK_AIR_MAX_CONSTRAINTS];
+    fe xs[COMP_BLOCK], den[2 * COMP_BLOCK], inv[2 * COMP_BLOCK];
+    const fe2 *alpha = pv->alphas;
+
+    for (size_t blk = begin; blk < end; blk += COMP_BLOCK) {
+        size_t n = end - blk < COMP_BLOCK ? end - blk : COMP_BLOCK;
+        fe x = f_mul(ZK_LDE_OFFSET, f_pow(job->w_m, blk));
+        for (size_t i = 0; i < n; i++) {
+            xs[i] = x;
+            den[i] = f_sub(x, 1);
+            den[n + i] = f_sub(x, job->g_last);
+            x = f_mul(x, job->w_m);
+        }
+        zk_batch_inverse(den, inv, 2 * n);
+        for (size_t i = 0; i < n; i++) {
+            size_t j = blk + i, row = j * stride, nrow = (row + step) & (N - 1);
+            for (size_t c = 0; c < w; c++) {
+                cur[c] = pv->lde[c * N + row];
+                next[c] = pv->lde[c * N + nrow];
+            }
+            zk_air_eval_base(air, cur, next, pv->inputs, pv->outputs, cv);
+            lazy acc[6] = {{0, 0}};
+            uint32_t k = 0;
+            for (; k < nt; k++) {
+                lazy_mac(&acc[0], alpha[k].c0, cv[k]);
+                lazy_mac(&acc[1], alpha[k].c1, cv[k]);
+            }
+            for (; k < nt + nf; k++) {
+                lazy_mac(&acc[2], alpha[k].c0, cv[k]);
+                lazy_mac(&acc[3], alpha[k].c1, cv[k]);
+            }
+            for (; k < nc; k++) {
+                lazy_mac(&acc[4], alpha[k].c0, cv[k]);
+                lazy_mac(&acc[5], alpha[k].c1, cv[k]);
+            }
+            fe2 trans = {lazy_done(&acc[0]), lazy_done(&acc[1])};
+            fe2 first = {lazy_done(&acc[2]), lazy_done(&acc[3])};
+            fe2 last = {lazy_done(&acc[4]), lazy_done(&acc[5])};
+            fe zt = f_mul(f_sub(xs[i], job->g_last), job->zt_inv[j & cycle_mask]);
+            fe2 r = e_add(e_add(e_mul_base(trans, zt), e_mul_base(first, inv[i])),
+                          e_mul_base(last, inv[n + i]));
+            job->out_c0[j] = r.c0;
+            job->out_c1[j] = r.c1;
+        }
+    }
+}
+
+typedef struct {
+    prover *pv;
+    fe *arrays[2];
+    unsigned log_n;
+    fe offset;
+} intt_job;
+
+static void intt_range(void *vctx, size_t begin, size_t end) {
+    intt_job *job = vctx;
+    for (size_t k = begin; k < end; k++)
+        if (zk_coset_intt(job->arrays[k], job->log_n, job->offset) != 0) mark_failed(job->pv);
+}
+
+static int composition_step(prover *pv, zk_prove_timings *tm) {
+    double t0 = now();
+    size_t T = pv->T, N = pv->N, M = (size_t)1 << pv->log_m;
+    uint32_t nc = pv->air.n_constraints;
+    pv->alphas = malloc(nc * sizeof(fe2));
+    if (!pv->alphas) return ZK_PROVE_NO_MEMORY;
+    for (uint32_t k = 0; k < nc; k++) pv->alphas[k] = zk_transcript_draw_ext(&pv->tr);
+
+    fe *evals = malloc(2 * M * sizeof(fe));
+    if (!evals) return ZK_PROVE_NO_MEMORY;
+    fe w_m = f_root_of_unity(pv->log_m), w_t = f_root_of_unity(pv->log_t);
+    size_t cycle = M / T; /* x^T on the coset takes M/T values */
+    fe zt_inv[1 << 8];    /* M/T <= B <= 2^8 */
+    fe ct = f_pow(ZK_LDE_OFFSET, T), w_cycle = f_pow(w_m, T);
+    for (size_t k = 0; k < cycle; k++) zt_inv[k] = f_inv(f_sub(f_mul(ct, f_pow(w_cycle, k)), 1));
+    comp_job job = {pv, evals, evals + M, w_m, f_pow(w_t, T - 1), zt_inv};
+    zk_parallel_for(pv->threads, M, comp_range, &job);
+
+    intt_job ij = {pv, {evals, evals + M}, pv->log_m, ZK_LDE_OFFSET};
+    zk_parallel_for(pv->threads, 2, intt_range, &ij);
+    pv->comp_coeffs = malloc(4 * T * sizeof(fe));
+    pv->comp_lde = malloc(4 * N * sizeof(fe));
+    if (pv->failed || !pv->comp_coeffs || !pv->comp_lde) {
+        free(evals);
+        return ZK_PROVE_NO_MEMORY;
+    }
+    /* C = C_0 + X^T C_1: coefficients [0, T) and [T, 2T); higher ones are zero for a
+     * satisfied AIR and are dropped (protocol.md 8.2) otherwise. */
+    memcpy(pv->comp_coeffs + 0 * T, evals, T * sizeof(fe));
+    memcpy(pv->comp_coeffs + 1 * T, evals + M, T * sizeof(fe));
+    memcpy(pv->comp_coeffs + 2 * T, evals + T, T * sizeof(fe));
+    memcpy(pv->comp_coeffs + 3 * T, evals + M + T, T * sizeof(fe));
+    free(evals);
+    extend_all(pv, pv->comp_coeffs, T, T, 4, pv->comp_lde, N, pv->log_n, ZK_LDE_OFFSET);
+    if (pv->failed) return ZK_PROVE_NO_MEMORY;
+    double t1 = now();
+    tm->composition += t1 - t0;
+
+    const fe *cols[4];
+    for (int c = 0; c < 4; c++) cols[c] = pv->comp_lde + c * N;
+    pv->comp_tree = commit_columns(pv, cols, 4, N);
+    if (!pv->comp_tree) return ZK_PROVE_NO_MEMORY;
+    zk_transcript_absorb(&pv->tr, tree_root(pv->comp_tree), 32);
+    tm->composition_commit += now() - t1;
+    return ZK_PROVE_OK;
+}
+
+/* ---- 3. out-of-domain frame ---- */
+
+/* sum_k poly[k] * pows[k] for a base-field polynomial at an extension point. */
+static fe2 dot_base_ext(const fe *poly, const fe2 *pows, size_t n) {
+    lazy a0 = {0, 0}, a1 = {0, 0};
+    for (size_t k = 0; k < n; k++) {
+        lazy_mac(&a0, poly[k], pows[k].c0);
+        lazy_mac(&a1, poly[k], pows[k].c1);
+    }
+    fe2 r = {lazy_done(&a0), lazy_done(&a1)};
+    return r;
+}
+
+typedef struct {
+    prover *pv;
+    const fe2 *zp, *zwp;
+    fe2 *at_z, *at_zw; /* per polynomial: w trace columns, then the 4 composition parts */
+} ood_job;
+
+static void ood_range(void *vctx, size_t begin, size_t end) {
+    ood_job *job = vctx;
+    prover *pv = job->pv;
+    size_t T = pv->T, w = pv->w;
+    for (size_t k = begin; k < end; k++) {
+        const fe *poly = k < w ? pv->coeffs + k * T : pv->comp_coeffs + (k - w) * T;
+        job->at_z[k] = dot_base_ext(poly, job->zp, T);
+        if (k < w) job->at_zw[k] = dot_base_ext(poly, job->zwp, T);
+    }
+}
+
+/* X * (u0 + u1 X) = 7 u1 + u0 X */
+static inline fe2 e_mul_x(fe2 u) {
+    fe2 r = {f_mul(ZK_EXT_W, u.c1), u.c0};
+    return r;
+}
+
+static void powers_ext(fe2 base, fe2 *out, size_t n) {
+    fe2 x = {1, 0};
+    for (size_t k = 0; k < n; k++) {
+        out[k] = x;
+        x = e_mul(x, base);
+    }
+}
+
+static int ood_step(prover *pv, fe2 *z_out, zk_prove_timings *tm) {
+    double t0 = now();
+    size_t T = pv->T, w = pv->w;
+    fe2 z;
+    do z = zk_transcript_draw_ext(&pv->tr);
+    while (z.c1 == 0);
+    fe2 zw = e_mul_base(z, f_root_of_unity(pv->log_t));
+
+    fe2 *pows = malloc(2 * T * sizeof(fe2));
+    fe2 *vals = malloc(2 * (w + 4) * sizeof(fe2));
+    pv->frame = malloc((2 * w + 2) * sizeof(fe2));
+    if (!pows || !vals || !pv->frame) {
+        free(pows);
+        free(vals);
+        return ZK_PROVE_NO_MEMORY;
+    }
+    powers_ext(z, pows, T);
+    powers_ext(zw, pows + T, T);
+    ood_job job = {pv, pows, pows + T, vals, vals + w + 4};
+    zk_parallel_for(pv->threads, w + 4, ood_range, &job);
+    for (size_t j = 0; j < w; j++) {
+        pv->frame[j] = job.at_z[j];
+        pv->frame[w + j] = job.at_zw[j];
+    }
+    /* C_i(z) = A(z) + X * B(z) for C_i = A + X B with A, B over F */
+    pv->frame[2 * w] = e_add(job.at_z[w + 0], e_mul_x(job.at_z[w + 1]));
+    pv->frame[2 * w + 1] = e_add(job.at_z[w + 2], e_mul_x(job.at_z[w + 3]));
+    free(pows);
+    free(vals);
+
+    zk_absorber ab;
+    zk_absorber_begin(&ab, &pv->tr);
+    for (size_t k = 0; k < 2 * w + 2; k++) zk_absorber_fe2(&ab, pv->frame[k]);
+    zk_absorber_end(&ab);
+    *z_out = z;
+    tm->ood += now() - t0;
+    return ZK_PROVE_OK;
+}
+
+/* ---- 4. DEEP ---- */
+
+typedef struct {
+    prover *pv;
+    const fe2 *a, *b, *c; /* DEEP coefficients: w, w, 2 */
+    fe2 *p1, *p2;         /* T coefficients each */
+} deep_job;
+
+static void deep_range(void *vctx, size_t begin, size_t end) {
+    deep_job *job = vctx;
+    prover *pv = job->pv;
+    size_t T = pv->T, w = pv->w;
+    const fe *cc = pv->comp_coeffs;
+    /* c_i * (u0 + u1 X) = (c0 u0 + 7 c1 u1) + (c0 u1 + c1 u0) X: keep 7 c1 at hand */
+    fe c7[2] = {f_mul(ZK_EXT_W, job->c[0].c1), f_mul(ZK_EXT_W, job->c[1].c1)};
+    for (size_t k = begin; k < end; k++) {
+        lazy s[4] = {{0, 0}};
+        for (size_t j = 0; j < w; j++) {
+            fe t = pv->coeffs[j * T + k];
+            lazy_mac(&s[0], job->a[j].c0, t);
+            lazy_mac(&s[1], job->a[j].c1, t);
+            lazy_mac(&s[2], job->b[j].c0, t);
+            lazy_mac(&s[3], job->b[j].c1, t);
+        }
+        for (int i = 0; i < 2; i++) {
+            fe u0 = cc[(2 * i) * T + k], u1 = cc[(2 * i + 1) * T + k];
+            lazy_mac(&s[0], job->c[i].c0, u0);
+            lazy_mac(&s[0], c7[i], u1);
+            lazy_mac(&s[1], job->c[i].c0, u1);
+            lazy_mac(&s[1], job->c[i].c1, u0);
+        }
+        job->p1[k] = (fe2){lazy_done(&s[0]), lazy_done(&s[1])};
+        job->p2[k] = (fe2){lazy_done(&s[2]), lazy_done(&s[3])};
+    }
+}
+
+/* In place: p (n coefficients) becomes (p - p(z)) / (X - z), n - 1 coefficients and a
+ * zero top; returns p(z). */
+static fe2 divide_by_linear(fe2 *p, size_t n, fe2 z) {
+    fe2 carry = {0, 0};
+    for (size_t k = n; k-- > 0;) {
+        fe2 v = e_add(p[k], e_mul(carry, z));
+        p[k] = carry;
+        carry = v;
+    }
+    return carry; /* p[k] = q_k for k < n - 1, p[n - 1] = 0 */
+}
+
+static int deep_step(prover *pv, fe2 z, zk_prove_timings *tm) {
+    double t0 = now();
+    size_t T = pv->T, w = pv->w;
+    fe2 coef[2 * ZK_AIR_MAX_WIDTH + 2];
+    for (size_t k = 0; k < 2 * w + 2; k++) coef[k] = zk_transcript_draw_ext(&pv->tr);
+    fe2 *p = malloc(2 * T * sizeof(fe2));
+    pv->fri_poly = malloc(2 * T * sizeof(fe));
+    if (!p || !pv->fri_poly) {
+        free(p);
+        return ZK_PROVE_NO_MEMORY;
+    }
+    deep_job job = {pv, coef, coef + w, coef + 2 * w, p, p + T};
+    zk_parallel_for(pv->threads, T, deep_range, &job);
+    fe2 zw = e_mul_base(z, f_root_of_unity(pv->log_t));
+    divide_by_linear(p, T, z);
+    divide_by_linear(p + T, T, zw);
+    for (size_t k = 0; k < T; k++) {
+        fe2 d = e_add(p[k], p[T + k]);
+        pv->fri_poly[k] = d.c0;
+        pv->fri_poly[T + k] = d.c1;
+    }
+    free(p);
+    tm->deep += now() - t0;
+    return ZK_PROVE_OK;
+}
+
+/* ---- 5. FRI ---- */
+
+static int fri_step(prover *pv, zk_prove_timings *tm) {
+    double t0 = now();
+    const zk_profile *prof = pv->prof;
+    size_t f = (size_t)1 << pv->log_f, d = pv->T, stride = pv->T;
+    fe *poly = pv->fri_poly; /* real parts at [0, d), X parts at [stride, stride + d) */
+    fe offset = ZK_LDE_OFFSET;
+    (void)prof;
+    for (unsigned l = 0; l < pv->n_layers; l++) {
+        unsigned log_n = pv->log_n - l * pv->log_f;
+        size_t n = (size_t)1 << log_n, m = n / f;
+        fe *vals = malloc(2 * n * sizeof(fe));
+        if (!vals) return ZK_PROVE_NO_MEMORY;
+        pv->layer_vals[l] = vals;
+        extend_all(pv, poly, stride, d, 2, vals, n, log_n, offset);
+        if (pv->failed) return ZK_PROVE_NO_MEMORY;
+        /* leaf i = values at i + j*m, j < f, each as (real, X) */
+        const fe *cols[2 * 256];
+        for (size_t j = 0; j < f; j++) {
+            cols[2 * j] = vals + j * m;
+            cols[2 * j + 1] = vals + n + j * m;
+        }
+        pv->layer_tree[l] = commit_columns(pv, cols, 2 * f, m);
+        if (!pv->layer_tree[l]) return ZK_PROVE_NO_MEMORY;
+        zk_transcript_absorb(&pv->tr, tree_root(pv->layer_tree[l]), 32);
+        fe2 beta = zk_transcript_draw_ext(&pv->tr);
+        /* P(X) = sum_k X^k P_k(X^f)  ->  sum_k beta^k P_k, written over the first d/f */
+        fe2 bpow[256];
+        powers_ext(beta, bpow, f);
+        for (size_t i = 0; i < d / f; i++) {
+            fe2 acc = {0, 0};
+            for (size_t k = 0; k < f; k++) {
+                fe2 v = {poly[i * f + k], poly[stride + i * f + k]};
+                acc = e_add(acc, e_mul(bpow[k], v));
+            }
+            poly[i] = acc.c0;
+            poly[stride + i] = acc.c1;
+        }
+        d /= f;
+        offset = f_pow(offset, f);
+    }
+    /* remainder: the first d_L coefficients of the final polynomial */
+    zk_absorber ab;
+    uint8_t b2[2];
+    zk_put_le16(b2, (uint16_t)d);
+    zk_absorber_begin(&ab, &pv->tr);
+    zk_absorber_bytes(&ab, b2, 2);
+    for (size_t k = 0; k < d; k++) zk_absorber_fe2(&ab, (fe2){poly[k], poly[stride + k]});
+    zk_absorber_end(&ab);
+    tm->fri += now() - t0;
+    return ZK_PROVE_OK;
+}
+
+/* ---- 6.-7. grinding, queries, receipt ---- */
+
+static int cmp_size(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sort and deduplicate in place; returns the new length. */
+static size_t sort_unique(size_t *v, size_t n) {
+    if (n == 0) return 0;
+    qsort(v, n, sizeof *v, cmp_size);
+    size_t k = 1;
+    for (size_t i = 1; i < n; i++)
+        if (v[i] != v[k - 1]) v[k++] = v[i];
+    return k;
+}
+
+typedef struct {
+    uint8_t *p;
+} writer;
+
+static void put_bytes(writer *wr, const void *b, size_t n) {
+    memcpy(wr->p, b, n);
+    wr->p += n;
+}
+static void put8(writer *wr, uint8_t v) { *wr->p++ = v; }
+static void put16(writer *wr, uint16_t v) { zk_put_le16(wr->p, v); wr->p += 2; }
+static void put32(writer *wr, uint32_t v) { zk_put_le32(wr->p, v); wr->p += 4; }
+static void put64(writer *wr, uint64_t v) { zk_put_le64(wr->p, v); wr->p += 8; }
+static void put_fe2(writer *wr, fe2 v) { put64(wr, v.c0); put64(wr, v.c1); }
+
+static int query_step(prover *pv, zk_prove_result *res, zk_prove_timings *tm) {
+    double t0 = now();
+    const zk_profile *prof = pv->prof;
+    size_t N = pv->N, w = pv->w, q = prof->queries, f = (size_t)1 << pv->log_f;
+    unsigned L = pv->n_layers;
+    int rc = ZK_PROVE_NO_MEMORY;
+
+    size_t *pos = malloc(q * sizeof(size_t));
+    size_t *idx = malloc((L + 1) * q * sizeof(size_t)); /* per layer leaf indices */
+    size_t n_idx[ZK_MAX_FRI_LAYERS];
+    /* multiproofs: trace, composition, then one per layer */
+    zk_digest *proofs[ZK_MAX_FRI_LAYERS + 2] = {0};
+    size_t n_proof[ZK_MAX_FRI_LAYERS + 2];
+    uint8_t *out = NULL;
+    if (!pos || !idx) goto done;
+    for (size_t i = 0; i < q; i++) pos[i] = (size_t)zk_transcript_draw_index(&pv->tr, N);
+    size_t np = sort_unique(pos, q);
+
+    for (int t = 0; t < 2; t++) {
+        proofs[t] = malloc((np * pv->log_n + 1) * sizeof(zk_digest));
+        if (!proofs[t]) goto done;
+        n_proof[t] = zk_merkle_multiproof(t == 0 ? pv->trace_tree : pv->comp_tree, N, pos, np,
+                                          proofs[t]);
+    }
+    for (unsigned l = 0; l < L; l++) {
+        size_t m = (N >> (l * pv->log_f)) / f;
+        size_t *li = idx + l * q;
+        for (size_t i = 0; i < np; i++) li[i] = pos[i] & (m - 1);
+        n_idx[l] = sort_unique(li, np);
+        unsigned log_m = pv->log_n - (l + 1) * pv->log_f;
+        proofs[2 + l] = malloc((n_idx[l] * log_m + 1) * sizeof(zk_digest));
+        if (!proofs[2 + l]) goto done;
+        n_proof[2 + l] = zk_merkle_multiproof(pv->layer_tree[l], m, li, n_idx[l], proofs[2 + l]);
+    }
+
+    size_t size = 4 + 2 + 1 + 32 + 2 + 8 * pv->n_inputs + 2 + 8 * pv->n_outputs + 1 + 2;
+    size += 64 + (2 * w + 2) * 16 + 1 + 32 * L + 2 + 16 * pv->rem_size + 8 + 2;
+    size += np * w * 8 + 4 + 32 * n_proof[0];
+    size += np * 32 + 4 + 32 * n_proof[1];
+    for (unsigned l = 0; l < L; l++) size += 2 + n_idx[l] * f * 16 + 4 + 32 * n_proof[2 + l];
+    out = malloc(size);
+    if (!out) goto done;
+
+    writer wr = {out};
+    put_bytes(&wr, "ZKRC", 4);
+    put16(&wr, 1);
+    put8(&wr, prof->id);
+    put_bytes(&wr, pv->program_hash, 32);
+    put16(&wr, (uint16_t)pv->n_inputs);
+    for (size_t i = 0; i < pv->n_inputs; i++) put64(&wr, pv->inputs[i]);
+    put16(&wr, (uint16_t)pv->n_outputs);
+    for (size_t i = 0; i < pv->n_outputs; i++) put64(&wr, pv->outputs[i]);
+    put8(&wr, (uint8_t)pv->log_t);
+    put16(&wr, (uint16_t)w);
+
+    put_bytes(&wr, tree_root(pv->trace_tree), 32);
+    put_bytes(&wr, tree_root(pv->comp_tree), 32);
+    for (size_t k = 0; k < 2 * w + 2; k++) put_fe2(&wr, pv->frame[k]);
+    put8(&wr, (uint8_t)L);
+    for (unsigned l = 0; l < L; l++) put_bytes(&wr, tree_root(pv->layer_tree[l]), 32);
+    put16(&wr, (uint16_t)pv->rem_size);
+    for (size_t k = 0; k < pv->rem_size; k++)
+        put_fe2(&wr, (fe2){pv->fri_poly[k], pv->fri_poly[pv->T + k]});
+    put64(&wr, pv->nonce);
+    put16(&wr, (uint16_t)np);
+
+    for (size_t i = 0; i < np; i++)
+        for (size_t c = 0; c < w; c++) put64(&wr, pv->lde[c * N + pos[i]]);
+    put32(&wr, (uint32_t)n_proof[0]);
+    put_bytes(&wr, proofs[0], 32 * n_proof[0]);
+    for (size_t i = 0; i < np; i++)
+        for (size_t c = 0; c < 4; c++) put64(&wr, pv->comp_lde[c * N + pos[i]]);
+    put32(&wr, (uint32_t)n_proof[1]);
+    put_bytes(&wr, proofs[1], 32 * n_proof[1]);
+    for (unsigned l = 0; l < L; l++) {
+        size_t n = N >> (l * pv->log_f), m = n / f;
+        const fe *vals = pv->layer_vals[l];
+        put16(&wr, (uint16_t)n_idx[l]);
+        for (size_t i = 0; i < n_idx[l]; i++) {
+            size_t leaf = idx[l * q + i];
+            for (size_t j = 0; j < f; j++) {
+                put64(&wr, vals[leaf + j * m]);
+                put64(&wr, vals[n + leaf + j * m]);
+            }
+        }
+        put32(&wr, (uint32_t)n_proof[2 + l]);
+        put_bytes(&wr, proofs[2 + l], 32 * n_proof[2 + l]);
+    }
+    if ((size_t)(wr.p - out) != size) goto done; /* unreachable: sizes above are exact */
+    res->receipt = out;
+    res->receipt_len = size;
+    out = NULL;
+    rc = ZK_PROVE_OK;
+done:
+    free(out);
+    free(pos);
+    free(idx);
+    for (unsigned t = 0; t < L + 2; t++) free(proofs[t]);
+    tm->queries += now() - t0;
+    return rc;
+}
+
+/* ---- the whole protocol on a given trace ---- */
+
+static int prove_trace(const zk_program *prog, const uint8_t *program, size_t program_len,
+                       const fe *inputs, const fe *outputs, const fe *const *columns,
+                       unsigned log_t, const zk_profile *prof, unsigned threads,
+                       int full_composition, zk_prove_result *res) {
+    prover pv;
+    memset(&pv, 0, sizeof pv);
+    zk_prove_timings *tm = &res->timings;
+    pv.prof = prof;
+    zk_air_init(&pv.air, prog);
+    pv.threads = threads ? threads : 1;
+    pv.log_t = log_t;
+    pv.log_b = prof->log_blowup;
+    pv.log_n = log_t + prof->log_blowup;
+    pv.log_f = prof->log_folding;
+    pv.log_m = full_composition ? pv.log_n : log_t + 1;
+    pv.T = (size_t)1 << log_t;
+    pv.N = (size_t)1 << pv.log_n;
+    pv.w = pv.air.width;
+    pv.inputs = inputs;
+    pv.n_inputs = prog->n_inputs;
+    pv.outputs = outputs;
+    pv.n_outputs = prog->n_outputs;
+    pv.n_layers = zk_fri_num_layers(prof, log_t, &pv.rem_size);
+    zk_sha256(program, program_len, pv.program_hash);
+
+    zk_transcript_init(&pv.tr);
+    zk_transcript_absorb_statement(&pv.tr, prof, pv.program_hash, inputs, pv.n_inputs, outputs,
+                                   pv.n_outputs, log_t);
+    fe2 z;
+    int rc = trace_step(&pv, columns, tm);
+    if (rc == ZK_PROVE_OK) rc = composition_step(&pv, tm);
+    if (rc == ZK_PROVE_OK) rc = ood_step(&pv, &z, tm);
+    if (rc == ZK_PROVE_OK) rc = deep_step(&pv, z, tm);
+    if (rc == ZK_PROVE_OK) rc = fri_step(&pv, tm);
+    if (rc == ZK_PROVE_OK) {
+        double t0 = now();
+        pv.nonce = zk_transcript_grind(&pv.tr, prof->grinding_bits);
+        uint8_t nb[8];
+        zk_put_le64(nb, pv.nonce);
+        zk_transcript_absorb(&pv.tr, nb, 8);
+        tm->grinding += now() - t0;
+        rc = query_step(&pv, res, tm);
+    }
+    res->log_t = log_t;
+    res->width = (unsigned)pv.w;
+    prover_free(&pv);
+    return rc;
+}
+
+static void result_init(zk_prove_result *res) { memset(res, 0, sizeof *res); }
+
+static int check_inputs(const zk_program *prog, const fe *inputs, size_t n_inputs) {
+    if (n_inputs != prog->n_inputs) return 0;
+    for (size_t i = 0; i < n_inputs; i++)
+        if (inputs[i] >= ZK_P) return 0;
+    return 1;
+}
+
+int zk_prove(const uint8_t *program, size_t program_len, const fe *inputs, size_t n_inputs,
+             unsigned profile_id, unsigned threads, uint64_t max_cycles,
+             zk_prove_result *res) {
+    double t0 = now();
+    result_init(res);
+    zk_program prog;
+    if (zk_program_decode(program, program_len, &prog) != 0) return ZK_PROVE_BAD_PROGRAM;
+    const zk_profile *prof = zk_profile_by_id(profile_id);
+    if (!prof) return ZK_PROVE_BAD_PROFILE;
+    if (!check_inputs(&prog, inputs, n_inputs)) return ZK_PROVE_BAD_INPUTS;
+
+    uint64_t cycles = 0;
+    uint32_t fail_pc = 0;
+    int vm = zk_vm_run(&prog, inputs, max_cycles, res->outputs, &cycles, &fail_pc);
+    res->n_outputs = prog.n_outputs;
+    res->cycles = cycles;
+    res->fail_pc = fail_pc;
+    if (vm == ZK_VM_CYCLE_LIMIT) return ZK_PROVE_CYCLE_LIMIT;
+    if (vm == ZK_VM_INV_ZERO) return ZK_PROVE_INV_ZERO;
+    if (vm == ZK_VM_ASSERT_FAILED) return ZK_PROVE_ASSERT_FAILED;
+    if (vm != ZK_VM_OK) return ZK_PROVE_BAD_PROGRAM;
+    unsigned log_t = zk_trace_log_length(cycles);
+    if (log_t > ZK_MAX_LOG_T) return ZK_PROVE_TOO_LARGE;
+
+    size_t T = (size_t)1 << log_t, w = zk_program_trace_width(&prog);
+    fe *trace = malloc(w * T * sizeof(fe));
+    fe *cols[ZK_AIR_MAX_WIDTH];
+    if (!trace) return ZK_PROVE_NO_MEMORY;
+    for (size_t c = 0; c < w; c++) cols[c] = trace + c * T;
+    vm = zk_vm_trace(&prog, inputs, max_cycles, log_t, cols);
+    if (vm != ZK_VM_OK) {
+        free(trace);
+        return ZK_PROVE_BAD_PROGRAM; /* unreachable: the same run succeeded above */
+    }
+    res->timings.trace = now() - t0;
+    int rc = prove_trace(&prog, program, program_len, inputs, res->outputs,
+                         (const fe *const *)cols, log_t, prof, threads, 0, res);
+    free(trace);
+    res->timings.total = now() - t0;
+    return rc;
+}
+
+int zk_prove_with_trace(const uint8_t *program, size_t program_len, const fe *inputs,
+                        size_t n_inputs, const fe *outputs, size_t n_outputs,
+                        const fe *const *columns, size_t width, unsigned log_t,
+                        unsigned profile_id, unsigned threads, zk_prove_result *res) {
+    double t0 = now();
+    result_init(res);
+    zk_program prog;
+    if (zk_program_decode(program, program_len, &prog) != 0) return ZK_PROVE_BAD_PROGRAM;
+    const zk_profile *prof = zk_profile_by_id(profile_id);
+    if (!prof) return ZK_PROVE_BAD_PROFILE;
+    if (!check_inputs(&prog, inputs, n_inputs)) return ZK_PROVE_BAD_INPUTS;
+    if (n_outputs != prog.n_outputs || width != zk_program_trace_width(&prog) ||
+        log_t < ZK_MIN_LOG_T || log_t > ZK_MAX_LOG_T)
+        return ZK_PROVE_BAD_TRACE;
+    for (size_t j = 0; j < n_outputs; j++)
+        if (outputs[j] >= ZK_P) return ZK_PROVE_BAD_TRACE;
+    size_t T = (size_t)1 << log_t;
+    for (size_t c = 0; c < width; c++)
+        for (size_t i = 0; i < T; i++)
+            if (columns[c][i] >= ZK_P) return ZK_PROVE_BAD_TRACE;
+    res->n_outputs = (uint32_t)n_outputs;
+    memcpy(res->outputs, outputs, n_outputs * sizeof(fe));
+    int rc = prove_trace(&prog, program, program_len, inputs, outputs, columns, log_t, prof,
+                         threads, 1, res);
+    res->timings.total = now() - t0;
+    return rc;
+}

@@ -1,0 +1,212 @@
+"""``prove``: execute a program and produce its STARK receipt (protocol.md 8).
+
+The whole proof runs in native code (``ext/prover.c``) with the GIL released, so other
+Python threads, and the actor runtime's event loop, keep running while a proof is made.
+This module only checks arguments and turns the native return codes into typed errors.
+
+Bytes depend on the program, the inputs and the profile alone: the thread count changes
+how fast a receipt is made, never what it says.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import structlog
+
+import zkactors._native.prover as _native
+from zkactors import profiles
+from zkactors.errors import InputError, ProvingError
+from zkactors.zkvm.interpreter import (
+    DEFAULT_MAX_CYCLES,
+    assert_error,
+    cycle_limit_error,
+    inv_zero_error,
+)
+from zkactors.zkvm.program import Program
+from zkactors.zkvm.receipt import Receipt
+
+__all__ = ["ProveStats", "prove", "prove_with_stats"]
+
+log = structlog.get_logger(__name__)
+
+#: The steps of protocol.md 8 that :class:`ProveStats` times, in order.
+STEPS = (
+    "trace",
+    "lde",
+    "trace_commit",
+    "composition",
+    "composition_commit",
+    "ood",
+    "deep",
+    "fri",
+    "grinding",
+    "queries",
+)
+
+
+@attrs.frozen
+class ProveStats:
+    """What one proof cost: cycles executed, trace shape, and seconds per step
+    (``timings`` maps each name of :data:`STEPS`, and ``"total"``, to seconds)."""
+
+    cycles: int
+    trace_length: int
+    trace_width: int
+    receipt_size: int
+    timings: dict[str, float]
+
+
+def _check_threads(threads: int) -> int:
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise InputError(f"threads must be an int >= 1, got {threads!r}")
+    return min(threads, 256)
+
+
+def _raise_for(program: Program, code: int, details: dict[str, Any], max_cycles: int) -> None:
+    if code == _native.OK:
+        return
+    pc = int(details.get("fail_pc", 0))
+    if code == _native.CYCLE_LIMIT:
+        raise cycle_limit_error(max_cycles)
+    if code == _native.INV_ZERO:
+        raise inv_zero_error(program, pc)
+    if code == _native.ASSERT_FAILED:
+        raise assert_error(program, pc)
+    if code == _native.TOO_LARGE:
+        raise ProvingError(
+            f"the run takes {details.get('cycles')} cycles, which needs a trace longer than "
+            f"2^{_native.MAX_LOG_T} rows, the largest a receipt can state; split the "
+            "computation into smaller programs"
+        )
+    if code == _native.NO_MEMORY:
+        raise ProvingError("the prover ran out of memory; prove a shorter run")
+    if code == _native.BAD_TRACE:
+        raise ProvingError("the given trace does not fit the program (width, length, values)")
+    raise ProvingError(f"the native prover failed with code {code}")  # pragma: no cover
+
+
+def prove_with_stats(
+    program: Program,
+    inputs: Sequence[int],
+    *,
+    profile: str = profiles.DEFAULT,
+    threads: int = 1,
+    max_cycles: int = DEFAULT_MAX_CYCLES,
+) -> tuple[Receipt, ProveStats]:
+    """:func:`prove`, also returning where the time went (for benchmarks and the
+    runtime's estimator)."""
+    if not isinstance(program, Program):
+        raise TypeError(f"expected a Program, got {type(program).__name__}")
+    chosen = profiles.get(profile)
+    n_threads = _check_threads(threads)
+    if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles < 1:
+        raise InputError(f"max_cycles must be a positive int, got {max_cycles!r}")
+    values = array("Q", program.check_inputs(inputs))
+    code, receipt_bytes, details = _native.prove(
+        program.to_bytes(), values, chosen.id, n_threads, max_cycles
+    )
+    _raise_for(program, code, details, max_cycles)
+    receipt = Receipt.from_bytes(receipt_bytes)
+    stats = ProveStats(
+        cycles=int(details["cycles"]),
+        trace_length=1 << int(details["log_t"]),
+        trace_width=int(details["width"]),
+        receipt_size=len(receipt_bytes),
+        timings=dict(details["timings"]),
+    )
+    log.debug(
+        "proved",
+        program=program.hash[:16],
+        cycles=stats.cycles,
+        trace_length=stats.trace_length,
+        profile=chosen.name,
+        threads=n_threads,
+        seconds=round(stats.timings["total"], 6),
+        receipt_bytes=stats.receipt_size,
+    )
+    return receipt, stats
+
+
+def prove(
+    program: Program,
+    inputs: Sequence[int],
+    *,
+    profile: str = profiles.DEFAULT,
+    threads: int = 1,
+    max_cycles: int = DEFAULT_MAX_CYCLES,
+) -> Receipt:
+    """Run ``program`` on ``inputs`` and return a STARK receipt of the run.
+
+    The receipt states the program's hash, the inputs, the outputs and the trace length;
+    anyone holding the program can check it with :func:`zkactors.verify`.
+
+    :param profile: security profile name (``"test"``, ``"default"``, ``"high"``).
+    :param threads: native threads for this one proof (>= 1); the receipt is the same
+        for every value.
+    :param max_cycles: the run fails if it does not halt within this many cycles.
+    :raises InputError: if the inputs are of the wrong count or not ints in [0, p), or
+        ``threads`` / ``max_cycles`` are not positive ints.
+    :raises ProfileError: if ``profile`` names no profile.
+    :raises ExecutionError: if the program fails: no halt within ``max_cycles``, ``inv``
+        of zero, or a failed assertion (``pc`` and ``source_line`` say where).
+    :raises ProvingError: if the run is too long to prove (trace over 2^26 rows) or memory
+        runs out.
+    """
+    receipt, _ = prove_with_stats(
+        program, inputs, profile=profile, threads=threads, max_cycles=max_cycles
+    )
+    return receipt
+
+
+def _prove_with_trace(
+    program: Program,
+    inputs: Sequence[int],
+    outputs: Sequence[int],
+    columns: Sequence[Sequence[int]],
+    *,
+    profile: str = "test",
+    threads: int = 1,
+) -> bytes:
+    """FOR TESTS ONLY (the soundness suite): prove a caller-given, possibly forged trace.
+
+    Runs protocol.md 8 steps 1-7 honestly on ``columns`` (``trace_width`` columns of the
+    same power-of-two length T >= 8, values in [0, p)) with the claimed public
+    ``outputs``; nothing is executed and nothing is checked against the program's real
+    behaviour, which is the point: a verifier must reject every receipt made from a trace
+    that does not satisfy the AIR. Returns the raw receipt bytes (a forged statement may
+    not even decode as the test expects, so no :class:`Receipt` is built).
+
+    :raises InputError: on a wrong input count or out-of-range values.
+    :raises ProvingError: if the columns do not fit the program.
+    """
+    chosen = profiles.get(profile)
+    n_threads = _check_threads(threads)
+    values = array("Q", program.check_inputs(inputs))
+    outs = tuple(outputs)
+    if len(outs) != len(program.output_registers):
+        raise InputError(f"expected {len(program.output_registers)} outputs, got {len(outs)}")
+    for v in outs:
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**64 - 2**32 + 1:
+            raise InputError(f"outputs must be ints in [0, p), got {v!r}")
+    cols = [c if isinstance(c, array) and c.typecode == "Q" else array("Q", c) for c in columns]
+    if len(cols) != program.trace_width:
+        raise ProvingError(f"expected {program.trace_width} columns, got {len(cols)}")
+    length = len(cols[0]) if cols else 0
+    if length < 8 or length & (length - 1) or any(len(c) != length for c in cols):
+        raise ProvingError("columns must all have the same power-of-two length >= 8")
+    code, receipt_bytes, details = _native.prove_with_trace(
+        program.to_bytes(),
+        values,
+        array("Q", outs),
+        cols,
+        length.bit_length() - 1,
+        chosen.id,
+        n_threads,
+    )
+    _raise_for(program, code, details, 0)
+    assert receipt_bytes is not None
+    return bytes(receipt_bytes)
