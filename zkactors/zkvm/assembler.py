@@ -142,7 +142,7 @@ class _Assembler:
                 raise self.at(label, f"label '{label.text}' must be followed by an instruction")
             self.parse_directive(head, operands)
         else:
-            self.parse_instruction(head, operands, raw.strip())
+            self.parse_instruction(head, operands, " ".join(text.split()))
 
     def define_label(self, token: _Token) -> None:
         if not REGISTER_NAME.match(token.text):

@@ -118,8 +118,7 @@ def execution_trace(
             f"a run of {cycles} cycles needs a trace of 2^{log_t} rows, more than the "
             f"2^{MAX_TRACE_LOG_LENGTH} this function allocates"
         )
-    zeros = bytes(8 << log_t)
-    columns = [array("Q", zeros) for _ in range(program.trace_width)]
+    columns = [array("Q", [0]) * (1 << log_t) for _ in range(program.trace_width)]
     code = native.trace(values, max_cycles, log_t, columns)
     _raise_for(program, code, 0, max_cycles)
     return columns

@@ -30,7 +30,7 @@ def trace_length(cycles: int) -> int:
 def cycle_limit_error(max_cycles: int) -> ExecutionError:
     return ExecutionError(
         f"the program did not halt within {max_cycles} cycles; if it is meant to run "
-        "longer, pass a larger max_cycles"
+        "longer, pass a larger max_cycles (--max-cycles on the command line)"
     )
 
 
