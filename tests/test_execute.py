@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from array import array
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from zkvm_strategies import field_elements, programs_with_inputs
 
+from zkactors._native.executor import TRACE_TOO_SHORT, NativeProgram
 from zkactors.errors import ExecutionError, InputError
 from zkactors.zkvm import interpreter
 from zkactors.zkvm.assembler import assemble
@@ -188,3 +192,45 @@ def test_arithmetic_edge_values(values: list[int]) -> None:
     u, v = values
     expected = ((u + v) % P, (u - v) % P, u * v % P, (u + 1) % P)
     assert execute(program, values).outputs == expected == interpreter.run(program, values)[0]
+
+
+COUNTDOWN = assemble(".input n\nloop: subi n, n, 1\n jnz n, loop\n halt")
+
+
+def _native_trace_into(columns: list[array[int]], log_t: int) -> int:
+    """Countdown from n takes 2n + 1 cycles: n = 2^(log_t - 1) - 1 fills all 2^log_t rows."""
+    native = NativeProgram(COUNTDOWN.to_bytes())
+    inputs = array("Q", [(1 << (log_t - 1)) - 1])
+    return int(native.trace(inputs, 2**40, log_t, columns))
+
+
+def test_trace_too_short_is_reported_not_overrun() -> None:
+    native = NativeProgram(FIB.to_bytes())
+    columns = [array("Q", [0]) * 8 for _ in range(FIB.trace_width)]
+    assert native.trace(array("Q", [100]), 2**22, 3, columns) == TRACE_TOO_SHORT
+    with pytest.raises(ValueError, match="columns"):
+        native.trace(array("Q", [1]), 2**22, 3, columns[:-1])
+    with pytest.raises(ValueError, match="entries"):
+        native.trace(array("Q", [1]), 2**22, 4, columns)
+
+
+def _observes_partial_trace(log_t: int) -> bool:
+    sentinel = P  # never a value the tracer writes
+    rows = 1 << log_t
+    columns = [array("Q", [sentinel]) * rows for _ in range(COUNTDOWN.trace_width)]
+    register = columns[0]
+    worker = threading.Thread(target=_native_trace_into, args=(columns, log_t))
+    worker.start()
+    seen_partial = False
+    while worker.is_alive():
+        if register[0] != sentinel and register[rows - 1] == sentinel:
+            seen_partial = True
+    worker.join()
+    assert register[rows - 1] == 0 and register[0] == (rows - 2) // 2
+    return seen_partial
+
+
+def test_trace_generation_releases_the_gil() -> None:
+    """An observation, not a timing: the main thread sees the register column half
+    written, which it could not if the tracer held the GIL."""
+    assert any(_observes_partial_trace(20) for _ in range(5))
