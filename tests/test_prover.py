@@ -1,0 +1,199 @@
+"""The native prover: receipts are byte-identical to the pure-Python oracle prover's,
+deterministic, independent of the thread count, accepted by the reference verifier, and
+every failure is a typed error.
+
+Sizes stay tiny (T <= 256, mostly the ``test`` profile): the oracle is plain Python.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import oracle_prover as oracle
+import pytest
+from hypothesis import given, settings
+from zkvm_strategies import programs_with_inputs
+
+import zkactors
+from zkactors import programs
+from zkactors.errors import ExecutionError, InputError, ProfileError, ProvingError
+from zkactors.zkvm import interpreter
+from zkactors.zkvm.assembler import assemble
+from zkactors.zkvm.isa import P
+from zkactors.zkvm.program import Program
+from zkactors.zkvm.prover import _prove_with_trace, prove, prove_with_stats
+from zkactors.zkvm.receipt import Receipt
+from zkactors.zkvm.reference.verifier import verify as reference_verify
+
+LIBRARY = [
+    ("fib", [0]),
+    ("fib", [9]),
+    ("factorial", [6]),
+    ("horner", [3]),
+    ("inverse_check", [12345]),
+    ("mimc", [4, 9]),
+    ("power", [3, 5]),
+]
+
+
+def _load(name: str, inputs: list[int]) -> tuple[Program, list[int]]:
+    program = programs.load(name)
+    return program, inputs[: program.n_inputs]
+
+
+@pytest.mark.parametrize(("name", "inputs"), LIBRARY)
+def test_identical_to_the_oracle_prover(name: str, inputs: list[int]) -> None:
+    program, inputs = _load(name, inputs)
+    receipt = prove(program, inputs, profile="test")
+    assert receipt.to_bytes() == oracle.prove(program, inputs, profile="test")
+
+
+@pytest.mark.parametrize("profile", ["default", "high"])
+def test_identical_to_the_oracle_prover_on_secure_profiles(profile: str) -> None:
+    program = programs.load("fib")
+    receipt = prove(program, [3], profile=profile)
+    assert receipt.to_bytes() == oracle.prove(program, [3], profile=profile)
+
+
+@settings(max_examples=10)
+@given(programs_with_inputs(failing=False))
+def test_identical_to_the_oracle_on_generated_programs(case: tuple[Program, list[int]]) -> None:
+    program, inputs = case
+    try:
+        interpreter.run(program, inputs)
+    except ExecutionError:
+        return  # a failing run has nothing to prove
+    assert prove(program, inputs, profile="test").to_bytes() == oracle.prove(
+        program, inputs, profile="test"
+    )
+
+
+@pytest.mark.parametrize(("name", "inputs"), LIBRARY[:4])
+def test_reference_verifier_accepts(name: str, inputs: list[int]) -> None:
+    program, inputs = _load(name, inputs)
+    reference_verify(prove(program, inputs, profile="test"), program)
+
+
+def test_statement_is_the_run() -> None:
+    program = programs.load("fib")
+    receipt, stats = prove_with_stats(program, [10], profile="test")
+    assert receipt.program_hash == program.hash
+    assert receipt.inputs == (10,)
+    assert receipt.outputs == (55,)
+    assert receipt.profile == "test"
+    assert receipt.trace_width == program.trace_width
+    assert stats.cycles == 6 * 10 + 4
+    assert receipt.trace_length == stats.trace_length == 128
+    assert stats.receipt_size == receipt.size
+    assert set(stats.timings) >= {"lde", "fri", "queries", "total"}
+
+
+def test_deterministic_and_independent_of_threads() -> None:
+    program = programs.load("mimc")
+    inputs = [5, 11][: program.n_inputs]
+    one = prove(program, inputs, profile="test", threads=1).to_bytes()
+    assert prove(program, inputs, profile="test", threads=1).to_bytes() == one
+    assert prove(program, inputs, profile="test", threads=2).to_bytes() == one
+    assert prove(program, inputs, profile="test", threads=3).to_bytes() == one
+
+
+def test_receipts_round_trip() -> None:
+    receipt = prove(programs.load("factorial"), [4], profile="test")
+    assert Receipt.from_bytes(receipt.to_bytes()) == receipt
+
+
+def test_reexported_from_the_package() -> None:
+    assert zkactors.prove is prove
+
+
+def test_inverse_of_zero_is_an_execution_error_with_its_line() -> None:
+    program = programs.load("inverse_check")
+    with pytest.raises(ExecutionError) as info:
+        prove(program, [0], profile="test")
+    assert info.value.pc is not None
+    assert "inv" in (info.value.source_line or "")
+
+
+def test_failed_assertion_is_an_execution_error() -> None:
+    program = assemble(".input x\n.output x\nassert_zero x\nhalt\n")
+    with pytest.raises(ExecutionError) as info:
+        prove(program, [3], profile="test")
+    assert info.value.pc == 0
+    assert "assert_zero" in (info.value.source_line or "")
+
+
+def test_cycle_limit_is_an_execution_error() -> None:
+    with pytest.raises(ExecutionError) as info:
+        prove(programs.load("fib"), [100], profile="test", max_cycles=50)
+    assert info.value.pc is None
+
+
+def test_bad_arguments_are_typed_errors() -> None:
+    program = programs.load("fib")
+    with pytest.raises(InputError):
+        prove(program, [], profile="test")
+    with pytest.raises(InputError):
+        prove(program, [P], profile="test")
+    with pytest.raises(InputError):
+        prove(program, [True], profile="test")
+    with pytest.raises(ProfileError):
+        prove(program, [1], profile="fast")
+    with pytest.raises(InputError):
+        prove(program, [1], profile="test", threads=0)
+    with pytest.raises(InputError):
+        prove(program, [1], profile="test", max_cycles=0)
+    with pytest.raises(TypeError):
+        prove(program.to_bytes(), [1])  # type: ignore[arg-type]
+
+
+def test_proving_releases_the_gil() -> None:
+    """While one thread proves, another keeps running Python code."""
+    program = programs.load("fib")
+    done = threading.Event()
+    ticks = 0
+
+    def prover() -> None:
+        prove(program, [3000], profile="test")
+        done.set()
+
+    worker = threading.Thread(target=prover)
+    worker.start()
+    while not done.is_set():
+        ticks += 1
+    worker.join()
+    assert ticks > 1000
+
+
+# ---- the test hook ----
+
+
+def test_prove_with_trace_on_the_honest_trace_is_prove() -> None:
+    program = programs.load("fib")
+    columns = interpreter.trace(program, [6])
+    outputs = oracle.outputs_of(program, columns)
+    hooked = _prove_with_trace(program, [6], outputs, columns, profile="test", threads=2)
+    assert hooked == prove(program, [6], profile="test").to_bytes()
+
+
+@pytest.mark.parametrize("profile", ["test", "default"])
+def test_prove_with_trace_on_a_forged_trace_is_the_oracle_forgery(profile: str) -> None:
+    program = programs.load("fib")
+    forged = oracle.forged_trace(program, [5], flip_branch_at=2)
+    outputs = oracle.outputs_of(program, forged)
+    got = _prove_with_trace(program, [5], outputs, forged, profile=profile)
+    assert got == oracle.prove(program, [5], profile=profile, trace=forged)
+
+
+def test_prove_with_trace_rejects_ill_fitting_columns() -> None:
+    program = programs.load("fib")
+    columns = [list(c) for c in interpreter.trace(program, [2])]
+    outputs = oracle.outputs_of(program, columns)
+    with pytest.raises(ProvingError):
+        _prove_with_trace(program, [2], outputs, columns[:-1], profile="test")
+    with pytest.raises(ProvingError):
+        _prove_with_trace(program, [2], outputs, [c[:12] for c in columns], profile="test")
+    columns[0][0] = P
+    with pytest.raises(ProvingError):
+        _prove_with_trace(program, [2], outputs, columns, profile="test")
+    with pytest.raises(InputError):
+        _prove_with_trace(program, [2], [], columns, profile="test")
