@@ -51,13 +51,13 @@ def run(args: argparse.Namespace) -> BenchResult:
             {
                 "cycles": result.cycles,
                 "T": result.trace_length,
-                "width": program.trace_width,
+                "w": program.trace_width,
                 "run µs": run_s * 1e6,
-                "run Mcycles/s": result.cycles / run_s / 1e6,
+                "run Mc/s": result.cycles / run_s / 1e6,
                 "trace ms": trace_s * 1e3,
-                "trace Mcycles/s": result.cycles / trace_s / 1e6,
-                "trace M cells/s": result.trace_length * program.trace_width / trace_s / 1e6,
-                "python Mcycles/s": None if oracle is None else oracle / 1e6,
+                "trace Mc/s": result.cycles / trace_s / 1e6,
+                "Mcells/s": result.trace_length * program.trace_width / trace_s / 1e6,
+                "py Mc/s": None if oracle is None else oracle / 1e6,
             }
         )
     return BenchResult(
@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> BenchResult:
         notes=(
             "run = execute() (native, GIL released); trace = execution_trace(): run for the "
             "cycle count, allocate T x width uint64 columns, fill them.",
-            "Best of several runs; python = the pure-Python oracle interpreter.",
+            "Mc/s = million cycles per second; Mcells/s = trace cells (T x w) written per "
+            "second; py = the pure-Python oracle interpreter. Best of several runs.",
         ),
     )
