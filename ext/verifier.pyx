@@ -1,0 +1,54 @@
+# distutils: sources = ext/stark_verifier.c ext/air.c ext/transcript.c ext/merkle.c ext/hash.c ext/vm.c ext/parallel.c
+# cython: language_level=3
+"""The native STARK verifier (``zkactors._native.verifier``).
+
+``zkactors.zkvm.verifier`` is the only caller. The C side decodes and checks the raw
+receipt and program bytes itself and never reads outside them, so the only thing
+checked here is that both arguments are byte buffers; the whole verification runs with
+the GIL released.
+"""
+
+from libc.stdint cimport uint8_t
+
+cdef extern from "verifier.h":
+    int zk_verify(const uint8_t *receipt, size_t receipt_len, const uint8_t *program,
+                  size_t program_len, char *reason, size_t reason_cap) nogil
+    const char *zk_verify_check_name(int code) nogil
+    int ZK_VERIFY_OK
+    int ZK_VERIFY_NO_MEMORY
+
+cdef enum:
+    REASON_CAP = 512
+
+
+def verify(const uint8_t[::1] receipt, const uint8_t[::1] program):
+    """Verify receipt bytes against canonical program bytes.
+
+    Returns ``None`` when the receipt proves its statement, else ``(check, reason)``: the
+    failed check's name (protocol.md 9.5) and a one-line reason.
+
+    :raises MemoryError: if the verifier's scratch space (tens of KiB) cannot be allocated.
+    """
+    cdef char reason[REASON_CAP]
+    cdef const uint8_t *receipt_ptr = NULL
+    cdef const uint8_t *program_ptr = NULL
+    cdef size_t receipt_len = receipt.shape[0]
+    cdef size_t program_len = program.shape[0]
+    cdef int rc
+    # An empty memoryview has no element 0 to take the address of.
+    if receipt_len:
+        receipt_ptr = &receipt[0]
+    if program_len:
+        program_ptr = &program[0]
+    with nogil:
+        rc = zk_verify(receipt_ptr, receipt_len, program_ptr, program_len, reason, REASON_CAP)
+    if rc == ZK_VERIFY_OK:
+        return None
+    if rc == ZK_VERIFY_NO_MEMORY:
+        raise MemoryError("the native verifier could not allocate its scratch space")
+    return (zk_verify_check_name(rc).decode("ascii"), reason.decode("utf-8", "replace"))
+
+
+def check_name(int code):
+    """The check name of a native return code (for tests of the code table)."""
+    return zk_verify_check_name(code).decode("ascii")

@@ -1,0 +1,67 @@
+"""``zkactors verify FILE --program PROGRAM``: check a receipt file against a program.
+
+Exit status 0 and a one-line summary when the receipt proves its statement; otherwise
+status 1 and one line naming the failed check (protocol.md 9.5: ``format``,
+``statement``, ``ood``, ...) and why, never a traceback. PROGRAM is a built-in program
+name or a ``.zkasm`` file, as for ``zkactors run``; the receipt names its program only by
+hash, so the program must be given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from zkactors.cli.run_cmd import load_program
+from zkactors.errors import AssemblyError, ReceiptFormatError, VerificationError
+from zkactors.zkvm.receipt import Receipt
+from zkactors.zkvm.verifier import verify
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", type=Path, help="the receipt to check")
+    parser.add_argument(
+        "--program",
+        required=True,
+        metavar="PROGRAM",
+        help="the program the receipt is about: a built-in name or a .zkasm file",
+    )
+
+
+def _error(message: str) -> int:
+    print(f"zkactors verify: {message}", file=sys.stderr)
+    return 1
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        program = load_program(args.program)
+    except AssemblyError as exc:
+        return _error(f"{args.program}: error: {exc}")
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        return _error(f"cannot read {args.file}: {exc.strerror or exc}")
+    started = time.perf_counter()
+    try:
+        receipt = Receipt.from_bytes(data)
+        verify(receipt, program)
+    except ReceiptFormatError as exc:
+        return _error(f"{args.file} is INVALID: receipt rejected (format): {exc}")
+    except VerificationError as exc:
+        return _error(f"{args.file} is INVALID: {exc}")
+    seconds = time.perf_counter() - started
+    outputs = ", ".join(
+        f"{name}={value}" for name, value in zip(program.outputs, receipt.outputs, strict=True)
+    )
+    inputs = ", ".join(
+        f"{name}={value}" for name, value in zip(program.inputs, receipt.inputs, strict=True)
+    )
+    print(
+        f"valid: {args.program} ({program.hash[:16]}) with inputs {inputs or '(none)'} "
+        f"gives outputs {outputs or '(none)'}; trace length {receipt.trace_length}, "
+        f"profile {receipt.profile}, {len(data)} bytes; verified in {seconds * 1e3:.2f} ms"
+    )
+    return 0
