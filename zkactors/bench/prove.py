@@ -1,0 +1,117 @@
+"""``zkactors bench prove``: native proving time, receipt size and where the time goes.
+
+Workloads are the library's ``fib`` program: the seed's sizes (fib(n) for n = 20 ... 1000)
+and runs of about 2^10 ... 2^20 cycles (n = (2^k - 5) // 6, so cycles = 6n + 4 < 2^k and
+the trace has exactly 2^k rows). Each workload is proved with every requested thread
+count; the row reports the best of ``--repeat`` runs and that run's per-step breakdown
+(milliseconds), as measured inside the C prover.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from zkactors import programs
+from zkactors.bench import BenchResult
+from zkactors.zkvm.prover import STEPS, ProveStats, prove_with_stats
+
+DESCRIPTION = "native prover: time (1 vs 2 threads), receipt size, per-step breakdown"
+
+SEED_FIB = (20, 100, 300, 500, 1000)
+LOG_CYCLES = tuple(range(10, 21))
+QUICK_FIB = (20, 100)
+QUICK_LOG_CYCLES = (10, 12, 14)
+
+COLUMNS = (
+    "workload",
+    "cycles",
+    "T",
+    "threads",
+    "prove_s",
+    "kcycles_per_s",
+    "receipt_kb",
+    *(f"{step}_ms" for step in STEPS),
+)
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes only (fib 20, 100; 2^10..2^14 cycles)"
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_ints,
+        default=None,
+        help="log2 of the cycle counts to run, e.g. 10,14,18 (default 10..20)",
+    )
+    parser.add_argument(
+        "--fib",
+        type=_ints,
+        default=None,
+        help="fib(n) workloads, e.g. 20,100 (default 20,100,300,500,1000)",
+    )
+    parser.add_argument("--threads", type=_ints, default=(1, 2), help="thread counts (default 1,2)")
+    parser.add_argument("--profile", default="default", help="security profile (default default)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per point below 2^16 cycles (best is kept)"
+    )
+
+
+def _workloads(args: argparse.Namespace) -> list[tuple[str, int]]:
+    fib_ns = args.fib if args.fib is not None else (QUICK_FIB if args.quick else SEED_FIB)
+    logs = (
+        args.sizes if args.sizes is not None else (QUICK_LOG_CYCLES if args.quick else LOG_CYCLES)
+    )
+    work = [(f"fib({n})", n) for n in fib_ns]
+    work += [(f"2^{k} cycles", max(0, ((1 << k) - 5) // 6)) for k in logs]
+    return work
+
+
+def _best(n: int, profile: str, threads: int, repeat: int) -> ProveStats:
+    program = programs.load("fib")
+    best: ProveStats | None = None
+    for _ in range(max(1, repeat)):
+        _, stats = prove_with_stats(program, [n], profile=profile, threads=threads)
+        if best is None or stats.timings["total"] < best.timings["total"]:
+            best = stats
+    assert best is not None
+    return best
+
+
+def run(args: argparse.Namespace) -> BenchResult:
+    rows = []
+    for label, n in _workloads(args):
+        for threads in args.threads:
+            cycles = 6 * n + 4
+            repeat = args.repeat if cycles < 1 << 16 else 1
+            stats = _best(n, args.profile, threads, repeat)
+            total = stats.timings["total"]
+            row = {
+                "workload": label,
+                "cycles": stats.cycles,
+                "T": stats.trace_length,
+                "threads": threads,
+                "prove_s": total,
+                "kcycles_per_s": stats.cycles / total / 1e3 if total > 0 else None,
+                "receipt_kb": stats.receipt_size / 1024,
+            }
+            row.update({f"{step}_ms": stats.timings[step] * 1e3 for step in STEPS})
+            rows.append(row)
+    return BenchResult(
+        name="prove",
+        columns=COLUMNS,
+        rows=tuple(rows),
+        notes=(
+            f"profile {args.profile}; program fib; time is the C prover's own total (execution "
+            "included), best of the runs; *_ms columns are that run's steps (protocol.md 8)",
+        ),
+    )
