@@ -26,6 +26,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+import attrs
+
 from zkactors import profiles
 from zkactors.zkvm import interpreter
 from zkactors.zkvm.isa import Op
@@ -649,3 +651,73 @@ def _groups(n_trans: int, n_first: int, n_cons: int) -> list[int]:
 
 def _digests(proof: list[bytes]) -> list[bytes]:
     return [len(proof).to_bytes(4, "little"), *proof]
+
+
+# ---------------------------------------------------------------- receipt layout
+
+
+@attrs.frozen
+class Section:
+    """One field of a receipt: ``kind`` is "bytes" (magic, roots, digests), "count"
+    (an integer of ``length`` bytes), "base" or "ext" (canonical field elements)."""
+
+    name: str
+    offset: int
+    length: int
+    kind: str
+
+
+def layout(data: bytes) -> list[Section]:
+    """The sections of a well-formed receipt, in order (protocol.md 10). Test-only: it
+    trusts ``data`` to be well formed."""
+    out: list[Section] = []
+    pos = 0
+
+    def add(name: str, length: int, kind: str) -> int:
+        nonlocal pos
+        out.append(Section(name, pos, length, kind))
+        value = int.from_bytes(data[pos : pos + length], "little")
+        pos += length
+        return value
+
+    add("magic", 4, "bytes")
+    add("version", 2, "count")
+    prof = profiles.by_id(add("profile id", 1, "count"))
+    add("program hash", 32, "bytes")
+    n_in = add("n_inputs", 2, "count")
+    add("inputs", 8 * n_in, "base")
+    n_out = add("n_outputs", 2, "count")
+    add("outputs", 8 * n_out, "base")
+    log_t = add("log2 T", 1, "count")
+    w = add("w", 2, "count")
+    add("trace root", 32, "bytes")
+    add("composition root", 32, "bytes")
+    add("ood frame", 16 * (2 * w + 2), "ext")
+    n_layers = add("L", 1, "count")
+    add("fri roots", 32 * n_layers, "bytes")
+    d = add("d_L", 2, "count")
+    add("remainder", 16 * d, "ext")
+    add("nonce", 8, "count")
+    n_pos = add("|P|", 2, "count")
+    add("trace rows", 8 * n_pos * w, "base")
+    add("trace multiproof", 32 * add("trace multiproof count", 4, "count"), "bytes")
+    add("composition rows", 32 * n_pos, "ext")
+    add("composition multiproof", 32 * add("composition multiproof count", 4, "count"), "bytes")
+    for layer in range(n_layers):
+        k = add(f"fri layer {layer} k", 2, "count")
+        add(f"fri layer {layer} leaves", 16 * prof.folding_factor * k, "ext")
+        count = add(f"fri layer {layer} multiproof count", 4, "count")
+        add(f"fri layer {layer} multiproof", 32 * count, "bytes")
+    assert pos == len(data) and log_t >= 3
+    return out
+
+
+def section(data: bytes, name: str) -> Section:
+    return next(s for s in layout(data) if s.name == name)
+
+
+def bump_element(data: bytes, offset: int) -> bytes:
+    """``data`` with the field element at ``offset`` replaced by itself + 1 (mod p): a
+    different value that is still canonical."""
+    value = int.from_bytes(data[offset : offset + 8], "little")
+    return data[:offset] + ((value + 1) % P).to_bytes(8, "little") + data[offset + 8 :]
