@@ -39,6 +39,10 @@ class ProgramFormatError(ZkActorsError, ValueError):
     """Bytes that are not the canonical encoding of a program."""
 
 
+class UnknownProgramError(ZkActorsError, LookupError):
+    """No built-in program has that name (``zkactors.programs.names()`` lists them)."""
+
+
 class InputError(ZkActorsError, ValueError):
     """Program inputs of the wrong count, type or range (each must be an int in [0, p))."""
 

@@ -17,7 +17,7 @@ from zkactors._version import __version__
 from zkactors.errors import ZkActorsError
 
 # name -> (module, one-line help). Each module defines ``add_arguments(parser)`` and
-# ``run(args) -> int``.
+# ``run(args) -> int``; only the module of the command being run is imported.
 _COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("zkactors.cli.run_cmd", "execute a program and print its outputs and cycles"),
     "prove": ("zkactors.cli.prove_cmd", "prove a program run and write the receipt"),
@@ -27,30 +27,28 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
-    parser = argparse.ArgumentParser(prog="zkactors", description=__doc__.splitlines()[0])
+def _parser(command: str | None) -> tuple[argparse.ArgumentParser, object | None]:
+    """Build the parser; import and configure only the module of ``command``."""
+    parser = argparse.ArgumentParser(
+        prog="zkactors", description="Prove and verify zkVM programs with STARK receipts."
+    )
     parser.add_argument("--version", action="version", version=f"zkactors {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    modules: dict[str, object] = {}
+    chosen = None
     for name, (module_name, help_text) in _COMMANDS.items():
         cmd_parser = sub.add_parser(name, help=help_text, description=help_text)
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue  # a command not built yet is simply not offered
-        module.add_arguments(cmd_parser)  # type: ignore[attr-defined]
-        modules[name] = module
-    return parser, modules
+        if name == command:
+            chosen = importlib.import_module(module_name)
+            chosen.add_arguments(cmd_parser)
+    return parser, chosen
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser, modules = _parser()
-    args = parser.parse_args(argv)
-    module = modules.get(args.command)
-    if module is None:
-        parser.error(f"the {args.command!r} command is not available in this build")
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    command = next((arg for arg in args_list if not arg.startswith("-")), None)
+    parser, module = _parser(command)
+    args = parser.parse_args(args_list)
+    assert module is not None  # parse_args exits on an unknown or missing command
     try:
         return int(module.run(args))  # type: ignore[attr-defined]
     except ZkActorsError as exc:

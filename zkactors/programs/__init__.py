@@ -11,17 +11,13 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
-from zkactors.errors import ZkActorsError
+from zkactors.errors import UnknownProgramError
 from zkactors.zkvm.assembler import assemble
 from zkactors.zkvm.program import Program
 
 __all__ = ["UnknownProgramError", "load", "names", "source"]
 
 _SUFFIX = ".zkasm"
-
-
-class UnknownProgramError(ZkActorsError, LookupError):
-    """A program name that is not in the built-in library."""
 
 
 @functools.cache
