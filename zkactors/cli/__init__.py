@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
+
+import structlog
 
 from zkactors._version import __version__
 from zkactors.errors import ZkActorsError
@@ -33,6 +36,9 @@ def _parser(command: str | None) -> tuple[argparse.ArgumentParser, object | None
         prog="zkactors", description="Prove and verify zkVM programs with STARK receipts."
     )
     parser.add_argument("--version", action="version", version=f"zkactors {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show the library's debug log events"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chosen = None
     for name, (module_name, help_text) in _COMMANDS.items():
@@ -43,12 +49,24 @@ def _parser(command: str | None) -> tuple[argparse.ArgumentParser, object | None
     return parser, chosen
 
 
+def _configure_logging(verbose: bool) -> None:
+    """The CLI is an application, so it (not the library) decides what is shown: warnings
+    and errors by default, every event with ``--verbose``, always on stderr so that
+    stdout carries only the command's own output."""
+    level = logging.DEBUG if verbose else logging.WARNING
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     command = next((arg for arg in args_list if not arg.startswith("-")), None)
     parser, module = _parser(command)
     args = parser.parse_args(args_list)
     assert module is not None  # parse_args exits on an unknown or missing command
+    _configure_logging(args.verbose)
     try:
         return int(module.run(args))  # type: ignore[attr-defined]
     except ZkActorsError as exc:
