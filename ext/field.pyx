@@ -2,9 +2,11 @@
 # cython: language_level=3
 """Goldilocks field arithmetic (``zkactors._native.field``).
 
-Scalar functions take and return Python ints in [0, p); the caller (``zkactors.field``)
-has already checked the range, so these trust their arguments. Array kernels take
-writable uint64 buffers and release the GIL for the whole computation.
+Scalar functions take and return Python ints in [0, p); extension elements c0 + c1·X of
+K = F[X]/(X² − 7) are ``(c0, c1)`` tuples. Every argument is checked to be canonical
+(a ``ValueError`` otherwise), because the C arithmetic silently gives wrong answers on
+values ≥ p and a check costs nothing next to a Python call. Array kernels take writable
+uint64 buffers and release the GIL for the whole computation.
 """
 
 from libc.stdint cimport uint64_t
@@ -16,41 +18,141 @@ cdef extern from "field.h":
         fe c1
     fe f_add(fe a, fe b) nogil
     fe f_sub(fe a, fe b) nogil
+    fe f_neg(fe a) nogil
     fe f_mul(fe a, fe b) nogil
     fe f_pow(fe a, uint64_t e) nogil
     fe f_inv(fe a) nogil
+    fe f_root_of_unity(unsigned log_n) nogil
+    fe2 e_add(fe2 a, fe2 b) nogil
+    fe2 e_sub(fe2 a, fe2 b) nogil
+    fe2 e_neg(fe2 a) nogil
+    fe2 e_mul(fe2 a, fe2 b) nogil
+    fe2 e_pow(fe2 a, uint64_t e) nogil
+    fe2 e_inv(fe2 a) nogil
     fe ZK_P
+    fe ZK_EXT_W
+    fe ZK_GENERATOR
+    int ZK_TWO_ADICITY
 
 cdef extern from "field_kernels.h":
     void zk_powers(fe base, fe *out, size_t n) nogil
+    void zk_vec_mul(const fe *a, const fe *b, fe *out, size_t n) nogil
 
 P = ZK_P
+W = ZK_EXT_W
+GENERATOR = ZK_GENERATOR
+TWO_ADICITY = ZK_TWO_ADICITY
 
 
-def add(fe a, fe b):
-    return f_add(a, b)
+cdef inline fe _base(object value) except? 0:
+    """A canonical base element from a Python int, or ValueError/TypeError."""
+    if not isinstance(value, int):
+        raise TypeError(f"a field element must be an int, not {type(value).__name__}")
+    if value < 0 or value >= ZK_P:
+        raise ValueError(
+            f"{value} is not a canonical field element: it must be in [0, p), "
+            f"p = 2^64 - 2^32 + 1; reduce it mod p first"
+        )
+    return <fe>value
 
 
-def sub(fe a, fe b):
-    return f_sub(a, b)
+cdef inline fe2 _ext(object value) except *:
+    cdef fe2 r
+    try:
+        c0, c1 = value
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"an extension element must be a (c0, c1) pair of ints, not {value!r}"
+        ) from None
+    r.c0 = _base(c0)
+    r.c1 = _base(c1)
+    return r
 
 
-def mul(fe a, fe b):
-    return f_mul(a, b)
+cdef inline tuple _pair(fe2 a):
+    return (a.c0, a.c1)
 
 
-def pow(fe a, uint64_t e):
-    return f_pow(a, e)
+def add(a, b):
+    return f_add(_base(a), _base(b))
 
 
-def inv(fe a):
-    return f_inv(a)
+def sub(a, b):
+    return f_sub(_base(a), _base(b))
 
 
-def powers_into(fe base, fe[::1] out):
+def neg(a):
+    return f_neg(_base(a))
+
+
+def mul(a, b):
+    return f_mul(_base(a), _base(b))
+
+
+def pow(a, uint64_t e):
+    """a^e for 0 <= e < 2^64 (0^0 = 1)."""
+    return f_pow(_base(a), e)
+
+
+def inv(a):
+    """1/a; raises ZeroDivisionError for 0, which has no inverse."""
+    cdef fe x = _base(a)
+    if x == 0:
+        raise ZeroDivisionError("0 has no inverse in the field")
+    return f_inv(x)
+
+
+def root_of_unity(unsigned log_n):
+    """The primitive 2^log_n-th root of unity of protocol.md section 1 (log_n <= 32)."""
+    if log_n > <unsigned>ZK_TWO_ADICITY:
+        raise ValueError(f"no 2^{log_n}-th roots of unity: the two-adicity of p is 32")
+    return f_root_of_unity(log_n)
+
+
+def ext_add(a, b):
+    return _pair(e_add(_ext(a), _ext(b)))
+
+
+def ext_sub(a, b):
+    return _pair(e_sub(_ext(a), _ext(b)))
+
+
+def ext_neg(a):
+    return _pair(e_neg(_ext(a)))
+
+
+def ext_mul(a, b):
+    return _pair(e_mul(_ext(a), _ext(b)))
+
+
+def ext_pow(a, uint64_t e):
+    return _pair(e_pow(_ext(a), e))
+
+
+def ext_inv(a):
+    """1/a in K; raises ZeroDivisionError for (0, 0)."""
+    cdef fe2 x = _ext(a)
+    if x.c0 == 0 and x.c1 == 0:
+        raise ZeroDivisionError("0 has no inverse in the extension field")
+    return _pair(e_inv(x))
+
+
+def powers_into(base, fe[::1] out):
     """Fill ``out`` with base^0, base^1, ... in order, without the GIL."""
+    cdef fe b = _base(base)
     cdef size_t n = out.shape[0]
     if n == 0:
         return
     with nogil:
-        zk_powers(base, &out[0], n)
+        zk_powers(b, &out[0], n)
+
+
+def mul_into(const fe[::1] a, const fe[::1] b, fe[::1] out):
+    """out[i] = a[i] * b[i] without the GIL (inputs must be canonical; not checked)."""
+    cdef size_t n = a.shape[0]
+    if b.shape[0] != n or out.shape[0] != n:
+        raise ValueError(f"lengths differ: {a.shape[0]}, {b.shape[0]}, {out.shape[0]}")
+    if n == 0:
+        return
+    with nogil:
+        zk_vec_mul(&a[0], &b[0], &out[0], n)

@@ -330,14 +330,14 @@ void zk_sha256_prefixed(uint8_t prefix, const void *data, size_t len, uint8_t ou
 
 #ifdef ZK_HASH_X86
 /* Messages two at a time through the interleaved kernel; equal lengths, so equal plans. */
-ZK_SHANI static void many_prefixed_shani(uint8_t prefix, const uint8_t *data, size_t len,
-                                         size_t stride, size_t count, uint8_t *out) {
+ZK_SHANI static void many_shani(size_t plen, uint8_t prefix, const uint8_t *data, size_t len,
+                                size_t stride, size_t count, uint8_t *out) {
     zk_message m0, m1;
     uint32_t h0[8], h1[8];
     size_t i = 0;
     for (; i + 2 <= count; i += 2) {
-        message_plan(&m0, 1, prefix, data + i * stride, len);
-        message_plan(&m1, 1, prefix, data + (i + 1) * stride, len);
+        message_plan(&m0, plen, prefix, data + i * stride, len);
+        message_plan(&m1, plen, prefix, data + (i + 1) * stride, len);
         shani_regs s0 = shani_load(H0), s1 = s0;
         size_t n = message_blocks(&m0);
         for (size_t j = 0; j < n; j++)
@@ -347,18 +347,34 @@ ZK_SHANI static void many_prefixed_shani(uint8_t prefix, const uint8_t *data, si
         digest_out(h0, out + 32 * i);
         digest_out(h1, out + 32 * (i + 1));
     }
-    if (i < count) zk_sha256_prefixed(prefix, data + i * stride, len, out + 32 * i);
+    if (i < count) {
+        message_plan(&m0, plen, prefix, data + i * stride, len);
+        message_digest(&m0, out + 32 * i);
+    }
 }
 #endif
 
-void zk_sha256_many_prefixed(uint8_t prefix, const void *data, size_t len, size_t stride,
-                             size_t count, uint8_t *out) {
+static void many(size_t plen, uint8_t prefix, const void *data, size_t len, size_t stride,
+                 size_t count, uint8_t *out) {
     const uint8_t *p = (const uint8_t *)data;
 #ifdef ZK_HASH_X86
     if (zk_sha256_has_shani()) {
-        many_prefixed_shani(prefix, p, len, stride, count, out);
+        many_shani(plen, prefix, p, len, stride, count, out);
         return;
     }
 #endif
-    for (size_t i = 0; i < count; i++) zk_sha256_prefixed(prefix, p + i * stride, len, out + 32 * i);
+    zk_message m;
+    for (size_t i = 0; i < count; i++) {
+        message_plan(&m, plen, prefix, p + i * stride, len);
+        message_digest(&m, out + 32 * i);
+    }
+}
+
+void zk_sha256_many_prefixed(uint8_t prefix, const void *data, size_t len, size_t stride,
+                             size_t count, uint8_t *out) {
+    many(1, prefix, data, len, stride, count, out);
+}
+
+void zk_sha256_many(const void *data, size_t len, size_t stride, size_t count, uint8_t *out) {
+    many(0, 0, data, len, stride, count, out);
 }

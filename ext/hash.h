@@ -31,5 +31,7 @@ int zk_sha256_force_portable(int force);
  * messages still to be read. */
 void zk_sha256_many_prefixed(uint8_t prefix, const void *data, size_t len, size_t stride,
                              size_t count, uint8_t *out);
+/* The same without a prefix: out + 32*i = H(data[i*stride .. i*stride + len)). */
+void zk_sha256_many(const void *data, size_t len, size_t stride, size_t count, uint8_t *out);
 
 #endif

@@ -1,0 +1,187 @@
+"""Goldilocks arithmetic, native and Python, against Python big-int oracles.
+
+The oracles are the definitions: integers mod p, and pairs multiplied modulo X² − 7.
+Edge values (0, 1, p − 1, around 2^32 and 2^63) are drawn often, because the branchless
+reduction is where a carry could be mishandled.
+"""
+
+from __future__ import annotations
+
+import array
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from zkactors import field
+from zkactors._native import field as native
+
+P = 2**64 - 2**32 + 1
+EDGES = [0, 1, 2, P - 1, P - 2, 2**32 - 1, 2**32, 2**32 + 1, 2**63 - 1, 2**63, 2**64 - 2**33]
+
+elements = st.one_of(
+    st.sampled_from(EDGES),
+    st.integers(0, P - 1),
+    st.integers(P - 2**33, P - 1),
+    st.integers(0, 2**33),
+)
+ext_elements = st.tuples(elements, elements)
+
+
+def ext_mul_oracle(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    return (a[0] * b[0] + 7 * a[1] * b[1]) % P, (a[0] * b[1] + a[1] * b[0]) % P
+
+
+def test_constants_match_the_protocol() -> None:
+    assert native.P == field.P == P
+    assert native.W == field.W == 7
+    assert native.GENERATOR == field.GENERATOR == 7
+    assert native.TWO_ADICITY == field.TWO_ADICITY == 32
+    assert (P - 1) % 2**32 == 0 and ((P - 1) >> 32) % 2 == 1
+
+
+def test_w_is_a_non_residue_by_euler() -> None:
+    assert pow(7, (P - 1) // 2, P) == P - 1
+
+
+def test_generator_generates_the_multiplicative_group() -> None:
+    # p - 1 = 2^32 * 3 * 5 * 17 * 257 * 65537
+    factors = [2, 3, 5, 17, 257, 65537]
+    product = 2**32 * 3 * 5 * 17 * 257 * 65537
+    assert product == P - 1
+    assert all(pow(7, (P - 1) // q, P) != 1 for q in factors)
+
+
+@pytest.mark.parametrize("log_n", [0, 1, 2, 5, 16, 31, 32])
+def test_roots_of_unity_are_primitive(log_n: int) -> None:
+    w = native.root_of_unity(log_n)
+    assert w == field.root_of_unity(log_n)
+    assert pow(w, 2**log_n, P) == 1
+    if log_n:
+        assert pow(w, 2 ** (log_n - 1), P) == P - 1
+
+
+@given(elements, elements)
+def test_base_ops_match_big_ints(a: int, b: int) -> None:
+    assert native.add(a, b) == (a + b) % P
+    assert native.sub(a, b) == (a - b) % P
+    assert native.mul(a, b) == a * b % P
+    assert native.neg(a) == -a % P
+
+
+@given(elements, st.integers(0, 2**64 - 1))
+def test_pow_matches_big_ints(a: int, e: int) -> None:
+    assert native.pow(a, e) == pow(a, e, P)
+
+
+@given(elements, elements, elements)
+def test_field_laws(a: int, b: int, c: int) -> None:
+    add, mul = native.add, native.mul
+    assert add(a, b) == add(b, a) and mul(a, b) == mul(b, a)
+    assert add(add(a, b), c) == add(a, add(b, c))
+    assert mul(mul(a, b), c) == mul(a, mul(b, c))
+    assert mul(a, add(b, c)) == add(mul(a, b), mul(a, c))
+    assert native.sub(add(a, b), b) == a
+
+
+@given(elements)
+def test_inverse(a: int) -> None:
+    if a == 0:
+        with pytest.raises(ZeroDivisionError):
+            native.inv(0)
+        with pytest.raises(ZeroDivisionError):
+            field.inv(0)
+        return
+    assert native.inv(a) == field.inv(a) == pow(a, P - 2, P)
+    assert native.mul(a, native.inv(a)) == 1
+
+
+@given(ext_elements, ext_elements)
+def test_ext_ops_match_oracle(a: tuple[int, int], b: tuple[int, int]) -> None:
+    assert native.ext_add(a, b) == ((a[0] + b[0]) % P, (a[1] + b[1]) % P) == field.ext_add(a, b)
+    assert native.ext_sub(a, b) == ((a[0] - b[0]) % P, (a[1] - b[1]) % P) == field.ext_sub(a, b)
+    assert native.ext_mul(a, b) == ext_mul_oracle(a, b) == field.ext_mul(a, b)
+    assert native.ext_neg(a) == (-a[0] % P, -a[1] % P)
+
+
+@given(ext_elements, st.integers(0, 2**64 - 1))
+def test_ext_pow_matches_square_and_multiply(a: tuple[int, int], e: int) -> None:
+    expected, base, k = (1, 0), a, e
+    while k:
+        if k & 1:
+            expected = ext_mul_oracle(expected, base)
+        base = ext_mul_oracle(base, base)
+        k >>= 1
+    assert native.ext_pow(a, e) == expected
+
+
+@given(ext_elements)
+def test_ext_inverse(a: tuple[int, int]) -> None:
+    if a == (0, 0):
+        with pytest.raises(ZeroDivisionError):
+            native.ext_inv(a)
+        with pytest.raises(ZeroDivisionError):
+            field.ext_inv(a)
+        return
+    inverse = native.ext_inv(a)
+    assert inverse == field.ext_inv(a)
+    assert ext_mul_oracle(a, inverse) == (1, 0)
+
+
+@pytest.mark.parametrize("bad", [P, P + 1, 2**64 - 1])
+def test_native_rejects_non_canonical(bad: int) -> None:
+    with pytest.raises(ValueError, match="canonical"):
+        native.add(bad, 0)
+    with pytest.raises(ValueError, match="canonical"):
+        native.mul(1, bad)
+    with pytest.raises(ValueError, match="canonical"):
+        native.ext_mul((0, bad), (1, 0))
+
+
+def test_native_rejects_wrong_types() -> None:
+    with pytest.raises(TypeError):
+        native.add(1.0, 2)
+    with pytest.raises(TypeError):
+        native.ext_add((1, 2, 3), (0, 0))
+    with pytest.raises(ValueError):
+        native.add(-1, 0)
+
+
+@given(st.integers(P, 2**64 - 1))
+def test_decode_rejects_non_canonical(value: int) -> None:
+    with pytest.raises(field.NonCanonicalElement):
+        field.decode(value.to_bytes(8, "little"))
+    with pytest.raises(field.NonCanonicalElement):
+        field.decode_ext(bytes(8) + value.to_bytes(8, "little"))
+    with pytest.raises(field.NonCanonicalElement):
+        field.encode(value)
+
+
+@given(ext_elements)
+def test_encodings_round_trip(a: tuple[int, int]) -> None:
+    assert field.decode(field.encode(a[0])) == a[0]
+    assert field.encode(a[0]) == a[0].to_bytes(8, "little")
+    assert field.decode_ext(field.encode_ext(a)) == a
+
+
+def test_decode_rejects_wrong_lengths() -> None:
+    with pytest.raises(field.NonCanonicalElement):
+        field.decode(bytes(7))
+    with pytest.raises(field.NonCanonicalElement):
+        field.decode_ext(bytes(17))
+
+
+@given(st.lists(elements, max_size=50), st.lists(elements, max_size=50))
+def test_mul_into_matches_big_ints(xs: list[int], ys: list[int]) -> None:
+    n = min(len(xs), len(ys))
+    a, b = array.array("Q", xs[:n]), array.array("Q", ys[:n])
+    out = array.array("Q", bytes(8 * n))
+    native.mul_into(a, b, out)
+    assert list(out) == [x * y % P for x, y in zip(xs[:n], ys[:n], strict=True)]
+
+
+@given(elements, st.integers(0, 100))
+def test_powers_into_matches_big_ints(base: int, n: int) -> None:
+    out = array.array("Q", bytes(8 * n))
+    native.powers_into(base, out)
+    assert list(out) == [pow(base, i, P) for i in range(n)]
