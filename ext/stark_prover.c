@@ -24,6 +24,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "air.h"
@@ -44,6 +45,20 @@ static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Buffers of many MiB: 2 MiB-aligned and marked for transparent huge pages, so filling
+ * them costs one page fault per 2 MiB instead of one per 4 KiB. Freed with free(). */
+#define HUGE_PAGE ((size_t)2 << 20)
+static void *big_alloc(size_t bytes) {
+    if (bytes < 2 * HUGE_PAGE) return malloc(bytes);
+    void *p = NULL;
+    size_t rounded = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    if (posix_memalign(&p, HUGE_PAGE, rounded) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+    return p;
 }
 
 /* ---- lazy sums of products: reduce once per sum, not once per term ---- */
@@ -160,15 +175,26 @@ static void extend_range(void *vctx, size_t begin, size_t end) {
 
 static void extend_all(prover *pv, const fe *polys, size_t poly_stride, size_t n_coeffs,
                        size_t n_polys, fe *out, size_t out_stride, unsigned log_n, fe offset) {
-    extend_job job = {pv, polys, poly_stride, n_coeffs, out, out_stride, log_n, offset};
-    zk_parallel_for(pv->threads, n_polys, extend_range, &job);
+    if (n_polys >= pv->threads) {
+        extend_job job = {pv, polys, poly_stride, n_coeffs, out, out_stride, log_n, offset};
+        zk_parallel_for(pv->threads, n_polys, extend_range, &job);
+        return;
+    }
+    /* fewer polynomials than threads: split each transform instead */
+    size_t n = (size_t)1 << log_n;
+    for (size_t k = 0; k < n_polys; k++) {
+        fe *o = out + k * out_stride;
+        memcpy(o, polys + k * poly_stride, n_coeffs * sizeof(fe));
+        memset(o + n_coeffs, 0, (n - n_coeffs) * sizeof(fe));
+        if (zk_coset_ntt_threaded(o, log_n, offset, pv->threads) != 0) mark_failed(pv);
+    }
 }
 
 /* ---- Merkle commitments ---- */
 
 static zk_digest *commit_columns(prover *pv, const fe *const *cols, size_t n_cols,
                                  size_t n_rows) {
-    zk_digest *tree = malloc(2 * n_rows * sizeof(zk_digest));
+    zk_digest *tree = big_alloc(2 * n_rows * sizeof(zk_digest));
     if (!tree) return NULL;
     zk_hash_rows_from_columns(cols, n_cols, n_rows, tree + n_rows, pv->threads);
     zk_merkle_build(tree, n_rows, pv->threads);
@@ -181,11 +207,24 @@ static const uint8_t *tree_root(const zk_digest *tree) { return tree[1].b; }
 
 static int trace_step(prover *pv, const fe *const *columns, zk_prove_timings *tm) {
     double t0 = now();
-    pv->coeffs = malloc(pv->w * pv->T * sizeof(fe));
-    pv->lde = malloc(pv->w * pv->N * sizeof(fe));
+    pv->coeffs = big_alloc(pv->w * pv->T * sizeof(fe));
+    pv->lde = big_alloc(pv->w * pv->N * sizeof(fe));
     if (!pv->coeffs || !pv->lde) return ZK_PROVE_NO_MEMORY;
-    lde_job job = {pv, columns};
-    zk_parallel_for(pv->threads, pv->w, lde_range, &job);
+    if (pv->w >= pv->threads) {
+        lde_job job = {pv, columns};
+        zk_parallel_for(pv->threads, pv->w, lde_range, &job);
+    } else {
+        for (size_t c = 0; c < pv->w; c++) {
+            fe *co = pv->coeffs + c * pv->T, *o = pv->lde + c * pv->N;
+            memcpy(co, columns[c], pv->T * sizeof(fe));
+            memcpy(o, co, pv->T * sizeof(fe));
+            if (zk_intt_threaded(co, pv->log_t, pv->threads) != 0) mark_failed(pv);
+            memcpy(o, co, pv->T * sizeof(fe));
+            memset(o + pv->T, 0, (pv->N - pv->T) * sizeof(fe));
+            if (zk_coset_ntt_threaded(o, pv->log_n, ZK_LDE_OFFSET, pv->threads) != 0)
+                mark_failed(pv);
+        }
+    }
     if (pv->failed) return ZK_PROVE_NO_MEMORY;
     double t1 = now();
     tm->lde += t1 - t0;
@@ -272,8 +311,10 @@ typedef struct {
 
 static void intt_range(void *vctx, size_t begin, size_t end) {
     intt_job *job = vctx;
+    unsigned split = job->pv->threads > 2 ? job->pv->threads : 1;
     for (size_t k = begin; k < end; k++)
-        if (zk_coset_intt(job->arrays[k], job->log_n, job->offset) != 0) mark_failed(job->pv);
+        if (zk_coset_intt_threaded(job->arrays[k], job->log_n, job->offset, split) != 0)
+            mark_failed(job->pv);
 }
 
 static int composition_step(prover *pv, zk_prove_timings *tm) {
@@ -284,7 +325,7 @@ static int composition_step(prover *pv, zk_prove_timings *tm) {
     if (!pv->alphas) return ZK_PROVE_NO_MEMORY;
     for (uint32_t k = 0; k < nc; k++) pv->alphas[k] = zk_transcript_draw_ext(&pv->tr);
 
-    fe *evals = malloc(2 * M * sizeof(fe));
+    fe *evals = big_alloc(2 * M * sizeof(fe));
     if (!evals) return ZK_PROVE_NO_MEMORY;
     fe w_m = f_root_of_unity(pv->log_m), w_t = f_root_of_unity(pv->log_t);
     size_t cycle = M / T; /* x^T on the coset takes M/T values */
@@ -295,9 +336,9 @@ static int composition_step(prover *pv, zk_prove_timings *tm) {
     zk_parallel_for(pv->threads, M, comp_range, &job);
 
     intt_job ij = {pv, {evals, evals + M}, pv->log_m, ZK_LDE_OFFSET};
-    zk_parallel_for(pv->threads, 2, intt_range, &ij);
+    zk_parallel_for(pv->threads > 2 ? 1 : pv->threads, 2, intt_range, &ij);
     pv->comp_coeffs = malloc(4 * T * sizeof(fe));
-    pv->comp_lde = malloc(4 * N * sizeof(fe));
+    pv->comp_lde = big_alloc(4 * N * sizeof(fe));
     if (pv->failed || !pv->comp_coeffs || !pv->comp_lde) {
         free(evals);
         return ZK_PROVE_NO_MEMORY;
@@ -454,6 +495,17 @@ static fe2 divide_by_linear(fe2 *p, size_t n, fe2 z) {
     return carry; /* p[k] = q_k for k < n - 1, p[n - 1] = 0 */
 }
 
+typedef struct {
+    fe2 *p;
+    size_t T;
+    fe2 points[2];
+} divide_job;
+
+static void divide_range(void *vctx, size_t begin, size_t end) {
+    divide_job *job = vctx;
+    for (size_t k = begin; k < end; k++) divide_by_linear(job->p + k * job->T, job->T, job->points[k]);
+}
+
 static int deep_step(prover *pv, fe2 z, zk_prove_timings *tm) {
     double t0 = now();
     size_t T = pv->T, w = pv->w;
@@ -468,8 +520,8 @@ static int deep_step(prover *pv, fe2 z, zk_prove_timings *tm) {
     deep_job job = {pv, coef, coef + w, coef + 2 * w, p, p + T};
     zk_parallel_for(pv->threads, T, deep_range, &job);
     fe2 zw = e_mul_base(z, f_root_of_unity(pv->log_t));
-    divide_by_linear(p, T, z);
-    divide_by_linear(p + T, T, zw);
+    divide_job dj = {p, T, {z, zw}};
+    zk_parallel_for(pv->threads, 2, divide_range, &dj);
     for (size_t k = 0; k < T; k++) {
         fe2 d = e_add(p[k], p[T + k]);
         pv->fri_poly[k] = d.c0;
@@ -492,7 +544,7 @@ static int fri_step(prover *pv, zk_prove_timings *tm) {
     for (unsigned l = 0; l < pv->n_layers; l++) {
         unsigned log_n = pv->log_n - l * pv->log_f;
         size_t n = (size_t)1 << log_n, m = n / f;
-        fe *vals = malloc(2 * n * sizeof(fe));
+        fe *vals = big_alloc(2 * n * sizeof(fe));
         if (!vals) return ZK_PROVE_NO_MEMORY;
         pv->layer_vals[l] = vals;
         extend_all(pv, poly, stride, d, 2, vals, n, log_n, offset);
@@ -535,6 +587,45 @@ static int fri_step(prover *pv, zk_prove_timings *tm) {
 }
 
 /* ---- 6.-7. grinding, queries, receipt ---- */
+
+/* The smallest nonce passing the proof of work, searched in rounds of `threads` chunks:
+ * the answer is the first hit of the lowest chunk that has one, so it does not depend
+ * on the thread count. */
+#define GRIND_CHUNK 4096
+
+typedef struct {
+    const zk_transcript *tr;
+    unsigned bits;
+    uint64_t base;
+    uint64_t found[256];
+} grind_job;
+
+static void grind_range(void *vctx, size_t begin, size_t end) {
+    grind_job *job = vctx;
+    for (size_t c = begin; c < end; c++) {
+        uint64_t start = job->base + c * GRIND_CHUNK;
+        job->found[c] = UINT64_MAX;
+        for (uint64_t nonce = start; nonce < start + GRIND_CHUNK; nonce++)
+            if (zk_transcript_check_pow(job->tr, nonce, job->bits)) {
+                job->found[c] = nonce;
+                break;
+            }
+    }
+}
+
+static uint64_t grind(const zk_transcript *tr, unsigned bits, unsigned threads) {
+    if (bits == 0) return 0;
+    if (threads <= 1) return zk_transcript_grind(tr, bits);
+    if (threads > 256) threads = 256;
+    grind_job job;
+    job.tr = tr;
+    job.bits = bits;
+    for (job.base = 0;; job.base += (uint64_t)threads * GRIND_CHUNK) {
+        zk_parallel_for(threads, threads, grind_range, &job);
+        for (unsigned c = 0; c < threads; c++)
+            if (job.found[c] != UINT64_MAX) return job.found[c];
+    }
+}
 
 static int cmp_size(const void *a, const void *b) {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
@@ -705,7 +796,7 @@ static int prove_trace(const zk_program *prog, const uint8_t *program, size_t pr
     if (rc == ZK_PROVE_OK) rc = fri_step(&pv, tm);
     if (rc == ZK_PROVE_OK) {
         double t0 = now();
-        pv.nonce = zk_transcript_grind(&pv.tr, prof->grinding_bits);
+        pv.nonce = grind(&pv.tr, prof->grinding_bits, pv.threads);
         uint8_t nb[8];
         zk_put_le64(nb, pv.nonce);
         zk_transcript_absorb(&pv.tr, nb, 8);
@@ -752,7 +843,7 @@ int zk_prove(const uint8_t *program, size_t program_len, const fe *inputs, size_
     if (log_t > ZK_MAX_LOG_T) return ZK_PROVE_TOO_LARGE;
 
     size_t T = (size_t)1 << log_t, w = zk_program_trace_width(&prog);
-    fe *trace = malloc(w * T * sizeof(fe));
+    fe *trace = big_alloc(w * T * sizeof(fe));
     fe *cols[ZK_AIR_MAX_WIDTH];
     if (!trace) return ZK_PROVE_NO_MEMORY;
     for (size_t c = 0; c < w; c++) cols[c] = trace + c * T;
