@@ -147,12 +147,26 @@ def powers_into(base, fe[::1] out):
         zk_powers(b, &out[0], n)
 
 
+cdef size_t _first_noncanonical(const fe *values, size_t n) noexcept nogil:
+    cdef size_t i
+    for i in range(n):
+        if values[i] >= ZK_P:
+            return i
+    return n
+
+
 def mul_into(const fe[::1] a, const fe[::1] b, fe[::1] out):
-    """out[i] = a[i] * b[i] without the GIL (inputs must be canonical; not checked)."""
-    cdef size_t n = a.shape[0]
+    """out[i] = a[i] * b[i] without the GIL; a and b must hold canonical elements."""
+    cdef size_t n = a.shape[0], bad_a, bad_b
     if b.shape[0] != n or out.shape[0] != n:
         raise ValueError(f"lengths differ: {a.shape[0]}, {b.shape[0]}, {out.shape[0]}")
     if n == 0:
         return
+    with nogil:
+        bad_a = _first_noncanonical(&a[0], n)
+        bad_b = _first_noncanonical(&b[0], n)
+    if bad_a != n or bad_b != n:
+        which, i = ("a", bad_a) if bad_a != n else ("b", bad_b)
+        raise ValueError(f"{which}[{i}] is not a canonical field element (must be < p)")
     with nogil:
         zk_vec_mul(&a[0], &b[0], &out[0], n)

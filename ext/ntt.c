@@ -569,6 +569,18 @@ static void lde_reorder(void *ctx, size_t begin, size_t end) {
         bitrev_permute(job->out[c], job->log_t + job->log_blowup, job->threads_per_item);
 }
 
+/* Whole columns, one after another: each column's passes run while it is in cache. */
+static void lde_columns(void *ctx, size_t begin, size_t end) {
+    const lde_job *job = (const lde_job *)ctx;
+    size_t per_col = ((size_t)1 << job->log_blowup) - 1;
+    for (size_t c = begin; c < end; c++) {
+        lde_interpolate(ctx, c, c + 1);
+        lde_blocks(ctx, c * per_col, (c + 1) * per_col);
+        lde_first_block(ctx, c, c + 1);
+        lde_reorder(ctx, c, c + 1);
+    }
+}
+
 int zk_lde(const fe *const *in, fe *const *out, size_t n_cols, unsigned log_t,
            unsigned log_blowup, fe offset, unsigned threads) {
     if (n_cols == 0) return 0;
@@ -585,15 +597,17 @@ int zk_lde(const fe *const *in, fe *const *out, size_t n_cols, unsigned log_t,
     if (threads < 1) threads = 1;
     lde_job job = {kernels(), in, out, n_cols, log_t, log_blowup, offset, tw,
                    f_inv((fe)1 << log_t), block_base, 1};
-    /* A column per thread when there are enough columns; otherwise each column's own
-     * transforms are split. */
-    unsigned col_threads = n_cols >= threads ? threads : (unsigned)n_cols;
-    job.threads_per_item = n_cols >= threads ? 1 : threads;
-    if (job.threads_per_item > 1) col_threads = 1;
-    zk_parallel_for(col_threads, n_cols, lde_interpolate, &job);
-    if (blowup > 1) zk_parallel_for(threads, n_cols * (blowup - 1), lde_blocks, &job);
-    zk_parallel_for(col_threads, n_cols, lde_first_block, &job);
-    zk_parallel_for(col_threads, n_cols, lde_reorder, &job);
+    if (threads == 1 || n_cols % threads == 0 || n_cols >= 4 * (size_t)threads) {
+        /* Columns split evenly (or nearly: at most one column of imbalance in four). */
+        zk_parallel_for(threads, n_cols, lde_columns, &job);
+    } else {
+        /* Too few columns to share out: every pass is split within the columns. */
+        job.threads_per_item = threads;
+        zk_parallel_for(1, n_cols, lde_interpolate, &job);
+        if (blowup > 1) zk_parallel_for(threads, n_cols * (blowup - 1), lde_blocks, &job);
+        zk_parallel_for(1, n_cols, lde_first_block, &job);
+        zk_parallel_for(1, n_cols, lde_reorder, &job);
+    }
     free(block_base);
     return 0;
 }

@@ -185,3 +185,9 @@ def test_powers_into_matches_big_ints(base: int, n: int) -> None:
     out = array.array("Q", bytes(8 * n))
     native.powers_into(base, out)
     assert list(out) == [pow(base, i, P) for i in range(n)]
+
+
+def test_mul_into_rejects_non_canonical() -> None:
+    out = array.array("Q", bytes(16))
+    with pytest.raises(ValueError, match="canonical"):
+        native.mul_into(array.array("Q", [1, P]), array.array("Q", [1, 1]), out)

@@ -1,0 +1,202 @@
+"""``zkactors bench primitives``: throughput of the native math core.
+
+Measures what a proof's cost is made of — field multiplications, NTTs, the trace LDE,
+SHA-256 and Merkle leaf hashing — on this machine, each as the best of a few runs (the
+figure least disturbed by other load). Both SHA-256 kernels are measured; the NTT runs
+on whichever kernel the CPU selects (AVX-512 or portable), as the prover would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import os
+import random
+from functools import partial
+from typing import Any
+
+from zkactors._native import field as native_field
+from zkactors._native import primitives as prim
+from zkactors.bench import BenchResult, best_of
+
+DESCRIPTION = "field, NTT, LDE, SHA-256 and Merkle throughput of the native core"
+
+COLUMNS = ("benchmark", "size", "threads", "kernel", "ms", "rate", "unit")
+
+P = 2**64 - 2**32 + 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes: a smoke run in a few seconds"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per measurement; the best is reported"
+    )
+
+
+def _random_elements(n: int, seed: int) -> array.array[int]:
+    rng = random.Random(seed)
+    return array.array("Q", [rng.randrange(P) for _ in range(min(n, 4096))]) * ((n + 4095) // 4096)
+
+
+def _row(
+    benchmark: str, size: str, threads: int, kernel: str, seconds: float, rate: float, unit: str
+) -> dict[str, Any]:
+    return {
+        "benchmark": benchmark,
+        "size": size,
+        "threads": threads,
+        "kernel": kernel,
+        "ms": seconds * 1e3,
+        "rate": rate,
+        "unit": unit,
+    }
+
+
+def _thread_counts() -> list[int]:
+    return [1, 2] if (os.cpu_count() or 1) >= 2 else [1]
+
+
+def _field(quick: bool, repeat: int) -> list[dict[str, Any]]:
+    n = 1 << (16 if quick else 20)
+    a, b = _random_elements(n, 1), _random_elements(n, 2)
+    out = array.array("Q", bytes(8 * n))
+    seconds = best_of(lambda: native_field.mul_into(a, b, out), repeat=repeat)
+    chain = best_of(lambda: native_field.powers_into(3, out), repeat=repeat)
+    return [
+        _row("field mul (independent)", f"{n:,}", 1, "scalar", seconds, n / seconds / 1e6, "M/s"),
+        _row("field mul (dependent chain)", f"{n:,}", 1, "scalar", chain, n / chain / 1e6, "M/s"),
+    ]
+
+
+def _ntt(quick: bool, repeat: int, kernel: str) -> list[dict[str, Any]]:
+    rows = []
+    for log_n in range(12, (16 if quick else 22) + 1, 2):
+        values = _random_elements(1 << log_n, log_n)
+        for threads in _thread_counts():
+            seconds = best_of(partial(prim.ntt, values, threads=threads), repeat=repeat)
+            rate = (1 << log_n) / seconds / 1e6
+            rows.append(
+                _row("NTT forward", f"2^{log_n}", threads, kernel, seconds, rate, "M elem/s")
+            )
+    return rows
+
+
+def _lde(quick: bool, repeat: int, kernel: str) -> list[dict[str, Any]]:
+    log_t, log_blowup, n_cols = (12 if quick else 16), 3, 16
+    columns = [_random_elements(1 << log_t, c) for c in range(n_cols)]
+    rows = []
+    for threads in _thread_counts():
+        seconds = best_of(partial(prim.lde, columns, log_blowup, 7, threads=threads), repeat=repeat)
+        out_elements = n_cols << (log_t + log_blowup)
+        rows.append(
+            _row(
+                "LDE (blowup 8)",
+                f"{n_cols} x 2^{log_t}",
+                threads,
+                kernel,
+                seconds,
+                out_elements / seconds / 1e6,
+                "M out elem/s",
+            )
+        )
+    return rows
+
+
+def _sha256(quick: bool, repeat: int) -> list[dict[str, Any]]:
+    total = 1 << (20 if quick else 24)
+    data = bytes(random.Random(3).getrandbits(8) for _ in range(4096)) * (total // 4096)
+    kernels = (
+        [("SHA-NI", False), ("portable", True)] if prim.sha256_has_shani() else [("portable", True)]
+    )
+    rows = []
+    for name, portable in kernels:
+        previous = prim.sha256_force_portable(portable)
+        try:
+            for length in (64, 4096):
+                part = data if not portable else data[: total // 4]
+                seconds = best_of(partial(prim.sha256_many, part, length), repeat=repeat)
+                rows.append(
+                    _row(
+                        "SHA-256",
+                        f"{length} B msgs",
+                        1,
+                        name,
+                        seconds,
+                        len(part) / seconds / 1e6,
+                        "MB/s",
+                    )
+                )
+        finally:
+            prim.sha256_force_portable(previous)
+    return rows
+
+
+def _merkle(quick: bool, repeat: int) -> list[dict[str, Any]]:
+    log_rows, width = (12 if quick else 18), 16
+    n = 1 << log_rows
+    elems = _random_elements(n * width, 4)
+    out = bytearray(32 * n)
+    kernel = "SHA-NI" if prim.sha256_has_shani() else "portable"
+    rows = []
+    for threads in _thread_counts():
+        leaves = best_of(
+            partial(prim.hash_rows_into, elems, width, out, threads=threads), repeat=repeat
+        )
+        rows.append(
+            _row(
+                "Merkle leaves (16 elem rows)",
+                f"2^{log_rows}",
+                threads,
+                kernel,
+                leaves,
+                n / leaves / 1e6,
+                "M leaves/s",
+            )
+        )
+        rows.append(
+            _row(
+                "Merkle leaf bytes",
+                f"2^{log_rows}",
+                threads,
+                kernel,
+                leaves,
+                n * (1 + 8 * width) / leaves / 1e6,
+                "MB/s",
+            )
+        )
+        tree = best_of(
+            partial(prim.MerkleTree.from_rows, elems, width, threads=threads), repeat=repeat
+        )
+        rows.append(
+            _row(
+                "Merkle tree (leaves + nodes)",
+                f"2^{log_rows}",
+                threads,
+                kernel,
+                tree,
+                n / tree / 1e6,
+                "M leaves/s",
+            )
+        )
+    return rows
+
+
+def run(args: argparse.Namespace) -> BenchResult:
+    quick, repeat = bool(args.quick), max(1, int(args.repeat))
+    ntt_kernel = "AVX-512" if prim.ntt_has_avx512() else "scalar"
+    rows = [
+        *_field(quick, repeat),
+        *_ntt(quick, repeat, ntt_kernel),
+        *_lde(quick, repeat, ntt_kernel),
+        *_sha256(quick, repeat),
+        *_merkle(quick, repeat),
+    ]
+    notes = (
+        f"NTT kernel: {ntt_kernel}; SHA-256 kernel: "
+        f"{'SHA-NI' if prim.sha256_has_shani() else 'portable'}; cores: {os.cpu_count()}",
+        "Times are the best of --repeat runs; field mul (independent) includes the "
+        "binding's canonical-range check of both inputs.",
+    )
+    return BenchResult(name="primitives", columns=COLUMNS, rows=tuple(rows), notes=notes)
