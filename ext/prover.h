@@ -77,4 +77,9 @@ int zk_prove_with_trace(const uint8_t *program, size_t program_len, const fe *in
                         const fe *const *columns, size_t width, unsigned log_t,
                         unsigned profile_id, unsigned threads, zk_prove_result *res);
 
+/* Peak bytes a proof of a width x 2^log_t trace allocates under a profile (SIZE_MAX for
+ * an unknown profile or log_t > ZK_MAX_LOG_T). zk_prove refuses, with
+ * ZK_PROVE_NO_MEMORY, proofs that need more than the machine's physical memory. */
+size_t zk_prove_memory_bytes(size_t width, unsigned log_t, unsigned profile_id);
+
 #endif

@@ -107,6 +107,7 @@ cdef extern from "prover.h":
                             size_t n_inputs, const fe *outputs, size_t n_outputs,
                             const fe *const *columns, size_t width, unsigned log_t,
                             unsigned profile_id, unsigned threads, zk_prove_result *res) nogil
+    size_t zk_prove_memory_bytes(size_t width, unsigned log_t, unsigned profile_id) nogil
     int ZK_PROVE_OK
     int ZK_PROVE_BAD_PROGRAM
     int ZK_PROVE_BAD_PROFILE
@@ -226,6 +227,12 @@ def prove_with_trace(const uint8_t[::1] program, const fe[::1] inputs, const fe[
     finally:
         PyMem_Free(pointers)
     return _finish(rc, &res)
+
+
+def memory_bytes(size_t width, unsigned log_t, unsigned profile_id):
+    """Peak bytes the prover allocates for a width x 2^log_t trace (None if out of range)."""
+    cdef size_t b = zk_prove_memory_bytes(width, log_t, profile_id)
+    return None if b == <size_t>-1 else b
 
 
 def fri_shape(unsigned profile_id, unsigned log_t):

@@ -24,8 +24,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "air.h"
 #include "hash.h"
@@ -45,20 +45,6 @@ static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Buffers of many MiB: 2 MiB-aligned and marked for transparent huge pages, so filling
- * them costs one page fault per 2 MiB instead of one per 4 KiB. Freed with free(). */
-#define HUGE_PAGE ((size_t)2 << 20)
-static void *big_alloc(size_t bytes) {
-    if (bytes < 2 * HUGE_PAGE) return malloc(bytes);
-    void *p = NULL;
-    size_t rounded = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    if (posix_memalign(&p, HUGE_PAGE, rounded) != 0) return NULL;
-#ifdef MADV_HUGEPAGE
-    madvise(p, rounded, MADV_HUGEPAGE);
-#endif
-    return p;
 }
 
 /* ---- lazy sums of products: reduce once per sum, not once per term ---- */
@@ -194,7 +180,7 @@ static void extend_all(prover *pv, const fe *polys, size_t poly_stride, size_t n
 
 static zk_digest *commit_columns(prover *pv, const fe *const *cols, size_t n_cols,
                                  size_t n_rows) {
-    zk_digest *tree = big_alloc(2 * n_rows * sizeof(zk_digest));
+    zk_digest *tree = malloc(2 * n_rows * sizeof(zk_digest));
     if (!tree) return NULL;
     zk_hash_rows_from_columns(cols, n_cols, n_rows, tree + n_rows, pv->threads);
     zk_merkle_build(tree, n_rows, pv->threads);
@@ -207,23 +193,22 @@ static const uint8_t *tree_root(const zk_digest *tree) { return tree[1].b; }
 
 static int trace_step(prover *pv, const fe *const *columns, zk_prove_timings *tm) {
     double t0 = now();
-    pv->coeffs = big_alloc(pv->w * pv->T * sizeof(fe));
-    pv->lde = big_alloc(pv->w * pv->N * sizeof(fe));
+    pv->coeffs = malloc(pv->w * pv->T * sizeof(fe));
+    pv->lde = malloc(pv->w * pv->N * sizeof(fe));
     if (!pv->coeffs || !pv->lde) return ZK_PROVE_NO_MEMORY;
-    if (pv->w >= pv->threads) {
-        lde_job job = {pv, columns};
-        zk_parallel_for(pv->threads, pv->w, lde_range, &job);
-    } else {
-        for (size_t c = 0; c < pv->w; c++) {
-            fe *co = pv->coeffs + c * pv->T, *o = pv->lde + c * pv->N;
-            memcpy(co, columns[c], pv->T * sizeof(fe));
-            memcpy(o, co, pv->T * sizeof(fe));
-            if (zk_intt_threaded(co, pv->log_t, pv->threads) != 0) mark_failed(pv);
-            memcpy(o, co, pv->T * sizeof(fe));
-            memset(o + pv->T, 0, (pv->N - pv->T) * sizeof(fe));
-            if (zk_coset_ntt_threaded(o, pv->log_n, ZK_LDE_OFFSET, pv->threads) != 0)
-                mark_failed(pv);
-        }
+    /* Whole columns per thread while every thread gets one; the last w mod threads
+     * columns split their own transforms, so no thread idles at the end. */
+    size_t shared = pv->threads > 1 ? pv->w % pv->threads : 0;
+    lde_job job = {pv, columns};
+    zk_parallel_for(pv->threads, pv->w - shared, lde_range, &job);
+    for (size_t c = pv->w - shared; c < pv->w; c++) {
+        fe *co = pv->coeffs + c * pv->T, *o = pv->lde + c * pv->N;
+        memcpy(co, columns[c], pv->T * sizeof(fe));
+        if (zk_intt_threaded(co, pv->log_t, pv->threads) != 0) mark_failed(pv);
+        memcpy(o, co, pv->T * sizeof(fe));
+        memset(o + pv->T, 0, (pv->N - pv->T) * sizeof(fe));
+        if (zk_coset_ntt_threaded(o, pv->log_n, ZK_LDE_OFFSET, pv->threads) != 0)
+            mark_failed(pv);
     }
     if (pv->failed) return ZK_PROVE_NO_MEMORY;
     double t1 = now();
@@ -325,7 +310,7 @@ static int composition_step(prover *pv, zk_prove_timings *tm) {
     if (!pv->alphas) return ZK_PROVE_NO_MEMORY;
     for (uint32_t k = 0; k < nc; k++) pv->alphas[k] = zk_transcript_draw_ext(&pv->tr);
 
-    fe *evals = big_alloc(2 * M * sizeof(fe));
+    fe *evals = malloc(2 * M * sizeof(fe));
     if (!evals) return ZK_PROVE_NO_MEMORY;
     fe w_m = f_root_of_unity(pv->log_m), w_t = f_root_of_unity(pv->log_t);
     size_t cycle = M / T; /* x^T on the coset takes M/T values */
@@ -338,7 +323,7 @@ static int composition_step(prover *pv, zk_prove_timings *tm) {
     intt_job ij = {pv, {evals, evals + M}, pv->log_m, ZK_LDE_OFFSET};
     zk_parallel_for(pv->threads > 2 ? 1 : pv->threads, 2, intt_range, &ij);
     pv->comp_coeffs = malloc(4 * T * sizeof(fe));
-    pv->comp_lde = big_alloc(4 * N * sizeof(fe));
+    pv->comp_lde = malloc(4 * N * sizeof(fe));
     if (pv->failed || !pv->comp_coeffs || !pv->comp_lde) {
         free(evals);
         return ZK_PROVE_NO_MEMORY;
@@ -544,7 +529,7 @@ static int fri_step(prover *pv, zk_prove_timings *tm) {
     for (unsigned l = 0; l < pv->n_layers; l++) {
         unsigned log_n = pv->log_n - l * pv->log_f;
         size_t n = (size_t)1 << log_n, m = n / f;
-        fe *vals = big_alloc(2 * n * sizeof(fe));
+        fe *vals = malloc(2 * n * sizeof(fe));
         if (!vals) return ZK_PROVE_NO_MEMORY;
         pv->layer_vals[l] = vals;
         extend_all(pv, poly, stride, d, 2, vals, n, log_n, offset);
@@ -591,7 +576,7 @@ static int fri_step(prover *pv, zk_prove_timings *tm) {
 /* The smallest nonce passing the proof of work, searched in rounds of `threads` chunks:
  * the answer is the first hit of the lowest chunk that has one, so it does not depend
  * on the thread count. */
-#define GRIND_CHUNK 4096
+#define GRIND_CHUNK 16384
 
 typedef struct {
     const zk_transcript *tr;
@@ -769,7 +754,8 @@ static int prove_trace(const zk_program *prog, const uint8_t *program, size_t pr
     zk_prove_timings *tm = &res->timings;
     pv.prof = prof;
     zk_air_init(&pv.air, prog);
-    pv.threads = threads ? threads : 1;
+    /* Below 2^14 LDE rows a thread costs more than its share of the work. */
+    pv.threads = threads < 1 || log_t + prof->log_blowup < 14 ? 1 : threads;
     pv.log_t = log_t;
     pv.log_b = prof->log_blowup;
     pv.log_n = log_t + prof->log_blowup;
@@ -809,6 +795,29 @@ static int prove_trace(const zk_program *prog, const uint8_t *program, size_t pr
     return rc;
 }
 
+size_t zk_prove_memory_bytes(size_t width, unsigned log_t, unsigned profile_id) {
+    const zk_profile *prof = zk_profile_by_id(profile_id);
+    if (!prof || log_t > ZK_MAX_LOG_T) return SIZE_MAX;
+    size_t T = (size_t)1 << log_t, N = T << prof->log_blowup, f = (size_t)1 << prof->log_folding;
+    size_t bytes = 2 * width * T * sizeof(fe);  /* trace columns and coefficients */
+    bytes += width * N * sizeof(fe);             /* trace LDE */
+    bytes += 2 * (2 * N * sizeof(zk_digest));    /* trace and composition trees */
+    bytes += 4 * N * sizeof(fe) + 4 * T * sizeof(fe); /* segments: LDE and coefficients */
+    size_t layers = 0;
+    for (size_t n = N, d = T; d > prof->max_remainder; n /= f, d /= f)
+        layers += 2 * n * sizeof(fe) + 2 * (n / f) * sizeof(zk_digest);
+    bytes += layers + 4 * T * sizeof(fe2); /* FRI layers, DEEP polynomial scratch */
+    return bytes;
+}
+
+/* Refuse proofs that cannot fit in physical memory before allocating anything: with
+ * overcommit a huge malloc can succeed and the process be killed while filling it. */
+static int fits_in_memory(size_t width, unsigned log_t, unsigned profile_id) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return 1;
+    return zk_prove_memory_bytes(width, log_t, profile_id) / (size_t)page < (size_t)pages;
+}
+
 static void result_init(zk_prove_result *res) { memset(res, 0, sizeof *res); }
 
 static int check_inputs(const zk_program *prog, const fe *inputs, size_t n_inputs) {
@@ -843,7 +852,10 @@ int zk_prove(const uint8_t *program, size_t program_len, const fe *inputs, size_
     if (log_t > ZK_MAX_LOG_T) return ZK_PROVE_TOO_LARGE;
 
     size_t T = (size_t)1 << log_t, w = zk_program_trace_width(&prog);
-    fe *trace = big_alloc(w * T * sizeof(fe));
+    res->log_t = log_t;
+    res->width = (unsigned)w;
+    if (!fits_in_memory(w, log_t, profile_id)) return ZK_PROVE_NO_MEMORY;
+    fe *trace = malloc(w * T * sizeof(fe));
     fe *cols[ZK_AIR_MAX_WIDTH];
     if (!trace) return ZK_PROVE_NO_MEMORY;
     for (size_t c = 0; c < w; c++) cols[c] = trace + c * T;
@@ -880,6 +892,7 @@ int zk_prove_with_trace(const uint8_t *program, size_t program_len, const fe *in
     for (size_t c = 0; c < width; c++)
         for (size_t i = 0; i < T; i++)
             if (columns[c][i] >= ZK_P) return ZK_PROVE_BAD_TRACE;
+    if (!fits_in_memory(width, log_t, profile_id)) return ZK_PROVE_NO_MEMORY;
     res->n_outputs = (uint32_t)n_outputs;
     memcpy(res->outputs, outputs, n_outputs * sizeof(fe));
     int rc = prove_trace(&prog, program, program_len, inputs, outputs, columns, log_t, prof,

@@ -7,6 +7,7 @@ Sizes stay tiny (T <= 256, mostly the ``test`` profile): the oracle is plain Pyt
 
 from __future__ import annotations
 
+import os
 import threading
 
 import oracle_prover as oracle
@@ -21,7 +22,7 @@ from zkactors.zkvm import interpreter
 from zkactors.zkvm.assembler import assemble
 from zkactors.zkvm.isa import P
 from zkactors.zkvm.program import Program
-from zkactors.zkvm.prover import _prove_with_trace, prove, prove_with_stats
+from zkactors.zkvm.prover import _prove_with_trace, memory_bytes, prove, prove_with_stats
 from zkactors.zkvm.receipt import Receipt
 from zkactors.zkvm.reference.verifier import verify as reference_verify
 
@@ -197,3 +198,24 @@ def test_prove_with_trace_rejects_ill_fitting_columns() -> None:
         _prove_with_trace(program, [2], outputs, columns, profile="test")
     with pytest.raises(InputError):
         _prove_with_trace(program, [2], [], columns, profile="test")
+
+
+def test_memory_estimate_grows_with_the_trace() -> None:
+    small = memory_bytes(13, 2**10)
+    assert memory_bytes(13, 2**11) > small
+    assert memory_bytes(26, 2**10) > small
+    assert memory_bytes(13, 2**10, "test") < small  # blowup 4 rather than 8
+    with pytest.raises(ValueError):
+        memory_bytes(13, 1000)
+    with pytest.raises(ProfileError):
+        memory_bytes(13, 1024, "fast")
+
+
+@pytest.mark.skipif(
+    os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") > memory_bytes(5, 2**26, "test"),
+    reason="this machine could really prove a 2^26-row trace",
+)
+def test_a_proof_larger_than_memory_is_refused_before_allocating() -> None:
+    program = assemble(".input n\n.output n\nloop: subi n, n, 1\njnz n, loop\nhalt\n")
+    with pytest.raises(ProvingError, match="GiB"):
+        prove(program, [2**24], profile="test", max_cycles=2**26)

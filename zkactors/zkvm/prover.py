@@ -29,7 +29,7 @@ from zkactors.zkvm.interpreter import (
 from zkactors.zkvm.program import Program
 from zkactors.zkvm.receipt import Receipt
 
-__all__ = ["ProveStats", "prove", "prove_with_stats"]
+__all__ = ["ProveStats", "memory_bytes", "prove", "prove_with_stats"]
 
 log = structlog.get_logger(__name__)
 
@@ -66,7 +66,9 @@ def _check_threads(threads: int) -> int:
     return min(threads, 256)
 
 
-def _raise_for(program: Program, code: int, details: dict[str, Any], max_cycles: int) -> None:
+def _raise_for(
+    program: Program, code: int, details: dict[str, Any], max_cycles: int, profile_id: int
+) -> None:
     if code == _native.OK:
         return
     pc = int(details.get("fail_pc", 0))
@@ -83,10 +85,34 @@ def _raise_for(program: Program, code: int, details: dict[str, Any], max_cycles:
             "computation into smaller programs"
         )
     if code == _native.NO_MEMORY:
-        raise ProvingError("the prover ran out of memory; prove a shorter run")
+        width, log_t = int(details.get("width", 0)), int(details.get("log_t", 0))
+        need = _native.memory_bytes(width, log_t, profile_id) if width else None
+        about = f" (about {need / 2**30:.1f} GiB)" if need else ""
+        raise ProvingError(
+            f"not enough memory to prove a trace of 2^{details.get('log_t')} rows{about}; "
+            "prove a shorter run or use a machine with more memory"
+        )
     if code == _native.BAD_TRACE:
         raise ProvingError("the given trace does not fit the program (width, length, values)")
     raise ProvingError(f"the native prover failed with code {code}")  # pragma: no cover
+
+
+def memory_bytes(trace_width: int, trace_length: int, profile: str = profiles.DEFAULT) -> int:
+    """Peak bytes the native prover allocates for a ``trace_width`` x ``trace_length``
+    trace under ``profile`` (the estimator's memory prediction; the prover refuses
+    proofs that need more than the machine's physical memory).
+
+    :raises ProfileError: if ``profile`` names no profile.
+    :raises ValueError: if the trace length is not a power of two in [8, 2^26] or the
+        width is not positive.
+    """
+    chosen = profiles.get(profile)
+    log_t = trace_length.bit_length() - 1
+    if trace_length != 1 << log_t or not _native.MIN_LOG_T <= log_t <= _native.MAX_LOG_T:
+        raise ValueError(f"trace_length must be a power of two in [8, 2^26], got {trace_length}")
+    if trace_width < 1:
+        raise ValueError(f"trace_width must be positive, got {trace_width}")
+    return int(_native.memory_bytes(trace_width, log_t, chosen.id))
 
 
 def prove_with_stats(
@@ -109,7 +135,7 @@ def prove_with_stats(
     code, receipt_bytes, details = _native.prove(
         program.to_bytes(), values, chosen.id, n_threads, max_cycles
     )
-    _raise_for(program, code, details, max_cycles)
+    _raise_for(program, code, details, max_cycles, chosen.id)
     receipt = Receipt.from_bytes(receipt_bytes)
     stats = ProveStats(
         cycles=int(details["cycles"]),
@@ -207,6 +233,6 @@ def _prove_with_trace(
         chosen.id,
         n_threads,
     )
-    _raise_for(program, code, details, 0)
+    _raise_for(program, code, details, 0, chosen.id)
     assert receipt_bytes is not None
     return bytes(receipt_bytes)
