@@ -31,8 +31,6 @@
 
 #define MAX_QUERIES 64      /* above every profile's q; |P| <= q is checked on decode */
 #define MAX_FOLDING 16      /* above every profile's f */
-#define MAX_REMAINDER 1024  /* above every profile's max remainder size */
-#define MAX_LOG_N 40        /* log2 N = log2 T + log2 B, far below this */
 
 static const uint8_t RECEIPT_MAGIC[4] = {'Z', 'K', 'R', 'C'};
 #define RECEIPT_VERSION 1
@@ -226,6 +224,11 @@ static int decode_receipt(const uint8_t *data, size_t len, receipt_view *v, reas
     if (!take_u8(&r, &u)) return TRUNCATED("the profile id");
     v->prof = zk_profile_by_id(u);
     if (!v->prof) return fail(sink, ZK_CHECK_FORMAT, "unknown profile id %u", u);
+    /* The fixed-size arrays below rely on these; a future profile beyond them must
+     * raise the limits, not overflow them. */
+    if (v->prof->queries > MAX_QUERIES || (1u << v->prof->log_folding) > MAX_FOLDING)
+        return fail(sink, ZK_CHECK_FORMAT, "profile %s exceeds this verifier's limits",
+                    v->prof->name);
     if (!take(&r, 32, &v->program_hash)) return TRUNCATED("the program hash");
 
     if (!take_le16(&r, &v->n_inputs)) return TRUNCATED("the input count");
