@@ -33,5 +33,11 @@ void zk_sha256_many_prefixed(uint8_t prefix, const void *data, size_t len, size_
                              size_t count, uint8_t *out);
 /* The same without a prefix: out + 32*i = H(data[i*stride .. i*stride + len)). */
 void zk_sha256_many(const void *data, size_t len, size_t stride, size_t count, uint8_t *out);
+/* 1 when the many-message calls hash 16 messages at a time with AVX-512 (SHA-NI or
+ * portable C take single messages and the remainder). */
+int zk_sha256_has_multibuffer(void);
+/* Switch the 16-lane kernel off (tests and benchmarks compare paths); returns the previous
+ * setting. zk_sha256_force_portable also switches it off. */
+int zk_sha256_force_no_multibuffer(int force);
 
 #endif

@@ -49,6 +49,8 @@ cdef extern from "hash.h":
                         uint8_t *out) nogil
     int zk_sha256_has_shani() nogil
     int zk_sha256_force_portable(int force) nogil
+    int zk_sha256_has_multibuffer() nogil
+    int zk_sha256_force_no_multibuffer(int force) nogil
 
 cdef extern from "merkle.h":
     ctypedef struct zk_digest:
@@ -380,6 +382,18 @@ def sha256_force_portable(force):
     """Use (True) or stop forcing (False) the portable kernel; returns the previous
     setting. Process-wide: for tests and benchmarks that compare both paths."""
     return bool(zk_sha256_force_portable(1 if force else 0))
+
+
+def sha256_has_multibuffer():
+    """Whether many-message hashing (leaves, tree levels, sha256_many) runs 16 messages
+    at a time with AVX-512 (False while switched off or the portable kernel is forced)."""
+    return bool(zk_sha256_has_multibuffer())
+
+
+def sha256_force_no_multibuffer(force):
+    """Switch the 16-lane kernel off (True) or back on (False); returns the previous
+    setting. Process-wide: for tests and benchmarks that compare paths."""
+    return bool(zk_sha256_force_no_multibuffer(1 if force else 0))
 
 
 # ---- Merkle leaves and trees -----------------------------------------------------------
