@@ -367,12 +367,8 @@ ZK_MB static inline void mb_transpose(__m512i r[16]) {
     }
 }
 
-ZK_MB static inline void mb_block(__m512i st[8], const uint8_t *const blocks[16]) {
-    const __m512i bswap = _mm512_broadcast_i32x4(
-        _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL));
-    __m512i w[16];
-    for (int i = 0; i < 16; i++)
-        w[i] = _mm512_shuffle_epi8(_mm512_loadu_si512((const void *)blocks[i]), bswap);
+/* One block of each lane's message; w[i] holds message i's 16 big-endian-decoded words. */
+ZK_MB static inline void mb_compress(__m512i st[8], __m512i w[16]) {
     mb_transpose(w);
     __m512i a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
 #pragma GCC unroll 64
@@ -408,18 +404,37 @@ ZK_MB static inline void mb_block(__m512i st[8], const uint8_t *const blocks[16]
     st[7] = _mm512_add_epi32(st[7], h);
 }
 
-/* Sixteen messages P || data + i*stride, all of length len. */
+/* Sixteen messages P || data + i*stride, all of length len, read in place: every block of
+ * every message is one masked 64-byte load (bytes outside the message are masked off, and
+ * masked-off bytes never fault) ORed with a block constant that holds whatever is not
+ * message data there: the prefix, the 0x80 pad byte and the bit length. The lanes share
+ * the mask and the constant because the messages have equal lengths. */
 ZK_MB static void many_x16(size_t plen, uint8_t prefix, const uint8_t *data, size_t len,
                            size_t stride, uint8_t *out) {
-    zk_message m[16];
-    const uint8_t *blocks[16];
+    const __m512i bswap = _mm512_broadcast_i32x4(
+        _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL));
+    size_t total = plen + len, n_blocks = (total + 9 + 63) / 64;
     __m512i st[8];
-    for (int i = 0; i < 16; i++) message_plan(&m[i], plen, prefix, data + (size_t)i * stride, len);
     for (int k = 0; k < 8; k++) st[k] = _mm512_set1_epi32((int)H0[k]);
-    size_t n = message_blocks(&m[0]);
-    for (size_t j = 0; j < n; j++) {
-        for (int i = 0; i < 16; i++) blocks[i] = message_block(&m[i], j);
-        mb_block(st, blocks);
+    for (size_t j = 0; j < n_blocks; j++) {
+        /* Message data byte d sits at block byte d + plen - 64j. */
+        int64_t start = (int64_t)(64 * j) - (int64_t)plen;
+        int64_t lo = start < 0 ? -start : 0;
+        int64_t hi = (int64_t)len - start < 64 ? (int64_t)len - start : 64;
+        __mmask64 mask = 0;
+        if (hi > lo) mask = (hi - lo == 64 ? ~(__mmask64)0 : (((__mmask64)1 << (hi - lo)) - 1)) << lo;
+        uint8_t fixed[64] = {0};
+        if (j == 0 && plen) fixed[0] = prefix;
+        if (total >= 64 * j && total < 64 * j + 64) fixed[total - 64 * j] = 0x80;
+        if (j == n_blocks - 1) store_be64(fixed + 56, (uint64_t)total * 8);
+        __m512i constant = _mm512_loadu_si512((const void *)fixed);
+        __m512i w[16];
+        for (int i = 0; i < 16; i++) {
+            const uint8_t *at = (const uint8_t *)((uintptr_t)(data + (size_t)i * stride) + (uintptr_t)start);
+            __m512i bytes = _mm512_maskz_loadu_epi8(mask, (const void *)at);
+            w[i] = _mm512_shuffle_epi8(_mm512_or_si512(bytes, constant), bswap);
+        }
+        mb_compress(st, w);
     }
     uint32_t words[8][16];
     for (int k = 0; k < 8; k++) _mm512_storeu_si512((void *)words[k], st[k]);
