@@ -104,15 +104,34 @@ def _lde(quick: bool, repeat: int, kernel: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _hash_kernel() -> str:
+    if prim.sha256_has_multibuffer():
+        return "AVX-512 x16"
+    return "SHA-NI" if prim.sha256_has_shani() else "portable"
+
+
+def _sha256_kernels() -> list[tuple[str, bool, bool]]:
+    """(name, force portable, switch the 16-lane kernel off) for each kernel available."""
+    kernels = []
+    if prim.sha256_has_multibuffer():
+        kernels.append(("AVX-512 x16", False, False))
+    previous = prim.sha256_force_no_multibuffer(True)
+    if prim.sha256_has_shani():
+        kernels.append(("SHA-NI x2", False, True))
+    prim.sha256_force_no_multibuffer(previous)
+    kernels.append(("portable", True, True))
+    return kernels
+
+
 def _sha256(quick: bool, repeat: int) -> list[dict[str, Any]]:
     total = 1 << (20 if quick else 24)
     data = bytes(random.Random(3).getrandbits(8) for _ in range(4096)) * (total // 4096)
-    kernels = (
-        [("SHA-NI", False), ("portable", True)] if prim.sha256_has_shani() else [("portable", True)]
-    )
     rows = []
-    for name, portable in kernels:
-        previous = prim.sha256_force_portable(portable)
+    for name, portable, no_multibuffer in _sha256_kernels():
+        previous = (
+            prim.sha256_force_portable(portable),
+            prim.sha256_force_no_multibuffer(no_multibuffer),
+        )
         try:
             for length in (64, 4096):
                 part = data if not portable else data[: total // 4]
@@ -129,7 +148,8 @@ def _sha256(quick: bool, repeat: int) -> list[dict[str, Any]]:
                     )
                 )
         finally:
-            prim.sha256_force_portable(previous)
+            prim.sha256_force_portable(previous[0])
+            prim.sha256_force_no_multibuffer(previous[1])
     return rows
 
 
@@ -138,7 +158,7 @@ def _merkle(quick: bool, repeat: int) -> list[dict[str, Any]]:
     n = 1 << log_rows
     elems = _random_elements(n * width, 4)
     out = bytearray(32 * n)
-    kernel = "SHA-NI" if prim.sha256_has_shani() else "portable"
+    kernel = _hash_kernel()
     rows = []
     for threads in _thread_counts():
         leaves = best_of(
@@ -194,8 +214,8 @@ def run(args: argparse.Namespace) -> BenchResult:
         *_merkle(quick, repeat),
     ]
     notes = (
-        f"NTT kernel: {ntt_kernel}; SHA-256 kernel: "
-        f"{'SHA-NI' if prim.sha256_has_shani() else 'portable'}; cores: {os.cpu_count()}",
+        f"NTT kernel: {ntt_kernel}; SHA-256 kernel for bulk hashing: {_hash_kernel()}; "
+        f"cores: {os.cpu_count()}",
         "Times are the best of --repeat runs; field mul (independent) includes the "
         "binding's canonical-range check of both inputs.",
     )
