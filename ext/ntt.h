@@ -39,6 +39,8 @@ int zk_intt_threaded(fe *values, unsigned log_n, unsigned threads);
 int zk_coset_ntt_threaded(fe *values, unsigned log_n, fe offset, unsigned threads);
 int zk_coset_intt_threaded(fe *values, unsigned log_n, fe offset, unsigned threads);
 
+/* zk_batch_inverse and zk_batch_inverse_ext accept out == values (in place). */
+
 /* 1 when the AVX-512 butterflies are available on this CPU. */
 int zk_ntt_has_avx512(void);
 /* Force the portable scalar kernels (tests compare both paths); returns the previous

@@ -216,3 +216,32 @@ def test_arguments_are_checked() -> None:
         prim.batch_inverse_ext(u64([1, 2, 3]))
     with pytest.raises(TypeError):
         prim.ntt([1, 2])
+
+
+def test_concurrent_transforms_agree() -> None:
+    """Transforms racing on other threads (and on the twiddle cache) give the same results
+    as one at a time."""
+    import threading
+
+    sizes = [9, 11, 13, 17, 11, 9]
+    inputs = [random_values(2**k, 1000 + k) for k in sizes]
+    expected = []
+    for values in inputs:
+        out = u64(values)
+        prim.coset_ntt(out, 7)
+        expected.append(out)
+    results: list[array.array[int] | None] = [None] * len(sizes)
+    barrier = threading.Barrier(len(sizes))
+
+    def work(i: int) -> None:
+        out = u64(inputs[i])
+        barrier.wait()
+        prim.coset_ntt(out, 7)
+        results[i] = out
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(len(sizes))]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert results == expected
