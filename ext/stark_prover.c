@@ -1,24 +1,24 @@
 /* The STARK prover of docs/protocol.md section 8; see prover.h.
  *
  * Layout of the work (each step names its protocol.md 8 item):
- *   1. trace columns -> coefficients (inverse NTT over H) -> LDE on D (coset NTT);
- *      Merkle tree over the N rows.
+ *   1. trace columns (evaluations over H) -> LDE on D (zk_lde); Merkle tree over the
+ *      N rows.
  *   2. the composition C on a coset of size M (M = 2T suffices: deg C < 2T for a trace
  *      that satisfies the AIR, and a polynomial of degree < M is fixed by M values; the
  *      test hook uses M = N, the protocol's literal recipe, so forged traces give the
  *      same bytes as any other implementation), interpolated, split into C_0, C_1, which
- *      are extended to D and committed.
- *   3. t_j(z), t_j(z w), C_i(z) from coefficients.
- *   4.-5. DEEP and FRI work on coefficients: DEEP(X) = (P1(X) - P1(z))/(X - z)
- *      + (P2(X) - P2(z w))/(X - z w) with P1 = sum a_j t_j + sum c_i C_i, P2 = sum b_j t_j,
- *      and FRI's fold of P(X) = sum_k X^k P_k(X^f) is sum_k beta^k P_k. A layer's values
- *      are the NTT of its polynomial on the layer's coset. This is the same function the
- *      pointwise formulas of 8.4/8.5 compute (they are exact identities over the field,
- *      and t(z), C_i(z) are the polynomials' own values), so the bytes are identical.
+ *      are evaluated over H and extended to D like the trace, then committed.
+ *   3. t_j(z), t_j(z w), C_i(z) by the barycentric formula over H.
+ *   4.-5. DEEP(X) = (P1(X) - P1(z))/(X - z) + (P2(X) - P2(z w))/(X - z w) with
+ *      P1 = sum a_j t_j + sum c_i C_i, P2 = sum b_j t_j is a polynomial of degree < T
+ *      (t(z), C_i(z) are the polynomials' own values), so it is computed on H, where its
+ *      inputs are known, and extended to D as FRI layer 0. FRI's fold of
+ *      P(X) = sum_k X^k P_k(X^f) is sum_k beta^k P_k, done on coefficients; a layer's
+ *      values are its polynomial on the layer's coset. These are exact identities over
+ *      the field, so the bytes equal those of the pointwise formulas of 8.4 and 8.5.
  *   6.-7. grinding, positions, openings, receipt bytes (section 10).
  *
- * Memory: w*N trace LDE values, 4*N composition values, two trees of 2N digests, and
- * the FRI layers (about 2N*16/7 bytes more), all freed before returning.
+ * Memory: see zk_prove_memory_bytes; everything is freed before returning.
  */
 #include "prover.h"
 
@@ -78,14 +78,16 @@ typedef struct {
     zk_transcript tr;
     volatile int failed; /* an allocation inside a parallel job failed */
 
-    fe *coeffs;            /* w x T trace coefficients, column-major */
+    const fe *const *trace; /* w columns of T values: the trace over H (caller's) */
     fe *lde;               /* w x N trace LDE, column-major */
     zk_digest *trace_tree; /* 2N */
     fe2 *alphas;
-    fe *comp_coeffs;       /* 4 x T: C_0.c0, C_0.c1, C_1.c0, C_1.c1 */
+    fe *comp_h;            /* 4 x T over H: C_0.c0, C_0.c1, C_1.c0, C_1.c1 */
     fe *comp_lde;          /* 4 x N, same column order (the leaf order) */
     zk_digest *comp_tree;  /* 2N */
     fe2 *frame;            /* t(z)[w] || t(zw)[w] || C_0(z) || C_1(z) */
+    fe2 *inv_h;            /* T: 1/(w_T^i - z) */
+    fe *deep_h;            /* 2 x T: DEEP over H, real parts then X parts */
     unsigned n_layers;
     size_t rem_size;
     fe *layer_vals[ZK_MAX_FRI_LAYERS]; /* 2 x n_l: real parts, then X parts */
@@ -95,14 +97,15 @@ typedef struct {
 } prover;
 
 static void prover_free(prover *pv) {
-    free(pv->coeffs);
     free(pv->lde);
     free(pv->trace_tree);
     free(pv->alphas);
-    free(pv->comp_coeffs);
+    free(pv->comp_h);
     free(pv->comp_lde);
     free(pv->comp_tree);
     free(pv->frame);
+    free(pv->inv_h);
+    free(pv->deep_h);
     for (unsigned l = 0; l < ZK_MAX_FRI_LAYERS; l++) {
         free(pv->layer_vals[l]);
         free(pv->layer_tree[l]);
@@ -122,21 +125,12 @@ static int extend(const fe *poly, size_t n_coeffs, fe *out, unsigned log_n, fe o
     return zk_coset_ntt(out, log_n, offset);
 }
 
-typedef struct {
-    prover *pv;
-    const fe *const *columns;
-} lde_job;
-
-static void lde_range(void *vctx, size_t begin, size_t end) {
-    lde_job *job = vctx;
-    prover *pv = job->pv;
-    for (size_t c = begin; c < end; c++) {
-        fe *co = pv->coeffs + c * pv->T;
-        memcpy(co, job->columns[c], pv->T * sizeof(fe));
-        if (zk_intt(co, pv->log_t) != 0 ||
-            extend(co, pv->T, pv->lde + c * pv->N, pv->log_n, ZK_LDE_OFFSET) != 0)
-            mark_failed(pv);
-    }
+/* LDE of n_cols columns given over H (2^log_t values each) onto offset * <w_n>. */
+static int lde_columns(prover *pv, const fe *const *in, fe *out, size_t out_stride,
+                       size_t n_cols, unsigned log_t, fe offset) {
+    fe *outs[ZK_AIR_MAX_WIDTH];
+    for (size_t c = 0; c < n_cols; c++) outs[c] = out + c * out_stride;
+    return zk_lde(in, outs, n_cols, log_t, pv->log_b, offset, pv->threads);
 }
 
 /* Extend n_polys polynomials of deg < n_coeffs, stored at polys + k * poly_stride, into
@@ -191,26 +185,12 @@ static const uint8_t *tree_root(const zk_digest *tree) { return tree[1].b; }
 
 /* ---- 1. trace ---- */
 
-static int trace_step(prover *pv, const fe *const *columns, zk_prove_timings *tm) {
+static int trace_step(prover *pv, zk_prove_timings *tm) {
     double t0 = now();
-    pv->coeffs = malloc(pv->w * pv->T * sizeof(fe));
     pv->lde = malloc(pv->w * pv->N * sizeof(fe));
-    if (!pv->coeffs || !pv->lde) return ZK_PROVE_NO_MEMORY;
-    /* Whole columns per thread while every thread gets one; the last w mod threads
-     * columns split their own transforms, so no thread idles at the end. */
-    size_t shared = pv->threads > 1 ? pv->w % pv->threads : 0;
-    lde_job job = {pv, columns};
-    zk_parallel_for(pv->threads, pv->w - shared, lde_range, &job);
-    for (size_t c = pv->w - shared; c < pv->w; c++) {
-        fe *co = pv->coeffs + c * pv->T, *o = pv->lde + c * pv->N;
-        memcpy(co, columns[c], pv->T * sizeof(fe));
-        if (zk_intt_threaded(co, pv->log_t, pv->threads) != 0) mark_failed(pv);
-        memcpy(o, co, pv->T * sizeof(fe));
-        memset(o + pv->T, 0, (pv->N - pv->T) * sizeof(fe));
-        if (zk_coset_ntt_threaded(o, pv->log_n, ZK_LDE_OFFSET, pv->threads) != 0)
-            mark_failed(pv);
-    }
-    if (pv->failed) return ZK_PROVE_NO_MEMORY;
+    if (!pv->lde) return ZK_PROVE_NO_MEMORY;
+    if (lde_columns(pv, pv->trace, pv->lde, pv->N, pv->w, pv->log_t, ZK_LDE_OFFSET) != 0)
+        return ZK_PROVE_NO_MEMORY;
     double t1 = now();
     tm->lde += t1 - t0;
 
@@ -302,6 +282,24 @@ static void intt_range(void *vctx, size_t begin, size_t end) {
             mark_failed(job->pv);
 }
 
+/* In place, coefficients -> values over the subgroup, for n_polys arrays of T at stride T. */
+typedef struct {
+    prover *pv;
+    fe *polys;
+    size_t T;
+} ntt_job;
+
+static void ntt_range(void *vctx, size_t begin, size_t end) {
+    ntt_job *job = vctx;
+    for (size_t k = begin; k < end; k++)
+        if (zk_ntt(job->polys + k * job->T, job->pv->log_t) != 0) mark_failed(job->pv);
+}
+
+static void ntt_all(prover *pv, fe *polys, size_t T, size_t n_polys) {
+    ntt_job job = {pv, polys, T};
+    zk_parallel_for(pv->threads, n_polys, ntt_range, &job);
+}
+
 static int composition_step(prover *pv, zk_prove_timings *tm) {
     double t0 = now();
     size_t T = pv->T, N = pv->N, M = (size_t)1 << pv->log_m;
@@ -322,21 +320,26 @@ static int composition_step(prover *pv, zk_prove_timings *tm) {
 
     intt_job ij = {pv, {evals, evals + M}, pv->log_m, ZK_LDE_OFFSET};
     zk_parallel_for(pv->threads > 2 ? 1 : pv->threads, 2, intt_range, &ij);
-    pv->comp_coeffs = malloc(4 * T * sizeof(fe));
+    pv->comp_h = malloc(4 * T * sizeof(fe));
     pv->comp_lde = malloc(4 * N * sizeof(fe));
-    if (pv->failed || !pv->comp_coeffs || !pv->comp_lde) {
+    if (pv->failed || !pv->comp_h || !pv->comp_lde) {
         free(evals);
         return ZK_PROVE_NO_MEMORY;
     }
     /* C = C_0 + X^T C_1: coefficients [0, T) and [T, 2T); higher ones are zero for a
      * satisfied AIR and are dropped (protocol.md 8.2) otherwise. */
-    memcpy(pv->comp_coeffs + 0 * T, evals, T * sizeof(fe));
-    memcpy(pv->comp_coeffs + 1 * T, evals + M, T * sizeof(fe));
-    memcpy(pv->comp_coeffs + 2 * T, evals + T, T * sizeof(fe));
-    memcpy(pv->comp_coeffs + 3 * T, evals + M + T, T * sizeof(fe));
+    memcpy(pv->comp_h + 0 * T, evals, T * sizeof(fe));
+    memcpy(pv->comp_h + 1 * T, evals + M, T * sizeof(fe));
+    memcpy(pv->comp_h + 2 * T, evals + T, T * sizeof(fe));
+    memcpy(pv->comp_h + 3 * T, evals + M + T, T * sizeof(fe));
     free(evals);
-    extend_all(pv, pv->comp_coeffs, T, T, 4, pv->comp_lde, N, pv->log_n, ZK_LDE_OFFSET);
-    if (pv->failed) return ZK_PROVE_NO_MEMORY;
+    /* coefficients -> values over H, the input of the LDE and of the OOD formula */
+    ntt_all(pv, pv->comp_h, T, 4);
+    const fe *parts[4];
+    for (int c = 0; c < 4; c++) parts[c] = pv->comp_h + c * T;
+    if (pv->failed ||
+        lde_columns(pv, parts, pv->comp_lde, N, 4, pv->log_t, ZK_LDE_OFFSET) != 0)
+        return ZK_PROVE_NO_MEMORY;
     double t1 = now();
     tm->composition += t1 - t0;
 
@@ -351,20 +354,14 @@ static int composition_step(prover *pv, zk_prove_timings *tm) {
 
 /* ---- 3. out-of-domain frame ---- */
 
-/* sum_k poly[k] * pows[k] for a base-field polynomial at an extension point. */
-static fe2 dot_base_ext(const fe *poly, const fe2 *pows, size_t n) {
-    lazy a0 = {0, 0}, a1 = {0, 0};
-    for (size_t k = 0; k < n; k++) {
-        lazy_mac(&a0, poly[k], pows[k].c0);
-        lazy_mac(&a1, poly[k], pows[k].c1);
-    }
-    fe2 r = {lazy_done(&a0), lazy_done(&a1)};
-    return r;
-}
-
+/* Barycentric evaluation over H. For v of degree < T with values v_i = v(w^i),
+ *     v(x) = sum_i v_i L_i(x),   L_i(x) = (w^i / T) (x^T - 1) / (x - w^i).
+ * With wt_i = w^i / (w^i - z) and k = -(z^T - 1)/T:  L_i(z) = k wt_i, and, because
+ * (z w)^T = z^T and w^i / (z w - w^i) = w^(i-1) / (z - w^(i-1)),  L_i(z w) = k wt_(i-1).
+ * So one table serves both points: v(z) = k sum_i v_i wt_i, v(z w) = k sum_i v_(i+1) wt_i. */
 typedef struct {
     prover *pv;
-    const fe2 *zp, *zwp;
+    const fe2 *wt;
     fe2 *at_z, *at_zw; /* per polynomial: w trace columns, then the 4 composition parts */
 } ood_job;
 
@@ -372,10 +369,45 @@ static void ood_range(void *vctx, size_t begin, size_t end) {
     ood_job *job = vctx;
     prover *pv = job->pv;
     size_t T = pv->T, w = pv->w;
+    const fe2 *wt = job->wt;
     for (size_t k = begin; k < end; k++) {
-        const fe *poly = k < w ? pv->coeffs + k * T : pv->comp_coeffs + (k - w) * T;
-        job->at_z[k] = dot_base_ext(poly, job->zp, T);
-        if (k < w) job->at_zw[k] = dot_base_ext(poly, job->zwp, T);
+        const fe *v = k < w ? pv->trace[k] : pv->comp_h + (k - w) * T;
+        lazy a0 = {0, 0}, a1 = {0, 0}, b0 = {0, 0}, b1 = {0, 0};
+        for (size_t i = 0; i < T; i++) {
+            lazy_mac(&a0, v[i], wt[i].c0);
+            lazy_mac(&a1, v[i], wt[i].c1);
+        }
+        job->at_z[k] = (fe2){lazy_done(&a0), lazy_done(&a1)};
+        if (k >= w) continue; /* C_i(z w) is not part of the frame */
+        for (size_t i = 0; i < T; i++) {
+            fe next = v[(i + 1) & (T - 1)];
+            lazy_mac(&b0, next, wt[i].c0);
+            lazy_mac(&b1, next, wt[i].c1);
+        }
+        job->at_zw[k] = (fe2){lazy_done(&b0), lazy_done(&b1)};
+    }
+}
+
+/* inv_h[i] = 1/(w^i - z) and wt[i] = w^i * inv_h[i] over chunks of [0, T). */
+typedef struct {
+    prover *pv;
+    fe2 z;
+    fe2 *wt;
+} inv_job;
+
+static void inv_range(void *vctx, size_t begin, size_t end) {
+    inv_job *job = vctx;
+    prover *pv = job->pv;
+    fe w = f_root_of_unity(pv->log_t), x = f_pow(w, begin);
+    for (size_t i = begin; i < end; i++) {
+        pv->inv_h[i] = e_sub(e_from(x), job->z);
+        x = f_mul(x, w);
+    }
+    zk_batch_inverse_ext(pv->inv_h + begin, pv->inv_h + begin, end - begin);
+    x = f_pow(w, begin);
+    for (size_t i = begin; i < end; i++) {
+        job->wt[i] = e_mul_base(pv->inv_h[i], x);
+        x = f_mul(x, w);
     }
 }
 
@@ -399,33 +431,37 @@ static int ood_step(prover *pv, fe2 *z_out, zk_prove_timings *tm) {
     fe2 z;
     do z = zk_transcript_draw_ext(&pv->tr);
     while (z.c1 == 0);
-    fe2 zw = e_mul_base(z, f_root_of_unity(pv->log_t));
 
-    fe2 *pows = malloc(2 * T * sizeof(fe2));
+    fe2 *wt = malloc(T * sizeof(fe2));
     fe2 *vals = malloc(2 * (w + 4) * sizeof(fe2));
+    pv->inv_h = malloc(T * sizeof(fe2));
     pv->frame = malloc((2 * w + 2) * sizeof(fe2));
-    if (!pows || !vals || !pv->frame) {
-        free(pows);
+    if (!wt || !vals || !pv->inv_h || !pv->frame) {
+        free(wt);
         free(vals);
         return ZK_PROVE_NO_MEMORY;
     }
-    powers_ext(z, pows, T);
-    powers_ext(zw, pows + T, T);
-    ood_job job = {pv, pows, pows + T, vals, vals + w + 4};
+    inv_job ij = {pv, z, wt};
+    zk_parallel_for(pv->threads, T, inv_range, &ij);
+    ood_job job = {pv, wt, vals, vals + w + 4};
     zk_parallel_for(pv->threads, w + 4, ood_range, &job);
+    /* -(z^T - 1)/T */
+    fe2 k = e_mul_base(e_sub(e_pow(z, T), e_from(1)), f_neg(f_inv((fe)T)));
     for (size_t j = 0; j < w; j++) {
-        pv->frame[j] = job.at_z[j];
-        pv->frame[w + j] = job.at_zw[j];
+        pv->frame[j] = e_mul(k, job.at_z[j]);
+        pv->frame[w + j] = e_mul(k, job.at_zw[j]);
     }
     /* C_i(z) = A(z) + X * B(z) for C_i = A + X B with A, B over F */
-    pv->frame[2 * w] = e_add(job.at_z[w + 0], e_mul_x(job.at_z[w + 1]));
-    pv->frame[2 * w + 1] = e_add(job.at_z[w + 2], e_mul_x(job.at_z[w + 3]));
-    free(pows);
+    fe2 parts[4];
+    for (int i = 0; i < 4; i++) parts[i] = e_mul(k, job.at_z[w + i]);
+    pv->frame[2 * w] = e_add(parts[0], e_mul_x(parts[1]));
+    pv->frame[2 * w + 1] = e_add(parts[2], e_mul_x(parts[3]));
+    free(wt);
     free(vals);
 
     zk_absorber ab;
     zk_absorber_begin(&ab, &pv->tr);
-    for (size_t k = 0; k < 2 * w + 2; k++) zk_absorber_fe2(&ab, pv->frame[k]);
+    for (size_t i = 0; i < 2 * w + 2; i++) zk_absorber_fe2(&ab, pv->frame[i]);
     zk_absorber_end(&ab);
     *z_out = z;
     tm->ood += now() - t0;
@@ -434,105 +470,105 @@ static int ood_step(prover *pv, fe2 *z_out, zk_prove_timings *tm) {
 
 /* ---- 4. DEEP ---- */
 
+/* DEEP over H: DEEP(w^i) = (P1_i - P1(z)) / (w^i - z) + (P2_i - P2(z w)) / (w^i - z w),
+ * with 1/(w^i - z w) = w^-1 / (w^(i-1) - z) from the same inverse table. */
 typedef struct {
     prover *pv;
     const fe2 *a, *b, *c; /* DEEP coefficients: w, w, 2 */
-    fe2 *p1, *p2;         /* T coefficients each */
+    fe2 p1z, p2zw;        /* P1(z), P2(z w) */
+    fe w_inv;             /* w_T^-1 */
 } deep_job;
 
 static void deep_range(void *vctx, size_t begin, size_t end) {
     deep_job *job = vctx;
     prover *pv = job->pv;
     size_t T = pv->T, w = pv->w;
-    const fe *cc = pv->comp_coeffs;
+    const fe *ch = pv->comp_h;
     /* c_i * (u0 + u1 X) = (c0 u0 + 7 c1 u1) + (c0 u1 + c1 u0) X: keep 7 c1 at hand */
     fe c7[2] = {f_mul(ZK_EXT_W, job->c[0].c1), f_mul(ZK_EXT_W, job->c[1].c1)};
-    for (size_t k = begin; k < end; k++) {
+    for (size_t i = begin; i < end; i++) {
         lazy s[4] = {{0, 0}};
         for (size_t j = 0; j < w; j++) {
-            fe t = pv->coeffs[j * T + k];
+            fe t = pv->trace[j][i];
             lazy_mac(&s[0], job->a[j].c0, t);
             lazy_mac(&s[1], job->a[j].c1, t);
             lazy_mac(&s[2], job->b[j].c0, t);
             lazy_mac(&s[3], job->b[j].c1, t);
         }
-        for (int i = 0; i < 2; i++) {
-            fe u0 = cc[(2 * i) * T + k], u1 = cc[(2 * i + 1) * T + k];
-            lazy_mac(&s[0], job->c[i].c0, u0);
-            lazy_mac(&s[0], c7[i], u1);
-            lazy_mac(&s[1], job->c[i].c0, u1);
-            lazy_mac(&s[1], job->c[i].c1, u0);
+        for (int k = 0; k < 2; k++) {
+            fe u0 = ch[(2 * k) * T + i], u1 = ch[(2 * k + 1) * T + i];
+            lazy_mac(&s[0], job->c[k].c0, u0);
+            lazy_mac(&s[0], c7[k], u1);
+            lazy_mac(&s[1], job->c[k].c0, u1);
+            lazy_mac(&s[1], job->c[k].c1, u0);
         }
-        job->p1[k] = (fe2){lazy_done(&s[0]), lazy_done(&s[1])};
-        job->p2[k] = (fe2){lazy_done(&s[2]), lazy_done(&s[3])};
+        fe2 p1 = {lazy_done(&s[0]), lazy_done(&s[1])};
+        fe2 p2 = {lazy_done(&s[2]), lazy_done(&s[3])};
+        fe2 inv2 = e_mul_base(pv->inv_h[(i - 1) & (T - 1)], job->w_inv);
+        fe2 d = e_add(e_mul(e_sub(p1, job->p1z), pv->inv_h[i]), e_mul(e_sub(p2, job->p2zw), inv2));
+        pv->deep_h[i] = d.c0;
+        pv->deep_h[T + i] = d.c1;
     }
 }
 
-/* In place: p (n coefficients) becomes (p - p(z)) / (X - z), n - 1 coefficients and a
- * zero top; returns p(z). */
-static fe2 divide_by_linear(fe2 *p, size_t n, fe2 z) {
-    fe2 carry = {0, 0};
-    for (size_t k = n; k-- > 0;) {
-        fe2 v = e_add(p[k], e_mul(carry, z));
-        p[k] = carry;
-        carry = v;
-    }
-    return carry; /* p[k] = q_k for k < n - 1, p[n - 1] = 0 */
-}
-
-typedef struct {
-    fe2 *p;
-    size_t T;
-    fe2 points[2];
-} divide_job;
-
-static void divide_range(void *vctx, size_t begin, size_t end) {
-    divide_job *job = vctx;
-    for (size_t k = begin; k < end; k++) divide_by_linear(job->p + k * job->T, job->T, job->points[k]);
-}
-
-static int deep_step(prover *pv, fe2 z, zk_prove_timings *tm) {
+static int deep_step(prover *pv, zk_prove_timings *tm) {
     double t0 = now();
     size_t T = pv->T, w = pv->w;
     fe2 coef[2 * ZK_AIR_MAX_WIDTH + 2];
     for (size_t k = 0; k < 2 * w + 2; k++) coef[k] = zk_transcript_draw_ext(&pv->tr);
-    fe2 *p = malloc(2 * T * sizeof(fe2));
-    pv->fri_poly = malloc(2 * T * sizeof(fe));
-    if (!p || !pv->fri_poly) {
-        free(p);
-        return ZK_PROVE_NO_MEMORY;
+    pv->deep_h = malloc(2 * T * sizeof(fe));
+    if (!pv->deep_h) return ZK_PROVE_NO_MEMORY;
+    deep_job job = {pv, coef, coef + w, coef + 2 * w, {0, 0}, {0, 0},
+                    f_inv(f_root_of_unity(pv->log_t))};
+    const fe2 *tz = pv->frame, *tzw = pv->frame + w, *cz = pv->frame + 2 * w;
+    for (size_t j = 0; j < w; j++) {
+        job.p1z = e_add(job.p1z, e_mul(job.a[j], tz[j]));
+        job.p2zw = e_add(job.p2zw, e_mul(job.b[j], tzw[j]));
     }
-    deep_job job = {pv, coef, coef + w, coef + 2 * w, p, p + T};
+    job.p1z = e_add(job.p1z, e_add(e_mul(job.c[0], cz[0]), e_mul(job.c[1], cz[1])));
     zk_parallel_for(pv->threads, T, deep_range, &job);
-    fe2 zw = e_mul_base(z, f_root_of_unity(pv->log_t));
-    divide_job dj = {p, T, {z, zw}};
-    zk_parallel_for(pv->threads, 2, divide_range, &dj);
-    for (size_t k = 0; k < T; k++) {
-        fe2 d = e_add(p[k], p[T + k]);
-        pv->fri_poly[k] = d.c0;
-        pv->fri_poly[T + k] = d.c1;
-    }
-    free(p);
     tm->deep += now() - t0;
     return ZK_PROVE_OK;
 }
 
 /* ---- 5. FRI ---- */
 
+typedef struct {
+    prover *pv;
+    fe *polys;
+    size_t T;
+} intt_h_job;
+
+static void intt_h_range(void *vctx, size_t begin, size_t end) {
+    intt_h_job *job = vctx;
+    for (size_t k = begin; k < end; k++)
+        if (zk_intt(job->polys + k * job->T, job->pv->log_t) != 0) mark_failed(job->pv);
+}
+
 static int fri_step(prover *pv, zk_prove_timings *tm) {
     double t0 = now();
-    const zk_profile *prof = pv->prof;
     size_t f = (size_t)1 << pv->log_f, d = pv->T, stride = pv->T;
-    fe *poly = pv->fri_poly; /* real parts at [0, d), X parts at [stride, stride + d) */
+    /* the folds work on coefficients: real parts at [0, d), X parts at [stride, ..) */
+    pv->fri_poly = malloc(2 * pv->T * sizeof(fe));
+    if (!pv->fri_poly) return ZK_PROVE_NO_MEMORY;
+    fe *poly = pv->fri_poly;
+    memcpy(poly, pv->deep_h, 2 * pv->T * sizeof(fe));
+    intt_h_job ij = {pv, poly, pv->T};
+    zk_parallel_for(pv->threads, 2, intt_h_range, &ij);
+    if (pv->failed) return ZK_PROVE_NO_MEMORY;
     fe offset = ZK_LDE_OFFSET;
-    (void)prof;
     for (unsigned l = 0; l < pv->n_layers; l++) {
         unsigned log_n = pv->log_n - l * pv->log_f;
         size_t n = (size_t)1 << log_n, m = n / f;
         fe *vals = malloc(2 * n * sizeof(fe));
         if (!vals) return ZK_PROVE_NO_MEMORY;
         pv->layer_vals[l] = vals;
-        extend_all(pv, poly, stride, d, 2, vals, n, log_n, offset);
+        if (l == 0) {
+            const fe *parts[2] = {pv->deep_h, pv->deep_h + pv->T};
+            if (lde_columns(pv, parts, vals, n, 2, pv->log_t, offset) != 0) mark_failed(pv);
+        } else {
+            extend_all(pv, poly, stride, d, 2, vals, n, log_n, offset);
+        }
         if (pv->failed) return ZK_PROVE_NO_MEMORY;
         /* leaf i = values at i + j*m, j < f, each as (real, X) */
         const fe *cols[2 * 256];
@@ -775,10 +811,11 @@ static int prove_trace(const zk_program *prog, const uint8_t *program, size_t pr
     zk_transcript_absorb_statement(&pv.tr, prof, pv.program_hash, inputs, pv.n_inputs, outputs,
                                    pv.n_outputs, log_t);
     fe2 z;
-    int rc = trace_step(&pv, columns, tm);
+    pv.trace = columns;
+    int rc = trace_step(&pv, tm);
     if (rc == ZK_PROVE_OK) rc = composition_step(&pv, tm);
     if (rc == ZK_PROVE_OK) rc = ood_step(&pv, &z, tm);
-    if (rc == ZK_PROVE_OK) rc = deep_step(&pv, z, tm);
+    if (rc == ZK_PROVE_OK) rc = deep_step(&pv, tm);
     if (rc == ZK_PROVE_OK) rc = fri_step(&pv, tm);
     if (rc == ZK_PROVE_OK) {
         double t0 = now();
