@@ -1,0 +1,89 @@
+"""Property-based testing for code built on zkactors: hypothesis strategies for zkVM
+programs, their inputs, receipts and runtime workloads, and a workload checker.
+
+Requires `hypothesis <https://hypothesis.readthedocs.io>`_ (``pip install hypothesis``;
+the ``test`` extra of zkactors includes it).
+
+Strategies
+    ``programs(max_cycles=64, max_instructions=32, max_inputs=3, max_outputs=4)``
+        valid programs that halt within ``max_cycles`` cycles on *every* input: straight
+        code, counted loops (``jnz`` back, or ``jz`` out and ``jmp`` back, nested),
+        forward ``jz`` / ``jnz`` skips taken and not taken, early halts, and every
+        instruction kind, including ``inv`` only on nonzero values and assertions that
+        hold. ``may_fail=True`` adds unguarded ``inv`` and assertions, so some runs fail
+        with ``ExecutionError``. ``program_sources(...)`` draws the assembly text instead.
+    ``inputs_for(program)``
+        a tuple of inputs for that program (field elements, biased to 0, 1 and p - 1).
+    ``receipts(profile="test")``
+        ``(receipt, program)`` pairs made by the real prover; the receipt verifies.
+    ``workloads(unique=4, repeat_rate=0.5, sizes=(16, 64))``
+        lists of ``(program, inputs)`` requests, ``unique`` of them distinct, with the
+        given share of repeats, each program drawn with a cycle budget from ``sizes``.
+
+Checking a runtime
+    ``await run_workload(runtime, workload)`` sends a workload through a running
+    :class:`~zkactors.ZkRuntime` (``prove_many``, or concurrent ``prove`` calls with
+    ``mode="concurrent"``), verifies every receipt against its program and the natively
+    executed outputs, and returns a :class:`WorkloadReport` of counts.
+
+Example (a pytest test; the ``anyio`` marker runs it on asyncio and trio)::
+
+    import anyio
+    from hypothesis import given, settings, strategies as st
+
+    import zkactors
+    from zkactors.testing import inputs_for, programs, run_workload, workloads
+
+    @given(st.data())
+    def test_every_program_proves_and_verifies(data):
+        program = data.draw(programs(max_cycles=32))
+        inputs = data.draw(inputs_for(program))
+        receipt = zkactors.prove(program, inputs, profile="test")
+        zkactors.verify(receipt, program)
+        assert receipt.outputs == zkactors.execute(program, inputs).outputs
+
+    @settings(max_examples=5)
+    @given(workloads(unique=3, repeat_rate=0.5))
+    def test_runtime_answers_a_workload(workload):
+        async def main():
+            config = zkactors.RuntimeConfig(profile="test")
+            async with zkactors.ZkRuntime(config) as rt:
+                return await run_workload(rt, workload)
+
+        report = anyio.run(main)
+        assert report.ok, report.problems
+
+The ``test`` profile is fast and insecure: use it for tests only.
+"""
+
+from __future__ import annotations
+
+try:
+    import hypothesis as _hypothesis  # noqa: F401  (checked here for a clear message)
+except ImportError as exc:  # pragma: no cover
+    raise ImportError(
+        "zkactors.testing needs hypothesis: pip install hypothesis (or zkactors[test])"
+    ) from exc
+
+from zkactors.testing._programs import field_elements, inputs_for, program_sources, programs
+from zkactors.testing._receipts import receipts
+from zkactors.testing._workloads import (
+    Request,
+    WorkloadReport,
+    repeat_count,
+    run_workload,
+    workloads,
+)
+
+__all__ = [
+    "Request",
+    "WorkloadReport",
+    "field_elements",
+    "inputs_for",
+    "program_sources",
+    "programs",
+    "receipts",
+    "repeat_count",
+    "run_workload",
+    "workloads",
+]
