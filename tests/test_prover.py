@@ -219,3 +219,25 @@ def test_a_proof_larger_than_memory_is_refused_before_allocating() -> None:
     program = assemble(".input n\n.output n\nloop: subi n, n, 1\njnz n, loop\nhalt\n")
     with pytest.raises(ProvingError, match="GiB"):
         prove(program, [2**24], profile="test", max_cycles=2**26)
+
+
+def test_bench_module_reports_every_step() -> None:
+    import argparse
+
+    from zkactors.bench import prove as bench
+
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    args = parser.parse_args(
+        ["--fib", "5", "--sizes", "10", "--threads", "1,2", "--repeat", "1", "--profile", "test"]
+    )
+    result = bench.run(args)
+    assert [(row["workload"], row["threads"]) for row in result.rows] == [
+        ("fib(5)", 1),
+        ("fib(5)", 2),
+        ("fib 2^10", 1),
+        ("fib 2^10", 2),
+    ]
+    for row in result.rows:
+        assert set(bench.COLUMNS) <= set(row)
+        assert row["T"] == 2 ** (row["cycles"]).bit_length()
