@@ -2,9 +2,9 @@
 
 Workloads are the library's ``fib`` program: the seed's sizes (fib(n) for n = 20 ... 1000)
 and runs of about 2^10 ... 2^20 cycles, labelled ``fib 2^k`` (n = (2^k - 5) // 6, so
-cycles = 6n + 4 < 2^k and the trace has exactly 2^k rows). Each workload is proved with every requested thread
-count; the row reports the best of ``--repeat`` runs and that run's per-step breakdown
-(milliseconds), as measured inside the C prover.
+cycles = 6n + 4 < 2^k and the trace has exactly 2^k rows). Each workload is proved with
+every requested thread count; the row reports the best of ``--repeat`` runs and that
+run's per-step breakdown (milliseconds), as measured inside the C prover.
 """
 
 from __future__ import annotations
