@@ -423,11 +423,13 @@ ZK_MB static void many_x16(size_t plen, uint8_t prefix, const uint8_t *data, siz
         int64_t hi = (int64_t)len - start < 64 ? (int64_t)len - start : 64;
         __mmask64 mask = 0;
         if (hi > lo) mask = (hi - lo == 64 ? ~(__mmask64)0 : (((__mmask64)1 << (hi - lo)) - 1)) << lo;
-        uint8_t fixed[64] = {0};
-        if (j == 0 && plen) fixed[0] = prefix;
-        if (total >= 64 * j && total < 64 * j + 64) fixed[total - 64 * j] = 0x80;
-        if (j == n_blocks - 1) store_be64(fixed + 56, (uint64_t)total * 8);
-        __m512i constant = _mm512_loadu_si512((const void *)fixed);
+        __m512i constant = _mm512_setzero_si512();
+        if (j == 0 && plen) constant = _mm512_mask_set1_epi8(constant, 1, (char)prefix);
+        if (total >= 64 * j && total < 64 * j + 64)
+            constant = _mm512_mask_set1_epi8(constant, (__mmask64)1 << (total - 64 * j), (char)0x80);
+        if (j == n_blocks - 1) /* the bit length, big-endian, in bytes 56..63 */
+            constant = _mm512_mask_set1_epi64(constant, 0x80,
+                                              (long long)__builtin_bswap64((uint64_t)total * 8));
         __m512i w[16];
         for (int i = 0; i < 16; i++) {
             const uint8_t *at = (const uint8_t *)((uintptr_t)(data + (size_t)i * stride) + (uintptr_t)start);
@@ -436,10 +438,15 @@ ZK_MB static void many_x16(size_t plen, uint8_t prefix, const uint8_t *data, siz
         }
         mb_compress(st, w);
     }
-    uint32_t words[8][16];
-    for (int k = 0; k < 8; k++) _mm512_storeu_si512((void *)words[k], st[k]);
-    for (int i = 0; i < 16; i++)
-        for (int k = 0; k < 8; k++) store_be32(out + 32 * i + 4 * k, words[k][i]);
+    /* Lane i of st[k] is word k of digest i: transpose back (rows 8..15 are padding) and
+     * store each digest's eight big-endian words. */
+    __m512i d[16];
+    for (int k = 0; k < 8; k++) {
+        d[k] = _mm512_shuffle_epi8(st[k], bswap);
+        d[k + 8] = _mm512_setzero_si512();
+    }
+    mb_transpose(d);
+    for (int i = 0; i < 16; i++) _mm256_storeu_si256((__m256i *)(out + 32 * i), _mm512_castsi512_si256(d[i]));
 }
 
 static int mb_probe; /* 0 not probed yet, 1 absent, 2 present */
