@@ -241,3 +241,17 @@ def test_bench_module_reports_every_step() -> None:
     for row in result.rows:
         assert set(bench.COLUMNS) <= set(row)
         assert row["T"] == 2 ** (row["cycles"]).bit_length()
+
+
+def test_concurrent_proofs_do_not_interfere() -> None:
+    """The runtime proves many requests at once on worker threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    program = programs.load("fib")
+    ns = [40, 41, 300, 301, 42, 302]
+    expected = [prove(program, [n], profile="test").to_bytes() for n in ns]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(
+            pool.map(lambda n: prove(program, [n], profile="test", threads=2).to_bytes(), ns)
+        )
+    assert got == expected
