@@ -255,19 +255,24 @@ ZK_AVX512 static void leaf_avx512(fe *a, unsigned log_n, const fe *const *tw) {
     }
 }
 
+/* Four independent chains of eight lanes: one chain's multiplier update is a long
+ * dependent latency (a product then a reduction), which four chains overlap. */
 ZK_AVX512 static void scale_powers_avx512(const fe *src, fe *dst, size_t n, fe start, fe base) {
-    fe lanes[8];
+    fe lanes[32];
     lanes[0] = start;
-    for (int c = 1; c < 8; c++) lanes[c] = f_mul(lanes[c - 1], base);
-    __m512i acc = _mm512_loadu_si512((const void *)lanes);
-    __m512i step = _mm512_set1_epi64((long long)f_pow(base, 8));
+    for (int c = 1; c < 32; c++) lanes[c] = f_mul(lanes[c - 1], base);
+    __m512i acc[4];
+    for (int c = 0; c < 4; c++) acc[c] = _mm512_loadu_si512((const void *)(lanes + 8 * c));
+    __m512i step = _mm512_set1_epi64((long long)f_pow(base, 32));
     size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m512i v = _mm512_loadu_si512((const void *)(src + i));
-        _mm512_storeu_si512((void *)(dst + i), v_mul(v, acc));
-        acc = v_mul(acc, step);
+    for (; i + 32 <= n; i += 32) {
+        for (int c = 0; c < 4; c++) {
+            __m512i v = _mm512_loadu_si512((const void *)(src + i + 8 * c));
+            _mm512_storeu_si512((void *)(dst + i + 8 * c), v_mul(v, acc[c]));
+            acc[c] = v_mul(acc[c], step);
+        }
     }
-    _mm512_storeu_si512((void *)lanes, acc);
+    for (int c = 0; c < 4; c++) _mm512_storeu_si512((void *)(lanes + 8 * c), acc[c]);
     for (int c = 0; i < n; i++, c++) dst[i] = f_mul(src[i], lanes[c]);
 }
 
