@@ -1,0 +1,363 @@
+"""The cache actor: answers repeats, coalesces identical proofs, and decides whether
+caching pays.
+
+It reads two mailboxes with two loops that share its state (one actor, one thread, no
+awaits inside a state change): submissions from intake, and completions of the jobs it
+started. The completion loop never waits on anything, so a completion can always be
+delivered; that is what keeps the pipeline free of cycles (the request loop may wait for
+the estimator, the estimator for the supervisor, the supervisor never for the cache).
+
+Three mechanisms:
+
+- **Result cache.** Receipts by key (program hash, inputs, profile), bounded by entries
+  and by bytes (receipt sizes), least recently used out first.
+- **Coalescing.** A miss whose key is already being proved joins that proof's waiters
+  instead of starting another: one proof, many answers. This costs nothing, so it stays
+  on when the result cache is off.
+- **Self-switching.** Seed finding 1: a cache pays only above ~50 % hits. The actor keeps
+  the outcome of its last ``cache_window`` lookups (hits and misses; coalesced requests
+  are neutral, they would coalesce either way) against a *shadow* cache: the keys (and
+  sizes) a cache of this capacity would hold, kept up to date whether the real one is on
+  or off. It switches off when the shadow's hit rate falls below ``cache_off_below``
+  (after ``cache_min_requests`` lookups) and dropping its receipts; while off it stores
+  nothing but keeps counting would-be hits, and switches on again at ``cache_on_at``.
+  Deciding on the shadow rate, which equals the real one in steady state, keeps a
+  just-re-enabled (still empty) cache from switching straight off again.
+
+Distinct jobs past the cache are capped at ``max_pending_proofs``: at the cap the request
+loop waits for a completion, which bounds every queue behind it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, deque
+
+import anyio
+import structlog
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from zkactors.errors import ZkActorsError
+from zkactors.runtime.config import RuntimeConfig
+from zkactors.runtime.messages import CacheKey, Completion, Job, Submission
+from zkactors.runtime.metrics import CacheStatus, Lookups, MetricsSink, ReplyTally
+from zkactors.runtime.replies import Outcome, Reply
+from zkactors.zkvm.receipt import Receipt
+
+log = structlog.get_logger(__name__)
+
+# Window entries: bit 0 = the shadow cache would hit, bit 1 = the real cache did hit.
+_WOULD = 1
+_HIT = 2
+
+#: Emit metrics at least every this many lookups while a burst keeps the mailbox busy.
+_FLUSH_EVERY = 1024
+
+
+class Flight:
+    """A proof in progress and the requests waiting for it (cache-owned)."""
+
+    __slots__ = ("waiters",)
+
+    def __init__(self, reply: Reply, slot: int) -> None:
+        self.waiters: list[tuple[Reply, int]] = [(reply, slot)]
+
+
+class CacheActor:
+    name = "cache"
+
+    def __init__(
+        self,
+        config: RuntimeConfig,
+        mailbox: MemoryObjectReceiveStream[Submission],
+        completions: MemoryObjectReceiveStream[Completion],
+        jobs: MemoryObjectSendStream[Job],
+        sink: MetricsSink,
+    ) -> None:
+        self._config = config
+        self._mailbox = mailbox
+        self._completions = completions
+        self._jobs = jobs
+        self._sink = sink
+        self._max_entries = config.cache_max_entries
+        self._max_bytes = config.cache_max_bytes
+        self._window_size = config.cache_window
+        self._min_requests = config.cache_min_requests
+        self._off_below = config.cache_off_below
+        self._on_at = config.cache_on_at
+        self._max_pending = config.max_pending_proofs
+        # Survives restarts: jobs already started still complete, and each completion
+        # must find its flight (to free its slot and answer anyone who joined since).
+        self._flights: dict[CacheKey, Flight] = {}
+        self._slot_freed = anyio.Event()
+        self._switches = 0
+        self._evictions = 0
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self._store: OrderedDict[CacheKey, Receipt] = OrderedDict()
+        self._store_bytes = 0
+        self._shadow: OrderedDict[CacheKey, int] = OrderedDict()
+        self._shadow_bytes = 0
+        self._window: deque[int] = deque()
+        self._window_hits = 0
+        self._window_would = 0
+        self._enabled = True
+        self._in_hand: Submission | None = None
+        self._tally = ReplyTally()
+        self._hits = 0
+        self._misses = 0
+        self._coalesced = 0
+        self._would_be_hits = 0
+        self._depth = 0
+        self._dirty = False
+
+    # ---- the actor ----
+
+    async def run(self) -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._completion_loop)
+            await self._request_loop()
+            # No request will come any more: let the estimator finish and close down.
+            # The completion loop ends once the last job's completion has arrived.
+            self._jobs.close()
+
+    async def _request_loop(self) -> None:
+        mailbox = self._mailbox
+        while True:
+            try:
+                submission = mailbox.receive_nowait()
+            except anyio.WouldBlock:
+                self._flush()
+                try:
+                    submission = await mailbox.receive()
+                except anyio.EndOfStream:
+                    break
+            except anyio.EndOfStream:
+                break
+            if not self._dirty:
+                self._depth = mailbox.statistics().current_buffer_used + 1
+            self._in_hand = submission
+            await self._lookup(submission)
+            self._in_hand = None
+            if self._hits + self._misses + self._coalesced >= _FLUSH_EVERY:
+                self._flush()
+        self._flush()
+
+    async def _lookup(self, submission: Submission) -> None:
+        reply = submission.reply
+        slot = submission.offset
+        store = self._store if self._enabled else None
+        flights = self._flights
+        now = time.perf_counter()
+        self._dirty = True
+        for request in submission.requests:
+            key = request.key
+            receipt = store.get(key) if store is not None else None
+            if receipt is not None:
+                store.move_to_end(key)  # type: ignore[union-attr]
+                self._touch_shadow(key, receipt)
+                self._hits += 1
+                if reply.settle(slot, receipt):
+                    self._tally.record(receipt, now - reply.started)
+                self._observe(_HIT | _WOULD)
+            elif (flight := flights.get(key)) is not None:
+                flight.waiters.append((reply, slot))
+                self._coalesced += 1
+            else:
+                if key in self._shadow:
+                    self._shadow.move_to_end(key)
+                    self._would_be_hits += 1
+                    self._observe(_WOULD)
+                else:
+                    self._observe(0)
+                self._misses += 1
+                while len(flights) >= self._max_pending:
+                    # At the cap: wait for a completion. Emit first, since callers run now.
+                    self._flush()
+                    self._slot_freed = anyio.Event()
+                    await self._slot_freed.wait()
+                flights[key] = Flight(reply, slot)
+                job = Job(request)
+                try:
+                    self._jobs.send_nowait(job)
+                except anyio.WouldBlock:
+                    self._flush()
+                    await self._jobs.send(job)
+                # The cache may have switched while this task waited.
+                store = self._store if self._enabled else None
+                now = time.perf_counter()
+            slot += 1
+
+    async def _completion_loop(self) -> None:
+        completions = self._completions
+        while True:
+            try:
+                completion = completions.receive_nowait()
+            except anyio.WouldBlock:
+                self._flush()
+                try:
+                    completion = await completions.receive()
+                except anyio.EndOfStream:
+                    return
+            except anyio.EndOfStream:
+                return
+            self._complete(completion.key, completion.outcome)
+
+    def _complete(self, key: CacheKey, outcome: Outcome) -> None:
+        flight = self._flights.pop(key, None)
+        self._slot_freed.set()
+        if flight is None:
+            return
+        self._dirty = True
+        now = time.perf_counter()
+        tally = self._tally
+        for reply, slot in flight.waiters:
+            if reply.settle(slot, outcome):
+                tally.record(outcome, now - reply.started)
+        if isinstance(outcome, Receipt):
+            self._remember(key, outcome)
+
+    # ---- the store and its shadow ----
+
+    def _touch_shadow(self, key: CacheKey, receipt: Receipt) -> None:
+        if key in self._shadow:
+            self._shadow.move_to_end(key)
+        else:
+            # The shadow sees more keys than the store (it keeps learning while the
+            # store is off), so it may have let go of a key the store still holds.
+            self._add_to_shadow(key, receipt.size)
+
+    def _add_to_shadow(self, key: CacheKey, size: int) -> None:
+        self._shadow[key] = size
+        self._shadow_bytes += size
+        while len(self._shadow) > self._max_entries or self._shadow_bytes > self._max_bytes:
+            _, evicted = self._shadow.popitem(last=False)
+            self._shadow_bytes -= evicted
+
+    def _remember(self, key: CacheKey, receipt: Receipt) -> None:
+        size = receipt.size
+        if self._max_entries == 0 or size > self._max_bytes:
+            return
+        if key not in self._shadow:
+            self._add_to_shadow(key, size)
+        if self._enabled and key not in self._store:
+            self._store[key] = receipt
+            self._store_bytes += size
+            while len(self._store) > self._max_entries or self._store_bytes > self._max_bytes:
+                _, old = self._store.popitem(last=False)
+                self._store_bytes -= old.size
+                self._evictions += 1
+
+    def _observe(self, outcome: int) -> None:
+        window = self._window
+        if len(window) == self._window_size:
+            old = window.popleft()
+            self._window_hits -= old >> 1
+            self._window_would -= old & _WOULD
+        window.append(outcome)
+        self._window_hits += outcome >> 1
+        self._window_would += outcome & _WOULD
+        seen = len(window)
+        if seen < self._min_requests:
+            return
+        would_rate = self._window_would / seen
+        if self._enabled and would_rate < self._off_below:
+            self._switch(False, would_rate)
+        elif not self._enabled and would_rate >= self._on_at:
+            self._switch(True, would_rate)
+
+    def _switch(self, enabled: bool, would_rate: float) -> None:
+        self._enabled = enabled
+        self._switches += 1
+        seen = len(self._window)
+        log.info(
+            "cache.enabled" if enabled else "cache.disabled",
+            would_be_hit_rate=round(would_rate, 4),
+            hit_rate=round(self._window_hits / seen, 4),
+            window=seen,
+            threshold=self._on_at if enabled else self._off_below,
+            entries=len(self._store),
+            bytes=self._store_bytes,
+        )
+        if not enabled:
+            # Off means storing nothing: the receipts go, the shadow's keys stay.
+            self._store.clear()
+            self._store_bytes = 0
+
+    # ---- metrics ----
+
+    def _flush(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        sink = self._sink
+        if self._hits or self._misses or self._coalesced:
+            sink.emit(
+                Lookups(self._hits, self._misses, self._coalesced, self._would_be_hits, self._depth)
+            )
+            self._hits = self._misses = self._coalesced = self._would_be_hits = 0
+        self._tally.flush(sink)
+        seen = len(self._window)
+        sink.emit(
+            CacheStatus(
+                enabled=self._enabled,
+                hit_rate=self._window_hits / seen if seen else 0.0,
+                would_be_hit_rate=self._window_would / seen if seen else 0.0,
+                window=seen,
+                entries=len(self._store),
+                bytes=self._store_bytes,
+                evictions=self._evictions,
+                switches=self._switches,
+            )
+        )
+
+    # ---- supervision ----
+
+    def on_crash(self, error: ZkActorsError) -> None:
+        """Fail every waiting request and the submission in hand; start afresh.
+
+        Flights stay (without waiters): their jobs are still running and will complete
+        here, freeing their slots; requests arriving meanwhile join them."""
+        tally = self._tally
+        for flight in self._flights.values():
+            for reply, slot in flight.waiters:
+                if reply.settle(slot, error):
+                    tally.record(error, 0.0)
+            flight.waiters.clear()
+        if self._in_hand is not None:
+            submission = self._in_hand
+            for slot in range(submission.offset, submission.offset + len(submission.requests)):
+                if submission.reply.settle(slot, error):
+                    tally.record(error, 0.0)
+        self._dirty = True
+        self._flush()
+
+    def on_stop(self, error: ZkActorsError) -> None:
+        """As :meth:`on_crash`, and fail what still waits in the mailbox."""
+        self.on_crash(error)
+        tally = self._tally
+        while True:
+            try:
+                submission = self._mailbox.receive_nowait()
+            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                break
+            for slot in range(submission.offset, submission.offset + len(submission.requests)):
+                if submission.reply.settle(slot, error):
+                    tally.record(error, 0.0)
+        self._dirty = True
+        self._flush()
+        self._mailbox.close()
+        self._jobs.close()
+
+    def reset(self) -> None:
+        self._reset_state()
+
+    def depth_probe(self) -> int:
+        return self._mailbox.statistics().current_buffer_used
+
+    def completions_probe(self) -> int:
+        return self._completions.statistics().current_buffer_used
+
+    def pending_probe(self) -> int:
+        return len(self._flights)

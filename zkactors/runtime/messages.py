@@ -1,0 +1,116 @@
+"""The messages that travel between the runtime's actors, in pipeline order.
+
+``Submission`` (caller -> intake -> cache) carries validated requests and the reply cell
+they are answered through. On a miss the cache sends a ``Job`` to the estimator, which
+sends an ``EstimatedJob`` to the supervisor, which hands a ``ProverAssignment`` to an idle
+prover; the prover's ``ProverReport`` goes back to the supervisor, which turns it into a
+``Completion`` for the cache (who fans it out to every waiter) and a ``Measurement`` for the
+estimator (who refines its cost model). A job that ends early (an execution error, a
+crash) produces its ``Completion`` where it ends. Invariant: every ``Job`` the cache sends
+produces exactly one ``Completion``.
+
+All are frozen attrs classes; none holds a reference to mutable actor state except the
+``Reply`` of a submission, whose only mutation is its first-wins ``settle``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import attrs
+
+from zkactors.runtime.replies import Outcome, Reply
+from zkactors.zkvm.execute import Execution
+from zkactors.zkvm.program import Program
+
+
+class CacheKey(NamedTuple):
+    """What makes two requests the same proof: the program, its inputs, the profile."""
+
+    program_hash: str
+    inputs: tuple[int, ...]
+    profile: str
+
+
+@attrs.frozen
+class ProofRequest:
+    """One validated request: ``key.inputs`` are checked field elements for ``program``,
+    ``key.profile`` a known profile; ``deadline`` is in ``anyio.current_time()`` units."""
+
+    key: CacheKey
+    program: Program
+    deadline: float | None = None
+
+
+@attrs.frozen
+class Submission:
+    """Requests admitted together, answered through ``reply`` slots ``offset ..
+    offset + len(requests) - 1`` (a ``prove_many`` batch is split into several
+    submissions sharing one reply)."""
+
+    requests: tuple[ProofRequest, ...]
+    reply: Reply
+    offset: int = 0
+
+    def fail_unsettled(self, error: Outcome) -> int:
+        """Answer every request of this submission that has no answer yet with ``error``;
+        return how many that was."""
+        settled = 0
+        for slot in range(self.offset, self.offset + len(self.requests)):
+            settled += self.reply.settle(slot, error)
+        return settled
+
+
+@attrs.frozen
+class Job:
+    """A cache miss to be estimated and proved (cache -> estimator)."""
+
+    request: ProofRequest
+
+
+@attrs.frozen
+class EstimatedJob:
+    """A job with its exact execution and predicted proving time (estimator -> supervisor)."""
+
+    request: ProofRequest
+    execution: Execution
+    estimate: float
+    trace_width: int
+
+
+@attrs.frozen
+class ProverAssignment:
+    """One proof for one prover, with the intra-proof threads it may use."""
+
+    job: EstimatedJob
+    threads: int
+
+
+@attrs.frozen
+class ProverReport:
+    """A prover's result (prover -> supervisor): a receipt or typed error, and the
+    measured wall time (``None`` when the prover crashed)."""
+
+    prover: int
+    assignment: ProverAssignment
+    outcome: Outcome
+    seconds: float | None
+
+
+@attrs.frozen
+class Completion:
+    """The end of a job (-> cache): its key and how it ended."""
+
+    key: CacheKey
+    outcome: Outcome
+
+
+@attrs.frozen
+class Measurement:
+    """A measured proving time (supervisor -> estimator), to refine the cost model."""
+
+    profile: str
+    trace_length: int
+    trace_width: int
+    threads: int
+    seconds: float

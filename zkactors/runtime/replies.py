@@ -1,0 +1,99 @@
+"""The reply path: one one-shot cell per submission, settled exactly once per request.
+
+Every accepted request owns a slot in a :class:`Reply`. Whoever answers it (the cache on
+a hit, the cache's completion loop after a proof, a crash handler, the shutdown sweep, or
+the caller's own deadline) calls :meth:`Reply.settle`, and only the first call per slot
+counts: later ones return ``False`` and change nothing. That rule is what makes "exactly
+one reply" structural rather than a matter of careful ordering: any number of parties may
+race to answer, one wins, and the rest learn that they lost.
+
+A ``prove`` call is a one-slot reply; a ``prove_many`` batch shares one reply among its
+requests, so the caller wakes once for the whole batch.
+"""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+from typing import Union
+
+import anyio
+
+from zkactors.errors import ZkActorsError
+from zkactors.zkvm.receipt import Receipt
+
+#: What a request is answered with: its receipt, or the typed error that replaced it.
+Outcome = Union[Receipt, ZkActorsError]  # noqa: UP007  (a runtime alias, not an annotation)
+
+_UNSET = object()
+
+
+class Reply:
+    """A one-shot reply cell for ``size`` requests; the caller waits on it once.
+
+    Not an attrs class: it is the one mutable object shared between a caller and the
+    actors, and its only mutation is the first-wins :meth:`settle`.
+    """
+
+    __slots__ = ("__weakref__", "_event", "_outcomes", "_remaining", "_tracebacks", "started")
+
+    def __init__(self, size: int = 1) -> None:
+        self._event = anyio.Event()
+        self._outcomes: list[object] = [_UNSET] * size
+        self._tracebacks: dict[int, TracebackType | None] | None = None
+        self._remaining = size
+        #: ``time.perf_counter()`` at submission: latencies are measured from here.
+        self.started = time.perf_counter()
+
+    def __len__(self) -> int:
+        return len(self._outcomes)
+
+    def settle(self, slot: int, outcome: Outcome) -> bool:
+        """Answer request ``slot`` with ``outcome`` unless it is already answered.
+
+        :return: True if this call answered it, False if an earlier one had.
+        """
+        if self._outcomes[slot] is not _UNSET:
+            return False
+        if isinstance(outcome, BaseException):
+            # Keep the original traceback, so each waiter re-raises it afresh instead of
+            # growing one shared traceback (asyncio.Future does the same).
+            if self._tracebacks is None:
+                self._tracebacks = {}
+            self._tracebacks[slot] = outcome.__traceback__
+        self._outcomes[slot] = outcome
+        self._remaining -= 1
+        if self._remaining == 0:
+            self._event.set()
+        return True
+
+    def is_settled(self, slot: int) -> bool:
+        return self._outcomes[slot] is not _UNSET
+
+    def done(self) -> bool:
+        """True once every request of the submission is answered."""
+        return self._remaining == 0
+
+    def unsettled(self, start: int = 0, stop: int | None = None) -> list[int]:
+        """The slots in ``[start, stop)`` not answered yet."""
+        stop = len(self._outcomes) if stop is None else stop
+        return [s for s in range(start, stop) if self._outcomes[s] is _UNSET]
+
+    async def wait(self) -> None:
+        """Wait until every slot is answered."""
+        await self._event.wait()
+
+    def outcome(self, slot: int) -> Outcome:
+        """The answer of ``slot`` (which must be settled)."""
+        value = self._outcomes[slot]
+        assert value is not _UNSET, "outcome() of an unanswered request"
+        return value  # type: ignore[return-value]
+
+    def result(self, slot: int) -> Receipt:
+        """The receipt of ``slot``, or raise its error."""
+        value = self._outcomes[slot]
+        assert value is not _UNSET, "result() of an unanswered request"
+        if isinstance(value, BaseException):
+            assert self._tracebacks is not None
+            raise value.with_traceback(self._tracebacks.get(slot))
+        return value  # type: ignore[return-value]
