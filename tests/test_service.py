@@ -1,0 +1,385 @@
+"""The web service example (examples/service.py), served by uvicorn on 127.0.0.1 and
+called over real HTTP with httpx.
+
+uvicorn runs on asyncio only, so each server gets its own thread and event loop; the
+clients are ``@pytest.mark.anyio`` tests and run on asyncio and on trio. Every status the
+service promises is provoked for real, including 503: a prover double that waits at a
+gate holds one proof in flight (the service's limit) while a second request arrives.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import re
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import uvicorn
+
+import zkactors
+from zkactors import RuntimeConfig, ZkRuntime
+from zkactors.zkvm.prover import prove as native_prove
+from zkactors.zkvm.reference import verify as reference_verify
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _load_service() -> ModuleType:
+    sys.path.insert(0, str(EXAMPLES))  # service.py imports its sibling _support
+    spec = importlib.util.spec_from_file_location(
+        "zkactors_example_service", EXAMPLES / "service.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+service = _load_service()
+
+
+class ServerThread:
+    """A uvicorn server for ``app`` on a free port of 127.0.0.1, in its own thread."""
+
+    def __init__(self, app: Any) -> None:
+        # proto=IPPROTO_TCP so asyncio sets TCP_NODELAY on accepted connections.
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self._sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self.error: BaseException | None = None
+
+    def _serve(self) -> None:
+        try:
+            anyio.run(self._server.serve, [self._sock], backend="asyncio")
+        except BaseException as exc:  # reported by the fixture, not lost in the thread
+            self.error = exc
+
+    def __enter__(self) -> ServerThread:
+        self._thread.start()
+        deadline = time.monotonic() + 60
+        while not self._server.started:
+            assert self._thread.is_alive(), f"the server did not start: {self.error!r}"
+            assert time.monotonic() < deadline, "the server did not start within 60 s"
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(60)
+        assert not self._thread.is_alive(), "the server did not stop"
+        assert self.error is None, self.error
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    with ServerThread(service.create_app(RuntimeConfig())) as server:
+        yield server.url
+
+
+def _client(url: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=url, timeout=120)
+
+
+# ---- prove and verify ----
+
+
+@pytest.mark.anyio
+async def test_prove_then_verify_round_trip(url: str) -> None:
+    fib = zkactors.programs.load("fib")
+    async with _client(url) as client:
+        proved = await client.post("/prove", json={"program": "fib", "inputs": [30]})
+        assert proved.status_code == 200, proved.text
+        body = proved.json()
+        assert body["outputs"] == [832040]
+        assert body["inputs"] == [30]
+        assert body["program_hash"] == fib.hash
+        assert body["profile"] == "default"
+        raw = base64.b64decode(body["receipt"])
+        assert len(raw) == body["receipt_bytes"]
+        receipt = zkactors.Receipt.from_bytes(raw)
+        assert receipt.trace_length == body["trace_length"]
+        # The receipt holds for both verifiers, independently of the service.
+        zkactors.verify(receipt, fib)
+        reference_verify(receipt, fib)
+
+        verified = await client.post("/verify", json={"program": "fib", "receipt": body["receipt"]})
+        assert verified.status_code == 200
+        assert verified.json() == {
+            "valid": True,
+            "program_hash": fib.hash,
+            "inputs": [30],
+            "outputs": [832040],
+            "profile": "default",
+        }
+
+
+@pytest.mark.anyio
+async def test_prove_from_source_and_named_inputs(url: str) -> None:
+    source = ".input x, y\n.output z\n        mul z, x, y\n        halt\n"
+    async with _client(url) as client:
+        proved = await client.post(
+            "/prove", json={"source": source, "inputs": {"y": 6, "x": 7}, "profile": "test"}
+        )
+        assert proved.status_code == 200, proved.text
+        body = proved.json()
+        assert body["outputs"] == [42]
+        assert body["profile"] == "test"
+        verified = await client.post("/verify", json={"source": source, "receipt": body["receipt"]})
+        assert verified.json()["valid"] is True
+
+
+@pytest.mark.anyio
+async def test_verify_rejects_a_tampered_receipt_and_another_program(url: str) -> None:
+    async with _client(url) as client:
+        body = (await client.post("/prove", json={"program": "fib", "inputs": [12]})).json()
+        raw = bytearray(base64.b64decode(body["receipt"]))
+        raw[-40] ^= 1  # inside the proof's query openings
+        tampered = base64.b64encode(bytes(raw)).decode()
+        answer = (await client.post("/verify", json={"program": "fib", "receipt": tampered})).json()
+        assert answer["valid"] is False
+        assert answer["check"] and answer["reason"]
+
+        other = await client.post("/verify", json={"program": "power", "receipt": body["receipt"]})
+        assert other.status_code == 200
+        assert other.json()["valid"] is False
+        assert other.json()["check"] == "statement"
+
+        garbage = base64.b64encode(b"not a receipt").decode()
+        answer = (await client.post("/verify", json={"program": "fib", "receipt": garbage})).json()
+        assert answer == {"valid": False, "check": "format", "reason": answer["reason"]}
+
+
+# ---- bad requests ----
+
+FIB = "fib"
+BAD_REQUESTS = [
+    pytest.param(
+        "/prove", {"content": b'{"program": "fib",'}, 400, "MalformedJSON", id="malformed"
+    ),
+    pytest.param("/prove", {"content": b"\xff\xfe"}, 400, "MalformedJSON", id="not-utf8"),
+    pytest.param("/prove", {"json": [1, 2]}, 422, "InvalidRequest", id="not-an-object"),
+    pytest.param(
+        "/prove", {"json": {"program": "nope"}}, 404, "UnknownProgramError", id="unknown-program"
+    ),
+    pytest.param(
+        "/prove", {"json": {"program": FIB, "source": "halt"}}, 422, "InvalidRequest", id="both"
+    ),
+    pytest.param("/prove", {"json": {"inputs": [1]}}, 422, "InvalidRequest", id="neither"),
+    pytest.param(
+        "/prove", {"json": {"program": FIB, "inputs": [1, 2]}}, 422, "InputError", id="too-many"
+    ),
+    pytest.param(
+        "/prove", {"json": {"program": FIB, "inputs": [2**64]}}, 422, "InputError", id="range"
+    ),
+    pytest.param(
+        "/prove", {"json": {"program": FIB, "inputs": ["7"]}}, 422, "InputError", id="not-int"
+    ),
+    pytest.param(
+        "/prove", {"json": {"program": FIB, "inputs": 7}}, 422, "InputError", id="not-a-list"
+    ),
+    pytest.param(
+        "/prove",
+        {"json": {"program": FIB, "inputs": [3], "profile": "max"}},
+        422,
+        "ProfileError",
+        id="unknown-profile",
+    ),
+    pytest.param(
+        "/prove",
+        {"json": {"program": "inverse_check", "inputs": [0]}},
+        422,
+        "ExecutionError",
+        id="fails-when-run",
+    ),
+    pytest.param(
+        "/verify", {"json": {"program": FIB, "receipt": "@@@"}}, 422, "InvalidRequest", id="b64"
+    ),
+    pytest.param("/verify", {"json": {"program": FIB}}, 422, "InvalidRequest", id="no-receipt"),
+    pytest.param(
+        "/verify",
+        {"json": {"program": "nope", "receipt": ""}},
+        404,
+        "UnknownProgramError",
+        id="verify-unknown-program",
+    ),
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("path", "kwargs", "status", "error"), BAD_REQUESTS)
+async def test_bad_requests_get_a_json_error_and_status(
+    url: str, path: str, kwargs: dict[str, Any], status: int, error: str
+) -> None:
+    async with _client(url) as client:
+        response = await client.post(path, **kwargs)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"] == error
+    assert body["message"]
+
+
+@pytest.mark.anyio
+async def test_assembly_errors_say_where(url: str) -> None:
+    source = ".input x\n.output y\n        mul y, x, x\n        frobnicate y\n        halt\n"
+    async with _client(url) as client:
+        response = await client.post("/prove", json={"source": source, "inputs": [3]})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "AssemblyError"
+    assert (body["line"], body["column"]) == (4, 9)
+    assert "frobnicate" in body["source_line"]
+
+
+@pytest.mark.anyio
+async def test_the_service_keeps_serving_after_bad_requests(url: str) -> None:
+    async with _client(url) as client:
+        for _ in range(3):
+            assert (await client.post("/prove", content=b"{")).status_code == 400
+        response = await client.post("/prove", json={"program": "factorial", "inputs": [10]})
+    assert response.status_code == 200
+    assert response.json()["outputs"] == [3628800]
+
+
+@pytest.mark.anyio
+async def test_wrong_method_is_405(url: str) -> None:
+    async with _client(url) as client:
+        assert (await client.get("/prove")).status_code == 405
+
+
+# ---- concurrency and load shedding ----
+
+
+@pytest.mark.anyio
+async def test_twenty_concurrent_clients(url: str) -> None:
+    # 15 distinct requests and 5 repeats of them, all at once.
+    requests = [("power", [2, 10 + i]) for i in range(15)] + [
+        ("power", [2, 10 + i]) for i in range(5)
+    ]
+    answers: list[tuple[list[int], httpx.Response]] = []
+    async with _client(url) as client:
+        before = _samples((await client.get("/metrics")).text)
+
+        async def one(inputs: list[int]) -> None:
+            answers.append(
+                (inputs, await client.post("/prove", json={"program": "power", "inputs": inputs}))
+            )
+
+        async with anyio.create_task_group() as tg:
+            for _, inputs in requests:
+                tg.start_soon(one, inputs)
+        after = _samples((await client.get("/metrics")).text)
+
+    power = zkactors.programs.load("power")
+    assert len(answers) == 20
+    for inputs, response in answers:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["outputs"] == [2 ** inputs[1]]
+        zkactors.verify(base64.b64decode(body["receipt"]), power)
+
+    def delta(name: str) -> float:
+        return after[name] - before[name]
+
+    assert delta("zkactors_requests_total") == 20
+    assert delta("zkactors_receipts_total") == 20
+    lookups = [f'zkactors_lookups_total{{result="{r}"}}' for r in ("hit", "miss", "coalesced")]
+    assert sum(delta(name) for name in lookups) == 20
+    # Every distinct request was proved; a repeat was proved again only if the cache
+    # (which switches itself off when most lookups miss) did not answer it.
+    assert 15 <= delta("zkactors_proofs_total") <= 20
+
+
+class GatedProverDouble:
+    """TEST DOUBLE: the real prover, but each proof first waits until ``release`` is set,
+    so a test can hold a proof in flight for as long as it needs."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> zkactors.Receipt:
+        self.entered.set()
+        assert self.release.wait(120), "the test never released the gate"
+        return native_prove(*args, **kwargs)
+
+
+@pytest.mark.anyio
+async def test_over_the_in_flight_limit_is_503(anyio_backend: str) -> None:
+    gate = GatedProverDouble()
+    factory: Callable[[], ZkRuntime] = lambda: ZkRuntime(RuntimeConfig(), _prover=gate)  # noqa: E731
+    app = service.create_app(max_in_flight=1, runtime_factory=factory)
+    with ServerThread(app) as server:
+        async with _client(server.url) as client, anyio.create_task_group() as tg:
+            first: list[httpx.Response] = []
+
+            async def held() -> None:
+                first.append(await client.post("/prove", json={"program": "fib", "inputs": [40]}))
+
+            tg.start_soon(held)
+            assert await anyio.to_thread.run_sync(gate.entered.wait, 60)
+            shed = await client.post("/prove", json={"program": "fib", "inputs": [41]})
+            assert shed.status_code == 503
+            assert shed.json()["error"] == "Overloaded"
+            assert shed.headers["retry-after"] == "1"
+            metrics = _samples((await client.get("/metrics")).text)
+            assert metrics["zkactors_service_in_flight"] == 1
+            assert metrics["zkactors_service_shed_total"] == 1
+            gate.release.set()
+        assert first[0].status_code == 200
+        assert first[0].json()["outputs"] == [102334155]
+
+
+# ---- metrics ----
+
+_SAMPLE = re.compile(
+    r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_]+="[^"]*"(,[a-zA-Z_]+="[^"]*")*\})? (\S+)$'
+)
+
+
+def _samples(text: str) -> dict[str, float]:
+    """name{labels} -> value of every sample; every line must be well-formed."""
+    samples: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("# HELP ") or line.startswith("# TYPE "):
+            continue
+        match = _SAMPLE.match(line)
+        assert match, f"not a Prometheus sample line: {line!r}"
+        samples[match.group(1) + (match.group(2) or "")] = float(match.group(4))
+    return samples
+
+
+@pytest.mark.anyio
+async def test_metrics_is_prometheus_text(url: str) -> None:
+    async with _client(url) as client:
+        await client.post("/prove", json={"program": "horner", "inputs": [3]})
+        await client.post("/prove", json={"program": "horner", "inputs": [3]})
+        response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples = _samples(response.text)
+    assert samples["zkactors_requests_total"] >= 2
+    assert samples['zkactors_lookups_total{result="hit"}'] >= 1
+    assert 0.0 <= samples["zkactors_cache_hit_rate"] <= 1.0
+    assert samples["zkactors_service_in_flight"] == 0
+    types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", response.text, re.MULTILINE))
+    assert types["zkactors_requests_total"] == "counter"
+    assert types["zkactors_latency_seconds"] == "summary"
+
+
+@pytest.mark.anyio
+async def test_programs_lists_the_library(url: str) -> None:
+    async with _client(url) as client:
+        response = await client.get("/programs")
+    assert response.json() == {"programs": list(zkactors.programs.names())}
