@@ -192,3 +192,177 @@ fe2 zk_air_composition_at(const zk_air *air, const fe2 *cur, const fe2 *next,
     r = e_add(r, e_mul(last, e_inv(z_minus_last)));
     return r;
 }
+
+/* ---- the prover's batched path ---- */
+
+/* 2^128 mod p: a carry out of a 128-bit lazy sum is worth this much. */
+#define AIR_2POW128 0xFFFFFFFE00000001ULL
+
+typedef struct {
+    unsigned __int128 s[2][ZK_AIR_BATCH]; /* c0 and c1 parts */
+    uint64_t carry[2][ZK_AIR_BATCH];
+} air_acc;
+
+/* acc[r] += alpha * v[r] for every row */
+static inline void acc_add(air_acc *acc, fe2 alpha, const fe *v, size_t n) {
+    for (size_t r = 0; r < n; r++) {
+        unsigned __int128 p0 = (unsigned __int128)alpha.c0 * v[r];
+        unsigned __int128 p1 = (unsigned __int128)alpha.c1 * v[r];
+        acc->s[0][r] += p0;
+        acc->carry[0][r] += acc->s[0][r] < p0;
+        acc->s[1][r] += p1;
+        acc->carry[1][r] += acc->s[1][r] < p1;
+    }
+}
+
+static inline fe acc_reduce(unsigned __int128 s, uint64_t carry) {
+    fe r = f_reduce128((uint64_t)s, (uint64_t)(s >> 64));
+    return f_add(r, f_mul(carry, AIR_2POW128));
+}
+
+static void acc_finish(const air_acc *acc, size_t n, fe2 *out) {
+    for (size_t r = 0; r < n; r++) {
+        out[r].c0 = acc_reduce(acc->s[0][r], acc->carry[0][r]);
+        out[r].c1 = acc_reduce(acc->s[1][r], acc->carry[1][r]);
+    }
+}
+
+void zk_air_combine_batch(const zk_air *air, const fe *cur, const fe *next, size_t n,
+                          const fe *inputs, const fe *outputs, const fe2 *alphas, fe2 *trans,
+                          fe2 *first, fe2 *last) {
+    const zk_program *p = &air->prog;
+    uint32_t R = air->n_registers, I = air->n_instructions;
+    const fe *sel = cur + (size_t)R * n, *sel_next = next + (size_t)R * n;
+#define COL(base, c) ((base) + (size_t)(c) * n)
+    air_acc acc;
+    fe v[ZK_AIR_BATCH], t[ZK_AIR_BATCH];
+    fe ah[ZK_MAX_INSTRUCTIONS][ZK_AIR_BATCH];
+    const fe2 *alpha = alphas;
+    memset(&acc, 0, sizeof acc);
+
+    /* 1. register updates */
+    for (uint32_t reg = 0; reg < R; reg++) {
+        const fe *rc = COL(cur, reg), *rn = COL(next, reg);
+        for (size_t r = 0; r < n; r++) v[r] = f_sub(rn[r], rc[r]);
+        if (air->iw_start[reg] < air->iw_start[reg + 1]) {
+            for (size_t r = 0; r < n; r++) t[r] = 1;
+            for (uint32_t i = air->iw_start[reg]; i < air->iw_start[reg + 1]; i++) {
+                const fe *s = COL(sel, air->inv_writers[i]);
+                for (size_t r = 0; r < n; r++) t[r] = f_sub(t[r], s[r]);
+            }
+            for (size_t r = 0; r < n; r++) v[r] = f_mul(v[r], t[r]);
+        }
+        for (uint32_t i = air->wr_start[reg]; i < air->wr_start[reg + 1]; i++) {
+            uint32_t k = air->writers[i];
+            const zk_instr *ins = &p->code[k];
+            const fe *s = COL(sel, k), *a = COL(cur, ins->ra), *b = COL(cur, ins->rb);
+            fe imm = ins->imm;
+            /* t = f_k - r */
+            switch (ins->op) {
+            case ZK_OP_SET: for (size_t r = 0; r < n; r++) t[r] = f_sub(imm, rc[r]); break;
+            case ZK_OP_MOV: for (size_t r = 0; r < n; r++) t[r] = f_sub(a[r], rc[r]); break;
+            case ZK_OP_ADD:
+                for (size_t r = 0; r < n; r++) t[r] = f_sub(f_add(a[r], b[r]), rc[r]);
+                break;
+            case ZK_OP_SUB:
+                for (size_t r = 0; r < n; r++) t[r] = f_sub(f_sub(a[r], b[r]), rc[r]);
+                break;
+            case ZK_OP_MUL:
+                for (size_t r = 0; r < n; r++) t[r] = f_sub(f_mul(a[r], b[r]), rc[r]);
+                break;
+            case ZK_OP_ADDI:
+                for (size_t r = 0; r < n; r++) t[r] = f_sub(f_add(a[r], imm), rc[r]);
+                break;
+            case ZK_OP_SUBI:
+                for (size_t r = 0; r < n; r++) t[r] = f_sub(f_sub(a[r], imm), rc[r]);
+                break;
+            default: /* muli */
+                for (size_t r = 0; r < n; r++) t[r] = f_sub(f_mul(a[r], imm), rc[r]);
+                break;
+            }
+            for (size_t r = 0; r < n; r++) v[r] = f_sub(v[r], f_mul(s[r], t[r]));
+        }
+        acc_add(&acc, *alpha++, v, n);
+    }
+
+    /* a*h per branch */
+    for (uint32_t j = 0; j < air->n_branches; j++) {
+        uint32_t k = air->branches[j];
+        const fe *a = COL(cur, p->code[k].ra), *h = COL(cur, air->helper_col[k]);
+        for (size_t r = 0; r < n; r++) ah[k][r] = f_mul(a[r], h[r]);
+    }
+
+    /* 2. selector succession */
+    for (uint32_t tgt = 0; tgt < I; tgt++) {
+        const fe *sn = COL(sel_next, tgt);
+        for (size_t r = 0; r < n; r++) v[r] = sn[r];
+        for (uint32_t i = air->pr_start[tgt]; i < air->pr_start[tgt + 1]; i++) {
+            zk_air_pred e = air->preds[i];
+            const fe *s = COL(sel, e.from);
+            if (e.kind == ZK_GUARD_ONE) {
+                for (size_t r = 0; r < n; r++) v[r] = f_sub(v[r], s[r]);
+            } else if (e.kind == ZK_GUARD_NONZERO) {
+                for (size_t r = 0; r < n; r++) v[r] = f_sub(v[r], f_mul(s[r], ah[e.from][r]));
+            } else {
+                for (size_t r = 0; r < n; r++)
+                    v[r] = f_sub(v[r], f_mul(s[r], f_sub(1, ah[e.from][r])));
+            }
+        }
+        acc_add(&acc, *alpha++, v, n);
+    }
+
+    /* 3. branch tests */
+    for (uint32_t j = 0; j < air->n_branches; j++) {
+        uint32_t k = air->branches[j];
+        const fe *a = COL(cur, p->code[k].ra);
+        for (size_t r = 0; r < n; r++) v[r] = f_mul(a[r], f_sub(1, ah[k][r]));
+        acc_add(&acc, *alpha++, v, n);
+    }
+
+    /* 4. inv / assert */
+    for (uint32_t j = 0; j < air->n_checked; j++) {
+        uint32_t k = air->checked[j];
+        const zk_instr *ins = &p->code[k];
+        const fe *s = COL(sel, k), *a = COL(cur, ins->ra);
+        if (ins->op == ZK_OP_INV) {
+            const fe *d = COL(next, ins->rd);
+            for (size_t r = 0; r < n; r++) v[r] = f_mul(s[r], f_sub(f_mul(a[r], d[r]), 1));
+        } else if (ins->op == ZK_OP_ASSERT_ZERO) {
+            for (size_t r = 0; r < n; r++) v[r] = f_mul(s[r], a[r]);
+        } else {
+            const fe *b = COL(cur, ins->rb);
+            for (size_t r = 0; r < n; r++) v[r] = f_mul(s[r], f_sub(a[r], b[r]));
+        }
+        acc_add(&acc, *alpha++, v, n);
+    }
+    acc_finish(&acc, n, trans);
+
+    /* 5., 6. row 0: linear in the row, so sum_k alpha_k (col_k - v_k) =
+     * sum_k alpha_k col_k - sum_k alpha_k v_k, the second sum a constant */
+    memset(&acc, 0, sizeof acc);
+    fe2 constant = {0, 0};
+    for (uint32_t k = 0; k < I; k++, alpha++) {
+        acc_add(&acc, *alpha, COL(sel, k), n);
+        if (k == 0) constant = e_add(constant, *alpha);
+    }
+    for (uint32_t reg = 0; reg < R; reg++, alpha++) {
+        acc_add(&acc, *alpha, COL(cur, reg), n);
+        if (reg < p->n_inputs) constant = e_add(constant, e_mul_base(*alpha, inputs[reg]));
+    }
+    acc_finish(&acc, n, first);
+    for (size_t r = 0; r < n; r++) first[r] = e_sub(first[r], constant);
+
+    /* 7., 8. last row, likewise */
+    memset(&acc, 0, sizeof acc);
+    constant = *alpha; /* the halt sum's "- 1" */
+    for (uint32_t k = 0; k < I; k++)
+        if (p->code[k].op == ZK_OP_HALT) acc_add(&acc, *alpha, COL(sel, k), n);
+    alpha++;
+    for (uint32_t j = 0; j < p->n_outputs; j++, alpha++) {
+        acc_add(&acc, *alpha, COL(cur, p->outputs[j]), n);
+        constant = e_add(constant, e_mul_base(*alpha, outputs[j]));
+    }
+    acc_finish(&acc, n, last);
+    for (size_t r = 0; r < n; r++) last[r] = e_sub(last[r], constant);
+#undef COL
+}

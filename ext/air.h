@@ -67,6 +67,18 @@ void zk_air_eval_ext(const zk_air *air, const fe2 *cur, const fe2 *next, const f
 void zk_air_eval_base(const zk_air *air, const fe *cur, const fe *next, const fe *inputs,
                       const fe *outputs, fe *out);
 
+/* The prover's fast path: for n <= ZK_AIR_BATCH rows at once, the three alpha-weighted
+ * sums of protocol.md 8.2 before the divisors,
+ *     trans[r] = sum_{k transition} alpha_k c_k(row r),  first[r] = sum_{k row-0} ...,
+ *     last[r]  = sum_{k last-row} ...
+ * cur and next hold the rows column by column: value of column c in row r at
+ * cur[c * n + r]. Equal to combining zk_air_eval_base's values, but one constraint at a
+ * time over the whole batch, with sums reduced once per row. */
+#define ZK_AIR_BATCH 64
+void zk_air_combine_batch(const zk_air *air, const fe *cur, const fe *next, size_t n,
+                          const fe *inputs, const fe *outputs, const fe2 *alphas, fe2 *trans,
+                          fe2 *first, fe2 *last);
+
 /* sum_k alpha_k * constraint_k(z) / divisor_k(z) (protocol.md 8.2 at x = z), the value
  * the verifier compares with C_0(z) + z^T * C_1(z). z must not be in H (z^T != 1, z != 1,
  * z != w_T^(T-1)); a z drawn with z.c1 != 0 never is. alphas: n_constraints values. */

@@ -73,6 +73,10 @@ cdef extern from "air.h":
                          const fe *outputs, fe2 *out) nogil
     void zk_air_eval_base(const zk_air *air, const fe *cur, const fe *next, const fe *inputs,
                           const fe *outputs, fe *out) nogil
+    int ZK_AIR_BATCH
+    void zk_air_combine_batch(const zk_air *air, const fe *cur, const fe *next, size_t n,
+                              const fe *inputs, const fe *outputs, const fe2 *alphas,
+                              fe2 *trans, fe2 *first, fe2 *last) nogil
     fe2 zk_air_composition_at(const zk_air *air, const fe2 *cur, const fe2 *next,
                               const fe *inputs, const fe *outputs, const fe2 *alphas, fe2 z,
                               unsigned log_t) nogil
@@ -389,6 +393,45 @@ cdef class Air:
             outs[i] = _canon(outputs[i])
         zk_air_eval_ext(&self.air, c, n, ins, outs, vals)
         return [(vals[i].c0, vals[i].c1) for i in range(self.air.n_constraints)]
+
+    def combine_batch(self, cur_rows, next_rows, inputs, outputs, alphas):
+        """The prover's batched path: per row, (transition, first-row, last-row) sums of
+        alpha_k * c_k, each a (c0, c1) pair. At most ZK_AIR_BATCH rows."""
+        cdef size_t n = len(cur_rows), w = self.air.width, r, c
+        cdef Py_ssize_t i
+        cdef fe ins[16]
+        cdef fe outs[16]
+        cdef fe2 al[1024]
+        cdef fe2 tr[64]
+        cdef fe2 fi[64]
+        cdef fe2 la[64]
+        if n == 0 or n > <size_t>ZK_AIR_BATCH or <size_t>len(next_rows) != n:
+            raise ValueError(f"expected 1..{ZK_AIR_BATCH} rows in both lists")
+        self._check(w, w, len(inputs), len(outputs))
+        if <size_t>len(alphas) != self.air.n_constraints:
+            raise ValueError(f"expected {self.air.n_constraints} alphas")
+        cdef fe *cur = <fe *>PyMem_Malloc(2 * n * w * sizeof(fe) + 8)
+        if cur == NULL:
+            raise MemoryError()
+        cdef fe *nxt = cur + n * w
+        try:
+            for r in range(n):
+                if <size_t>len(cur_rows[r]) != w or <size_t>len(next_rows[r]) != w:
+                    raise ValueError(f"rows must have {w} values")
+                for c in range(w):
+                    cur[c * n + r] = _canon(cur_rows[r][c])
+                    nxt[c * n + r] = _canon(next_rows[r][c])
+            for i in range(len(inputs)):
+                ins[i] = _canon(inputs[i])
+            for i in range(len(outputs)):
+                outs[i] = _canon(outputs[i])
+            for i in range(self.air.n_constraints):
+                al[i] = _canon2(alphas[i])
+            zk_air_combine_batch(&self.air, cur, nxt, n, ins, outs, al, tr, fi, la)
+        finally:
+            PyMem_Free(cur)
+        return [((tr[r].c0, tr[r].c1), (fi[r].c0, fi[r].c1), (la[r].c0, la[r].c1))
+                for r in range(n)]
 
     def composition_at(self, cur, next, inputs, outputs, alphas, z, unsigned log_t):
         """sum_k alpha_k c_k(z) / divisor_k(z), as the verifier's OOD check computes it."""

@@ -219,10 +219,15 @@ static void comp_range(void *vctx, size_t begin, size_t end) {
     const zk_air *air = &pv->air;
     size_t w = pv->w, N = pv->N, stride = pv->N >> pv->log_m, step = (size_t)1 << pv->log_b;
     size_t cycle_mask = ((size_t)1 << (pv->log_m - pv->log_t)) - 1;
-    uint32_t nt = air->n_transition, nf = air->n_first, nc = air->n_constraints;
-    fe cur[ZK_AIR_MAX_WIDTH], next[ZK_AIR_MAX_WIDTH], cv[ZK_AIR_MAX_CONSTRAINTS];
     fe xs[COMP_BLOCK], den[2 * COMP_BLOCK], inv[2 * COMP_BLOCK];
-    const fe2 *alpha = pv->alphas;
+    fe2 trans[ZK_AIR_BATCH], first[ZK_AIR_BATCH], last[ZK_AIR_BATCH];
+    /* rows of one batch, column by column (zk_air_combine_batch's layout) */
+    fe *cur = malloc(2 * w * ZK_AIR_BATCH * sizeof(fe));
+    if (!cur) {
+        mark_failed(pv);
+        return;
+    }
+    fe *next = cur + w * ZK_AIR_BATCH;
 
     for (size_t blk = begin; blk < end; blk += COMP_BLOCK) {
         size_t n = end - blk < COMP_BLOCK ? end - blk : COMP_BLOCK;
@@ -234,37 +239,30 @@ static void comp_range(void *vctx, size_t begin, size_t end) {
             x = f_mul(x, job->w_m);
         }
         zk_batch_inverse(den, inv, 2 * n);
-        for (size_t i = 0; i < n; i++) {
-            size_t j = blk + i, row = j * stride, nrow = (row + step) & (N - 1);
+        for (size_t b0 = 0; b0 < n; b0 += ZK_AIR_BATCH) {
+            size_t nb = n - b0 < ZK_AIR_BATCH ? n - b0 : ZK_AIR_BATCH;
             for (size_t c = 0; c < w; c++) {
-                cur[c] = pv->lde[c * N + row];
-                next[c] = pv->lde[c * N + nrow];
+                const fe *col = pv->lde + c * N;
+                fe *cc = cur + c * nb, *nc = next + c * nb;
+                for (size_t r = 0; r < nb; r++) {
+                    size_t row = (blk + b0 + r) * stride;
+                    cc[r] = col[row];
+                    nc[r] = col[(row + step) & (N - 1)];
+                }
             }
-            zk_air_eval_base(air, cur, next, pv->inputs, pv->outputs, cv);
-            lazy acc[6] = {{0, 0}};
-            uint32_t k = 0;
-            for (; k < nt; k++) {
-                lazy_mac(&acc[0], alpha[k].c0, cv[k]);
-                lazy_mac(&acc[1], alpha[k].c1, cv[k]);
+            zk_air_combine_batch(air, cur, next, nb, pv->inputs, pv->outputs, pv->alphas, trans,
+                                 first, last);
+            for (size_t r = 0; r < nb; r++) {
+                size_t i = b0 + r, j = blk + i;
+                fe zt = f_mul(f_sub(xs[i], job->g_last), job->zt_inv[j & cycle_mask]);
+                fe2 v = e_add(e_add(e_mul_base(trans[r], zt), e_mul_base(first[r], inv[i])),
+                              e_mul_base(last[r], inv[n + i]));
+                job->out_c0[j] = v.c0;
+                job->out_c1[j] = v.c1;
             }
-            for (; k < nt + nf; k++) {
-                lazy_mac(&acc[2], alpha[k].c0, cv[k]);
-                lazy_mac(&acc[3], alpha[k].c1, cv[k]);
-            }
-            for (; k < nc; k++) {
-                lazy_mac(&acc[4], alpha[k].c0, cv[k]);
-                lazy_mac(&acc[5], alpha[k].c1, cv[k]);
-            }
-            fe2 trans = {lazy_done(&acc[0]), lazy_done(&acc[1])};
-            fe2 first = {lazy_done(&acc[2]), lazy_done(&acc[3])};
-            fe2 last = {lazy_done(&acc[4]), lazy_done(&acc[5])};
-            fe zt = f_mul(f_sub(xs[i], job->g_last), job->zt_inv[j & cycle_mask]);
-            fe2 r = e_add(e_add(e_mul_base(trans, zt), e_mul_base(first, inv[i])),
-                          e_mul_base(last, inv[n + i]));
-            job->out_c0[j] = r.c0;
-            job->out_c1[j] = r.c1;
         }
     }
+    free(cur);
 }
 
 typedef struct {

@@ -233,3 +233,27 @@ def test_rejects_malformed_programs_and_rows() -> None:
         air.eval_base([0], [0], [1], [0])
     with pytest.raises(ValueError):
         air.eval_base([P] * air.width, [0] * air.width, [1], [0])
+
+
+@given(st.sampled_from(LIBRARY), st.randoms(use_true_random=False), st.integers(1, 64))
+def test_batched_prover_path_matches_the_row_by_row_values(
+    case: tuple[str, list[int]], rnd: random.Random, n: int
+) -> None:
+    program, inputs = _load(*case)
+    air = native.Air(program.to_bytes())
+    w = program.trace_width
+    n_trans, n_first, _ = air.counts
+    cur = [[rnd.randrange(P) for _ in range(w)] for _ in range(n)]
+    nxt = [[rnd.randrange(P) for _ in range(w)] for _ in range(n)]
+    outputs = [rnd.randrange(P) for _ in program.output_registers]
+    alphas = [(rnd.randrange(P), rnd.randrange(P)) for _ in range(air.n_constraints)]
+    got = air.combine_batch(cur, nxt, inputs, outputs, alphas)
+    for r in range(n):
+        values = air.eval_base(cur[r], nxt[r], inputs, outputs)
+        sums = []
+        for lo, hi in ((0, n_trans), (n_trans, n_trans + n_first), (n_trans + n_first, None)):
+            s = oracle.ZERO
+            for alpha, v in zip(alphas[lo:hi], values[lo:hi], strict=True):
+                s = oracle.kadd(s, oracle.kscale(alpha, v))
+            sums.append(s)
+        assert got[r] == tuple(sums)
