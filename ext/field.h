@@ -19,41 +19,75 @@
 typedef uint64_t fe;
 typedef struct { fe c0, c1; } fe2; /* c0 + c1 * X */
 
-/* The arithmetic below is branchless (carries become masks): on random field elements a
- * branch on a carry mispredicts half the time, which costs more than the whole operation.
+/* The arithmetic below is branchless: on random field elements a branch on a carry
+ * mispredicts half the time, which costs more than the whole operation. On x86-64 the
+ * carry selects with cmov, in inline asm: compilers turn a C carry mask into sbb, whose
+ * false dependency on its output register chains successive operations together (a
+ * butterfly loop ran 4x slower that way). Elsewhere, masks in C.
  * Adding EPSILON to s carries out of 64 bits iff s >= p, and then the wrapped sum is
  * exactly s - p; zk_canon_lt2p uses that to reduce s < 2p (any uint64_t) to [0, p). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(ZK_FIELD_NO_ASM)
+#define ZK_FIELD_ASM 1 /* define ZK_FIELD_NO_ASM to build (and test) the C fallback */
+#endif
+
 static inline fe zk_canon_lt2p(uint64_t s) {
+#ifdef ZK_FIELD_ASM
+    uint64_t t = s;
+    __asm__("add %2, %1\n\tcmovc %1, %0" : "+r"(s), "+&r"(t) : "r"(ZK_EPSILON) : "cc");
+    return s;
+#else
     uint64_t r;
     uint64_t over = __builtin_add_overflow(s, ZK_EPSILON, &r);
     return s + (ZK_EPSILON & (0 - over));
+#endif
 }
 
-static inline fe f_add(fe a, fe b) {
-    fe s;
+/* a + b mod 2^64, plus EPSILON when the sum wrapped (then a + b - 2^64 + EPSILON is the
+ * true sum minus p, and stays below 2^64 whenever a or b is below p). */
+static inline uint64_t zk_add_wrap(uint64_t a, uint64_t b) {
+#ifdef ZK_FIELD_ASM
+    uint64_t t;
+    __asm__("add %2, %0\n\tlea (%0,%3), %1\n\tcmovc %1, %0"
+            : "+&r"(a), "=&r"(t)
+            : "r"(b), "r"(ZK_EPSILON)
+            : "cc");
+    return a;
+#else
+    uint64_t s;
     uint64_t carry = __builtin_add_overflow(a, b, &s);
-    s += ZK_EPSILON & (0 - carry); /* wrapped: a + b - 2^64 + (2^32 - 1) = a + b - p < p */
-    return zk_canon_lt2p(s);
+    return s + (ZK_EPSILON & (0 - carry));
+#endif
 }
 
-static inline fe f_sub(fe a, fe b) {
-    fe d;
+/* a - b mod 2^64, minus EPSILON when it borrowed (a - b + 2^64 - EPSILON = a - b + p). */
+static inline uint64_t zk_sub_wrap(uint64_t a, uint64_t b) {
+#ifdef ZK_FIELD_ASM
+    uint64_t t;
+    /* lea adds p, which is -EPSILON mod 2^64, without touching the borrow flag */
+    __asm__("sub %2, %0\n\tlea (%0,%3), %1\n\tcmovc %1, %0"
+            : "+&r"(a), "=&r"(t)
+            : "r"(b), "r"(ZK_P)
+            : "cc");
+    return a;
+#else
+    uint64_t d;
     uint64_t borrow = __builtin_sub_overflow(a, b, &d);
-    return d - (ZK_EPSILON & (0 - borrow)); /* borrowed: a - b + 2^64 - (2^32 - 1) = a - b + p */
+    return d - (ZK_EPSILON & (0 - borrow));
+#endif
 }
+
+static inline fe f_add(fe a, fe b) { return zk_canon_lt2p(zk_add_wrap(a, b)); }
+
+static inline fe f_sub(fe a, fe b) { return zk_sub_wrap(a, b); }
 
 static inline fe f_neg(fe a) { return a ? ZK_P - a : 0; }
 
 /* Reduce a 128-bit value hi * 2^64 + lo modulo p (any hi, lo). */
 static inline fe f_reduce128(uint64_t lo, uint64_t hi) {
     uint64_t hi_hi = hi >> 32, hi_lo = hi & ZK_EPSILON;
-    uint64_t t0;
-    uint64_t borrow = __builtin_sub_overflow(lo, hi_hi, &t0); /* lo - hi_hi * 2^96 */
-    t0 -= ZK_EPSILON & (0 - borrow);
-    uint64_t t1 = (hi_lo << 32) - hi_lo; /* hi_lo * 2^64 = hi_lo * (2^32 - 1); fits */
-    uint64_t t2;
-    uint64_t carry = __builtin_add_overflow(t0, t1, &t2);
-    t2 += ZK_EPSILON & (0 - carry); /* t2 < t1 after a wrap, so no second carry */
+    uint64_t t0 = zk_sub_wrap(lo, hi_hi);      /* lo - hi_hi * 2^96, as 2^96 = -1 */
+    uint64_t t1 = (hi_lo << 32) - hi_lo;       /* hi_lo * 2^64 = hi_lo * (2^32 - 1); fits */
+    uint64_t t2 = zk_add_wrap(t0, t1);         /* t1 < p, so the wrapped sum fits */
     return zk_canon_lt2p(t2);
 }
 
