@@ -32,7 +32,7 @@
 #define ZK_NTT_MAX_LOG ZK_TWO_ADICITY
 #define ZK_LEAF_LOG 12     /* 2^12 elements = 32 KiB: a block this size stays in L1 */
 #define ZK_BITREV_TILE 5   /* bit reversal swaps 2^5 x 2^5 tiles */
-#define ZK_MT_MIN_LOG 14   /* below this a transform is not worth splitting over threads */
+#define ZK_MT_MIN_LOG 16   /* below this, creating threads costs about what they save */
 
 /* ------------------------------------------------------------------------------------
  * Twiddle tables: table[k][j] = w_{2^k}^j for j < 2^(k-1), k >= 1, with w_{2^k} the root

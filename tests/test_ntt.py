@@ -87,7 +87,7 @@ def test_large_round_trip_and_spot_values(log_n: int, threads: int) -> None:
     assert list(values) == coeffs
 
 
-@pytest.mark.parametrize("log_n", [12, 15])
+@pytest.mark.parametrize("log_n", [12, 16])
 def test_threaded_and_kernel_results_are_identical(log_n: int) -> None:
     coeffs = random_values(2**log_n, 99)
     one, two = u64(coeffs), u64(coeffs)
@@ -116,7 +116,7 @@ def test_lde_is_evaluation_on_the_coset(log_t: int, log_blowup: int) -> None:
         assert list(extended) == [evaluate(list(coeffs), 7 * pow(w_n, i, P) % P) for i in range(n)]
 
 
-@pytest.mark.parametrize(("n_cols", "log_t"), [(1, 14), (3, 10), (5, 6)])
+@pytest.mark.parametrize(("n_cols", "log_t"), [(1, 16), (3, 10), (5, 6)])
 def test_lde_threads_agree(n_cols: int, log_t: int) -> None:
     columns = [u64(random_values(2**log_t, c)) for c in range(n_cols)]
     one = prim.lde(columns, 2, 7, threads=1)
