@@ -170,6 +170,7 @@ BAD_REQUESTS = [
     ),
     pytest.param("/prove", {"content": b"\xff\xfe"}, 400, "MalformedJSON", id="not-utf8"),
     pytest.param("/prove", {"json": [1, 2]}, 422, "InvalidRequest", id="not-an-object"),
+    pytest.param("/prove", {"content": b" " * (2 << 20)}, 413, "PayloadTooLarge", id="too-big"),
     pytest.param(
         "/prove", {"json": {"program": "nope"}}, 404, "UnknownProgramError", id="unknown-program"
     ),
