@@ -622,13 +622,8 @@ typedef struct {
 static void grind_range(void *vctx, size_t begin, size_t end) {
     grind_job *job = vctx;
     for (size_t c = begin; c < end; c++) {
-        uint64_t start = job->base + c * GRIND_CHUNK;
-        job->found[c] = UINT64_MAX;
-        for (uint64_t nonce = start; nonce < start + GRIND_CHUNK; nonce++)
-            if (zk_transcript_check_pow(job->tr, nonce, job->bits)) {
-                job->found[c] = nonce;
-                break;
-            }
+        job->found[c] = zk_transcript_grind_range(job->tr, job->bits,
+                                                  job->base + c * GRIND_CHUNK, GRIND_CHUNK);
     }
 }
 

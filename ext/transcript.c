@@ -120,20 +120,29 @@ int zk_transcript_check_pow(const zk_transcript *t, uint64_t nonce, unsigned bit
     return (zk_get_le64(out) & mask) == 0;
 }
 
+/* Messages s || LE64(nonce) hashed GRIND_BATCH at a time by the many-message kernel. */
+#define GRIND_BATCH 256
+
+uint64_t zk_transcript_grind_range(const zk_transcript *t, unsigned bits, uint64_t start,
+                                   uint64_t count) {
+    if (bits == 0) return count ? start : UINT64_MAX;
+    uint64_t mask = bits >= 64 ? ~0ULL : ((1ULL << bits) - 1);
+    uint8_t msgs[GRIND_BATCH * 40], out[GRIND_BATCH * 32];
+    for (size_t i = 0; i < GRIND_BATCH; i++) memcpy(msgs + 40 * i, t->state, 32);
+    for (uint64_t done = 0; done < count;) {
+        uint64_t n = count - done < GRIND_BATCH ? count - done : GRIND_BATCH;
+        for (uint64_t i = 0; i < n; i++) zk_put_le64(msgs + 40 * i + 32, start + done + i);
+        zk_sha256_many_prefixed(ZK_DS_POW, msgs, 40, 40, n, out);
+        for (uint64_t i = 0; i < n; i++)
+            if ((zk_get_le64(out + 32 * i) & mask) == 0) return start + done + i;
+        done += n;
+    }
+    return UINT64_MAX;
+}
+
 uint64_t zk_transcript_grind(const zk_transcript *t, unsigned bits) {
-    if (bits == 0) return 0;
-    uint64_t mask = (1ULL << bits) - 1;
-    uint8_t prefix[33], nb[8], out[32];
-    prefix[0] = ZK_DS_POW;
-    memcpy(prefix + 1, t->state, 32);
-    zk_sha256_ctx base;
-    zk_sha256_init(&base);
-    zk_sha256_update(&base, prefix, sizeof prefix);
-    for (uint64_t nonce = 0;; nonce++) {
-        zk_sha256_ctx ctx = base;
-        zk_put_le64(nb, nonce);
-        zk_sha256_update(&ctx, nb, 8);
-        zk_sha256_final(&ctx, out);
-        if ((zk_get_le64(out) & mask) == 0) return nonce;
+    for (uint64_t start = 0;; start += 1u << 16) {
+        uint64_t nonce = zk_transcript_grind_range(t, bits, start, 1u << 16);
+        if (nonce != UINT64_MAX) return nonce;
     }
 }

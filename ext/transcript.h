@@ -60,6 +60,10 @@ void zk_transcript_absorb_statement(zk_transcript *t, const zk_profile *prof,
 int zk_transcript_check_pow(const zk_transcript *t, uint64_t nonce, unsigned bits);
 /* The smallest nonce >= 0 that passes zk_transcript_check_pow. bits <= 32. */
 uint64_t zk_transcript_grind(const zk_transcript *t, unsigned bits);
+/* The smallest passing nonce in [start, start + count), or UINT64_MAX if none does (for
+ * a search split over threads). */
+uint64_t zk_transcript_grind_range(const zk_transcript *t, unsigned bits, uint64_t start,
+                                   uint64_t count);
 
 /* Little-endian helpers shared by the receipt writer and reader. */
 static inline void zk_put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }

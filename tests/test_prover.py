@@ -255,3 +255,12 @@ def test_concurrent_proofs_do_not_interfere() -> None:
             pool.map(lambda n: prove(program, [n], profile="test", threads=2).to_bytes(), ns)
         )
     assert got == expected
+
+
+def test_threads_do_not_change_default_profile_receipts() -> None:
+    """Large enough (N >= 2^14) that the threaded paths run, grinding included."""
+    program = programs.load("fib")
+    one = prove(program, [400], threads=1)
+    assert one.trace_length == 4096
+    assert prove(program, [400], threads=2) == one
+    assert prove(program, [400], threads=3) == one
