@@ -140,9 +140,9 @@ def test_native_rejects_non_canonical(bad: int) -> None:
 
 def test_native_rejects_wrong_types() -> None:
     with pytest.raises(TypeError):
-        native.add(1.0, 2)
+        native.add(1.0, 2)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        native.ext_add((1, 2, 3), (0, 0))
+        native.ext_add((1, 2, 3), (0, 0))  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         native.add(-1, 0)
 

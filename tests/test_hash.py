@@ -109,6 +109,6 @@ def test_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match="prefix"):
         prim.sha256_prefixed(256, b"")
     with pytest.raises(TypeError):
-        prim.sha256("text")
+        prim.sha256("text")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="multiple"):
         prim.sha256_many(bytes(10), 3)

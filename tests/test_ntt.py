@@ -215,7 +215,7 @@ def test_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match="pairs"):
         prim.batch_inverse_ext(u64([1, 2, 3]))
     with pytest.raises(TypeError):
-        prim.ntt([1, 2])
+        prim.ntt([1, 2])  # type: ignore[arg-type]
 
 
 def test_concurrent_transforms_agree() -> None:
