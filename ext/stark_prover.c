@@ -71,6 +71,7 @@ typedef struct {
     const zk_profile *prof;
     zk_air air;
     unsigned threads, log_t, log_b, log_n, log_f, log_m;
+    unsigned grind_threads; /* the caller's count: grinding pays for threads at any size */
     size_t T, N, w;
     uint8_t program_hash[32];
     const fe *inputs, *outputs;
@@ -785,6 +786,7 @@ static int prove_trace(const zk_program *prog, const uint8_t *program, size_t pr
     zk_air_init(&pv.air, prog);
     /* Below 2^14 LDE rows a thread costs more than its share of the work. */
     pv.threads = threads < 1 || log_t + prof->log_blowup < 14 ? 1 : threads;
+    pv.grind_threads = threads < 1 ? 1 : threads;
     pv.log_t = log_t;
     pv.log_b = prof->log_blowup;
     pv.log_n = log_t + prof->log_blowup;
@@ -812,7 +814,7 @@ static int prove_trace(const zk_program *prog, const uint8_t *program, size_t pr
     if (rc == ZK_PROVE_OK) rc = fri_step(&pv, tm);
     if (rc == ZK_PROVE_OK) {
         double t0 = now();
-        pv.nonce = grind(&pv.tr, prof->grinding_bits, pv.threads);
+        pv.nonce = grind(&pv.tr, prof->grinding_bits, pv.grind_threads);
         uint8_t nb[8];
         zk_put_le64(nb, pv.nonce);
         zk_transcript_absorb(&pv.tr, nb, 8);
