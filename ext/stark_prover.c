@@ -65,6 +65,18 @@ static inline fe lazy_done(const lazy *a) {
     return f_add(r, f_mul(a->carry, ZK_2POW128));
 }
 
+/* ---- Merkle commitments without the leaf level ----
+ *
+ * A committed tree keeps nodes[1 .. n) only: the n leaf digests (half of a tree's
+ * memory) are hashed a chunk at a time and folded straight into their parents. An
+ * opening needs a leaf digest only for the siblings of opened leaves, which are rehashed
+ * from the rows; above the leaves the walk is an ordinary multiproof of the parents. */
+typedef struct {
+    zk_digest *nodes; /* n_leaves entries; nodes[1] is the root */
+    size_t n_leaves, n_cols;
+    const fe *cols[ZK_AIR_MAX_WIDTH]; /* leaf i = (cols[0][i], ..., cols[n_cols-1][i]) */
+} commitment;
+
 /* ---- the prover's state ---- */
 
 typedef struct {
@@ -81,35 +93,35 @@ typedef struct {
 
     const fe *const *trace; /* w columns of T values: the trace over H (caller's) */
     fe *lde;               /* w x N trace LDE, column-major */
-    zk_digest *trace_tree; /* 2N */
+    commitment trace_tree;
     fe2 *alphas;
     fe *comp_h;            /* 4 x T over H: C_0.c0, C_0.c1, C_1.c0, C_1.c1 */
     fe *comp_lde;          /* 4 x N, same column order (the leaf order) */
-    zk_digest *comp_tree;  /* 2N */
+    commitment comp_tree;
     fe2 *frame;            /* t(z)[w] || t(zw)[w] || C_0(z) || C_1(z) */
     fe2 *inv_h;            /* T: 1/(w_T^i - z) */
     fe *deep_h;            /* 2 x T: DEEP over H, real parts then X parts */
     unsigned n_layers;
     size_t rem_size;
     fe *layer_vals[ZK_MAX_FRI_LAYERS]; /* 2 x n_l: real parts, then X parts */
-    zk_digest *layer_tree[ZK_MAX_FRI_LAYERS];
+    commitment layer_tree[ZK_MAX_FRI_LAYERS];
     fe *fri_poly;          /* 2 x T: the current FRI polynomial's coefficients */
     uint64_t nonce;
 } prover;
 
 static void prover_free(prover *pv) {
     free(pv->lde);
-    free(pv->trace_tree);
+    free(pv->trace_tree.nodes);
     free(pv->alphas);
     free(pv->comp_h);
     free(pv->comp_lde);
-    free(pv->comp_tree);
+    free(pv->comp_tree.nodes);
     free(pv->frame);
     free(pv->inv_h);
     free(pv->deep_h);
     for (unsigned l = 0; l < ZK_MAX_FRI_LAYERS; l++) {
         free(pv->layer_vals[l]);
-        free(pv->layer_tree[l]);
+        free(pv->layer_tree[l].nodes);
     }
     free(pv->fri_poly);
 }
@@ -173,16 +185,58 @@ static void extend_all(prover *pv, const fe *polys, size_t poly_stride, size_t n
 
 /* ---- Merkle commitments ---- */
 
-static zk_digest *commit_columns(prover *pv, const fe *const *cols, size_t n_cols,
-                                 size_t n_rows) {
-    zk_digest *tree = malloc(2 * n_rows * sizeof(zk_digest));
-    if (!tree) return NULL;
-    zk_hash_rows_from_columns(cols, n_cols, n_rows, tree + n_rows, pv->threads);
-    zk_merkle_build(tree, n_rows, pv->threads);
-    return tree;
+/* Rows per chunk when hashing leaves into their parents (even; 64 KiB of digests). */
+#define COMMIT_CHUNK 2048
+
+static void commit_range(void *vctx, size_t begin, size_t end) {
+    commitment *cm = vctx;
+    zk_digest leaves[COMMIT_CHUNK];
+    const fe *cols[ZK_AIR_MAX_WIDTH];
+    for (size_t chunk = begin; chunk < end; chunk++) {
+        size_t start = chunk * COMMIT_CHUNK, count = cm->n_leaves - start;
+        if (count > COMMIT_CHUNK) count = COMMIT_CHUNK;
+        for (size_t c = 0; c < cm->n_cols; c++) cols[c] = cm->cols[c] + start;
+        zk_hash_rows_from_columns(cols, cm->n_cols, count, leaves, 1);
+        zk_sha256_many_prefixed(ZK_DS_NODE, leaves, 64, 64, count / 2,
+                                cm->nodes[(cm->n_leaves + start) / 2].b);
+    }
 }
 
-static const uint8_t *tree_root(const zk_digest *tree) { return tree[1].b; }
+/* Commit to n_rows >= 2 (a power of two) rows given by columns. */
+static int commit_columns(prover *pv, commitment *cm, const fe *const *cols, size_t n_cols,
+                          size_t n_rows) {
+    cm->n_leaves = n_rows;
+    cm->n_cols = n_cols;
+    for (size_t c = 0; c < n_cols; c++) cm->cols[c] = cols[c];
+    cm->nodes = malloc(n_rows * sizeof(zk_digest));
+    if (!cm->nodes) return ZK_PROVE_NO_MEMORY;
+    size_t chunks = (n_rows + COMMIT_CHUNK - 1) / COMMIT_CHUNK;
+    zk_parallel_for(pv->threads, chunks, commit_range, cm);
+    zk_merkle_build(cm->nodes, n_rows / 2, pv->threads); /* parents are the "leaves" now */
+    return ZK_PROVE_OK;
+}
+
+/* The protocol.md 3 multiproof of the sorted, distinct leaf indices idx[0..k): the
+ * leaf-level siblings (rehashed), then the parents' multiproof. parents: k scratch. */
+static size_t open_commitment(const commitment *cm, const size_t *idx, size_t k,
+                              size_t *parents, zk_digest *proof) {
+    size_t count = 0, n_parents = 0;
+    for (size_t j = 0; j < k; j++) {
+        size_t sibling = idx[j] ^ 1;
+        int known = (j > 0 && idx[j - 1] == sibling) || (j + 1 < k && idx[j + 1] == sibling);
+        if (!known) {
+            const fe *cols[ZK_AIR_MAX_WIDTH];
+            for (size_t c = 0; c < cm->n_cols; c++) cols[c] = cm->cols[c] + sibling;
+            zk_hash_rows_from_columns(cols, cm->n_cols, 1, &proof[count++], 1);
+        }
+        if (n_parents == 0 || parents[n_parents - 1] != idx[j] >> 1)
+            parents[n_parents++] = idx[j] >> 1;
+    }
+    return count + zk_merkle_multiproof(cm->nodes, cm->n_leaves / 2, parents, n_parents,
+                                        proof + count);
+}
+
+static const uint8_t *tree_root(const commitment *cm) { return cm->nodes[1].b; }
 
 /* ---- 1. trace ---- */
 
@@ -197,9 +251,9 @@ static int trace_step(prover *pv, zk_prove_timings *tm) {
 
     const fe *cols[ZK_AIR_MAX_WIDTH];
     for (size_t c = 0; c < pv->w; c++) cols[c] = pv->lde + c * pv->N;
-    pv->trace_tree = commit_columns(pv, cols, pv->w, pv->N);
-    if (!pv->trace_tree) return ZK_PROVE_NO_MEMORY;
-    zk_transcript_absorb(&pv->tr, tree_root(pv->trace_tree), 32);
+    if (commit_columns(pv, &pv->trace_tree, cols, pv->w, pv->N) != ZK_PROVE_OK)
+        return ZK_PROVE_NO_MEMORY;
+    zk_transcript_absorb(&pv->tr, tree_root(&pv->trace_tree), 32);
     tm->trace_commit += now() - t1;
     return ZK_PROVE_OK;
 }
@@ -344,9 +398,9 @@ static int composition_step(prover *pv, zk_prove_timings *tm) {
 
     const fe *cols[4];
     for (int c = 0; c < 4; c++) cols[c] = pv->comp_lde + c * N;
-    pv->comp_tree = commit_columns(pv, cols, 4, N);
-    if (!pv->comp_tree) return ZK_PROVE_NO_MEMORY;
-    zk_transcript_absorb(&pv->tr, tree_root(pv->comp_tree), 32);
+    if (commit_columns(pv, &pv->comp_tree, cols, 4, N) != ZK_PROVE_OK)
+        return ZK_PROVE_NO_MEMORY;
+    zk_transcript_absorb(&pv->tr, tree_root(&pv->comp_tree), 32);
     tm->composition_commit += now() - t1;
     return ZK_PROVE_OK;
 }
@@ -575,9 +629,9 @@ static int fri_step(prover *pv, zk_prove_timings *tm) {
             cols[2 * j] = vals + j * m;
             cols[2 * j + 1] = vals + n + j * m;
         }
-        pv->layer_tree[l] = commit_columns(pv, cols, 2 * f, m);
-        if (!pv->layer_tree[l]) return ZK_PROVE_NO_MEMORY;
-        zk_transcript_absorb(&pv->tr, tree_root(pv->layer_tree[l]), 32);
+        if (commit_columns(pv, &pv->layer_tree[l], cols, 2 * f, m) != ZK_PROVE_OK)
+            return ZK_PROVE_NO_MEMORY;
+        zk_transcript_absorb(&pv->tr, tree_root(&pv->layer_tree[l]), 32);
         fe2 beta = zk_transcript_draw_ext(&pv->tr);
         /* P(X) = sum_k X^k P_k(X^f)  ->  sum_k beta^k P_k, written over the first d/f */
         fe2 bpow[256];
@@ -679,7 +733,8 @@ static int query_step(prover *pv, zk_prove_result *res, zk_prove_timings *tm) {
     int rc = ZK_PROVE_NO_MEMORY;
 
     size_t *pos = malloc(q * sizeof(size_t));
-    size_t *idx = malloc((L + 1) * q * sizeof(size_t)); /* per layer leaf indices */
+    size_t *idx = malloc((L + 2) * q * sizeof(size_t)); /* per layer leaf indices */
+    size_t *scratch = idx ? idx + (L + 1) * q : NULL;     /* parents in an opening */
     size_t n_idx[ZK_MAX_FRI_LAYERS];
     /* multiproofs: trace, composition, then one per layer */
     zk_digest *proofs[ZK_MAX_FRI_LAYERS + 2] = {0};
@@ -692,8 +747,8 @@ static int query_step(prover *pv, zk_prove_result *res, zk_prove_timings *tm) {
     for (int t = 0; t < 2; t++) {
         proofs[t] = malloc((np * pv->log_n + 1) * sizeof(zk_digest));
         if (!proofs[t]) goto done;
-        n_proof[t] = zk_merkle_multiproof(t == 0 ? pv->trace_tree : pv->comp_tree, N, pos, np,
-                                          proofs[t]);
+        n_proof[t] = open_commitment(t == 0 ? &pv->trace_tree : &pv->comp_tree, pos, np, scratch,
+                                     proofs[t]);
     }
     for (unsigned l = 0; l < L; l++) {
         size_t m = (N >> (l * pv->log_f)) / f;
@@ -703,7 +758,7 @@ static int query_step(prover *pv, zk_prove_result *res, zk_prove_timings *tm) {
         unsigned log_m = pv->log_n - (l + 1) * pv->log_f;
         proofs[2 + l] = malloc((n_idx[l] * log_m + 1) * sizeof(zk_digest));
         if (!proofs[2 + l]) goto done;
-        n_proof[2 + l] = zk_merkle_multiproof(pv->layer_tree[l], m, li, n_idx[l], proofs[2 + l]);
+        n_proof[2 + l] = open_commitment(&pv->layer_tree[l], li, n_idx[l], scratch, proofs[2 + l]);
     }
 
     size_t size = 4 + 2 + 1 + 32 + 2 + 8 * pv->n_inputs + 2 + 8 * pv->n_outputs + 1 + 2;
@@ -726,11 +781,11 @@ static int query_step(prover *pv, zk_prove_result *res, zk_prove_timings *tm) {
     put8(&wr, (uint8_t)pv->log_t);
     put16(&wr, (uint16_t)w);
 
-    put_bytes(&wr, tree_root(pv->trace_tree), 32);
-    put_bytes(&wr, tree_root(pv->comp_tree), 32);
+    put_bytes(&wr, tree_root(&pv->trace_tree), 32);
+    put_bytes(&wr, tree_root(&pv->comp_tree), 32);
     for (size_t k = 0; k < 2 * w + 2; k++) put_fe2(&wr, pv->frame[k]);
     put8(&wr, (uint8_t)L);
-    for (unsigned l = 0; l < L; l++) put_bytes(&wr, tree_root(pv->layer_tree[l]), 32);
+    for (unsigned l = 0; l < L; l++) put_bytes(&wr, tree_root(&pv->layer_tree[l]), 32);
     put16(&wr, (uint16_t)pv->rem_size);
     for (size_t k = 0; k < pv->rem_size; k++)
         put_fe2(&wr, (fe2){pv->fri_poly[k], pv->fri_poly[pv->T + k]});
