@@ -888,11 +888,11 @@ size_t zk_prove_memory_bytes(size_t width, unsigned log_t, unsigned profile_id) 
     size_t T = (size_t)1 << log_t, N = T << prof->log_blowup, f = (size_t)1 << prof->log_folding;
     size_t bytes = width * T * sizeof(fe);      /* trace columns */
     bytes += width * N * sizeof(fe);             /* trace LDE */
-    bytes += 2 * (2 * N * sizeof(zk_digest));    /* trace and composition trees */
+    bytes += 2 * N * sizeof(zk_digest);          /* trace and composition trees */
     bytes += 4 * N * sizeof(fe) + 4 * T * sizeof(fe); /* segments: LDE and values over H */
     size_t layers = 0;
     for (size_t n = N, d = T; d > prof->max_remainder; n /= f, d /= f)
-        layers += 2 * n * sizeof(fe) + 2 * (n / f) * sizeof(zk_digest);
+        layers += 2 * n * sizeof(fe) + (n / f) * sizeof(zk_digest);
     /* FRI layers; OOD inverse and weight tables; DEEP over H and its coefficients */
     bytes += layers + 2 * T * sizeof(fe2) + 4 * T * sizeof(fe);
     return bytes;
