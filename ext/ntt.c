@@ -69,23 +69,60 @@ static const fe *twiddle_table(unsigned k) {
     return t;
 }
 
-/* Fill tw[1..log_n] with the tables a transform of size 2^log_n reads; 0 on success.
- * Largest first, so each smaller table is a stride-2 copy rather than a product chain. */
-static int load_twiddles(unsigned log_n, const fe **tw) {
+/* cube_tables[k][j] = w_{2^k}^(3j) for j < 2^(k-2), k >= 2: the third twiddle of a
+ * radix-4 step. Taken from table[k] with w^(2^(k-1)) = -1, so no products. Same
+ * publication rules as above. */
+static fe *cube_tables[ZK_NTT_MAX_LOG + 1];
+
+static const fe *cube_table(unsigned k, const fe *w) {
+    fe *t = __atomic_load_n(&cube_tables[k], __ATOMIC_ACQUIRE);
+    if (t) return t;
+    pthread_mutex_lock(&twiddle_lock);
+    t = cube_tables[k];
+    if (!t) {
+        size_t quarter = (size_t)1 << (k - 2), half = 2 * quarter;
+        t = (fe *)malloc(quarter * sizeof(fe));
+        if (t) {
+            for (size_t j = 0; j < quarter; j++) t[j] = 3 * j < half ? w[3 * j] : f_neg(w[3 * j - half]);
+            __atomic_store_n(&cube_tables[k], t, __ATOMIC_RELEASE);
+        }
+    }
+    pthread_mutex_unlock(&twiddle_lock);
+    return t;
+}
+
+typedef struct {
+    const fe *w[ZK_NTT_MAX_LOG + 1];  /* w[k] = table[k], k >= 1 */
+    const fe *w3[ZK_NTT_MAX_LOG + 1]; /* w3[k] = cube_table[k], k >= 2 */
+} twiddle_set;
+
+/* Every table a transform of size 2^log_n reads; 0 on success. Largest first, so each
+ * smaller table is a stride-2 copy rather than a product chain. */
+static int load_twiddles(unsigned log_n, twiddle_set *tw) {
+    memset(tw, 0, sizeof *tw);
     for (unsigned k = log_n; k >= 1; k--) {
-        tw[k] = twiddle_table(k);
-        if (!tw[k]) return -1;
+        tw->w[k] = twiddle_table(k);
+        if (!tw->w[k]) return -1;
+        if (k >= 2 && !(tw->w3[k] = cube_table(k, tw->w[k]))) return -1;
     }
     return 0;
 }
 
 /* ------------------------------------------------------------------------------------
  * Kernels. A "butterfly range" does x[j], y[j] <- x[j] + y[j], (x[j] - y[j]) * w[j] for
- * j < len. A "leaf" finishes all layers of a block of 2^log_n elements. */
+ * j < len: one DIF layer. A radix-4 step does two layers at once on a block of 4q:
+ * with x0..x3 = a[j], a[j+q], a[j+2q], a[j+3q] and w = w_{4q}^j,
+ *   a[j]    = (x0 + x2) + (x1 + x3)
+ *   a[j+q]  = ((x0 + x2) - (x1 + x3)) * w^2
+ *   a[j+2q] = ((x0 - x2) + (x1 - x3) w_4) * w
+ *   a[j+3q] = ((x0 - x2) - (x1 - x3) w_4) * w^3
+ * which is the two radix-2 layers with one product fewer, and w_4 = 2^48 multiplies by
+ * shifting. A "leaf" finishes all layers of a block of 2^log_n elements. */
 
 typedef struct {
     void (*butterflies)(fe *x, fe *y, const fe *w, size_t len);
-    void (*leaf)(fe *a, unsigned log_n, const fe *const *tw);
+    void (*butterflies4)(fe *a, size_t q, const fe *w1, const fe *w2, const fe *w3);
+    void (*leaf)(fe *a, unsigned log_n, const twiddle_set *tw);
     void (*scale_powers)(const fe *src, fe *dst, size_t n, fe start, fe base);
     void (*reverse_scale)(fe *a, size_t n, fe scale);
     size_t vector_width; /* butterfly ranges passed in are multiples of this */
@@ -99,28 +136,50 @@ static void butterflies_scalar(fe *x, fe *y, const fe *w, size_t len) {
     }
 }
 
-/* The last two layers of a DIF block: twiddles 1, w_4 and then 1. */
-static void last_layers_scalar(fe *a, size_t n, fe w4) {
-    for (size_t i = 0; i + 4 <= n; i += 4) {
-        fe u0 = a[i], u1 = a[i + 1], v0 = a[i + 2], v1 = a[i + 3];
-        fe s0 = f_add(u0, v0), s1 = f_add(u1, v1);
-        fe d0 = f_sub(u0, v0), d1 = f_mul(f_sub(u1, v1), w4);
-        a[i] = f_add(s0, s1);
-        a[i + 1] = f_sub(s0, s1);
-        a[i + 2] = f_add(d0, d1);
-        a[i + 3] = f_sub(d0, d1);
+/* x * w_4 with w_4 = 2^48 (protocol.md's 4th root): the product is (x >> 16) * 2^64 +
+ * (x << 48), so only the reduction is left. */
+static inline fe f_mul_w4(fe x) { return f_reduce128(x << 48, x >> 16); }
+
+static void butterflies4_scalar(fe *a, size_t q, const fe *w1, const fe *w2, const fe *w3) {
+    fe *p0 = a, *p1 = a + q, *p2 = a + 2 * q, *p3 = a + 3 * q;
+    for (size_t j = 0; j < q; j++) {
+        fe x0 = p0[j], x1 = p1[j], x2 = p2[j], x3 = p3[j];
+        fe s02 = f_add(x0, x2), d02 = f_sub(x0, x2), s13 = f_add(x1, x3);
+        fe t = f_mul_w4(f_sub(x1, x3));
+        p0[j] = f_add(s02, s13);
+        p1[j] = f_mul(f_sub(s02, s13), w2[j]);
+        p2[j] = f_mul(f_add(d02, t), w1[j]);
+        p3[j] = f_mul(f_sub(d02, t), w3[j]);
     }
 }
 
-static void leaf_scalar(fe *a, unsigned log_n, const fe *const *tw) {
-    size_t n = (size_t)1 << log_n;
-    for (unsigned k = log_n; k >= 3; k--) {
-        size_t h = (size_t)1 << (k - 1);
-        for (size_t base = 0; base < n; base += 2 * h) butterflies_scalar(a + base, a + base + h, tw[k], h);
+/* The last two layers of a DIF block: radix-4 with q = 1, every twiddle 1. */
+static void last_layers_scalar(fe *a, size_t n) {
+    for (size_t i = 0; i + 4 <= n; i += 4) {
+        fe s02 = f_add(a[i], a[i + 2]), d02 = f_sub(a[i], a[i + 2]);
+        fe s13 = f_add(a[i + 1], a[i + 3]), t = f_mul_w4(f_sub(a[i + 1], a[i + 3]));
+        a[i] = f_add(s02, s13);
+        a[i + 1] = f_sub(s02, s13);
+        a[i + 2] = f_add(d02, t);
+        a[i + 3] = f_sub(d02, t);
     }
-    if (log_n >= 2) {
-        last_layers_scalar(a, n, tw[2][1]);
-    } else if (log_n == 1) {
+}
+
+static void leaf_scalar(fe *a, unsigned log_n, const twiddle_set *tw) {
+    size_t n = (size_t)1 << log_n;
+    unsigned k = log_n;
+    for (; k >= 4; k -= 2) {
+        size_t q = (size_t)1 << (k - 2);
+        for (size_t base = 0; base < n; base += 4 * q)
+            butterflies4_scalar(a + base, q, tw->w[k], tw->w[k - 1], tw->w3[k]);
+    }
+    if (k == 3) {
+        for (size_t base = 0; base < n; base += 8) butterflies_scalar(a + base, a + base + 4, tw->w[3], 4);
+        k = 2;
+    }
+    if (k == 2) {
+        last_layers_scalar(a, n);
+    } else if (k == 1) {
         fe u = a[0], v = a[1];
         a[0] = f_add(u, v);
         a[1] = f_sub(u, v);
@@ -209,6 +268,30 @@ ZK_AVX512 static void butterflies_avx512(fe *x, fe *y, const fe *w, size_t len) 
     }
 }
 
+/* x * 2^48, as in f_mul_w4. */
+ZK_AVX512 static inline __m512i v_mul_w4(__m512i x) {
+    return v_reduce(_mm512_slli_epi64(x, 48), _mm512_srli_epi64(x, 16));
+}
+
+ZK_AVX512 static void butterflies4_avx512(fe *a, size_t q, const fe *w1, const fe *w2, const fe *w3) {
+    fe *p0 = a, *p1 = a + q, *p2 = a + 2 * q, *p3 = a + 3 * q;
+    for (size_t j = 0; j < q; j += 8) {
+        __m512i x0 = _mm512_loadu_si512((const void *)(p0 + j));
+        __m512i x1 = _mm512_loadu_si512((const void *)(p1 + j));
+        __m512i x2 = _mm512_loadu_si512((const void *)(p2 + j));
+        __m512i x3 = _mm512_loadu_si512((const void *)(p3 + j));
+        __m512i s02 = v_add(x0, x2), d02 = v_sub(x0, x2), s13 = v_add(x1, x3);
+        __m512i t = v_mul_w4(v_sub(x1, x3));
+        _mm512_storeu_si512((void *)(p0 + j), v_add(s02, s13));
+        _mm512_storeu_si512((void *)(p1 + j),
+                            v_mul(v_sub(s02, s13), _mm512_loadu_si512((const void *)(w2 + j))));
+        _mm512_storeu_si512((void *)(p2 + j),
+                            v_mul(v_add(d02, t), _mm512_loadu_si512((const void *)(w1 + j))));
+        _mm512_storeu_si512((void *)(p3 + j),
+                            v_mul(v_sub(d02, t), _mm512_loadu_si512((const void *)(w3 + j))));
+    }
+}
+
 /* One layer of half-size h in {4, 2, 1} on 16 elements held in (a, b): gather the u and v
  * halves of every butterfly with a two-source permute, apply it, and scatter back. */
 #define ZK_IDX(...) _mm512_set_epi64(__VA_ARGS__)
@@ -222,28 +305,32 @@ ZK_AVX512 static inline void tail_layer(__m512i *a, __m512i *b, __m512i iu, __m5
     *b = _mm512_permutex2var_epi64(s, ib, d);
 }
 
-ZK_AVX512 static void leaf_avx512(fe *a, unsigned log_n, const fe *const *tw) {
+ZK_AVX512 static void leaf_avx512(fe *a, unsigned log_n, const twiddle_set *tw) {
     if (log_n < 4) {
         leaf_scalar(a, log_n, tw);
         return;
     }
     size_t n = (size_t)1 << log_n;
-    for (unsigned k = log_n; k >= 4; k--) {
-        size_t h = (size_t)1 << (k - 1);
-        for (size_t base = 0; base < n; base += 2 * h) butterflies_avx512(a + base, a + base + h, tw[k], h);
+    unsigned k = log_n;
+    for (; k >= 5; k -= 2) { /* radix-4 while both layers have at least 8 butterflies */
+        size_t q = (size_t)1 << (k - 2);
+        for (size_t base = 0; base < n; base += 4 * q)
+            butterflies4_avx512(a + base, q, tw->w[k], tw->w[k - 1], tw->w3[k]);
     }
+    if (k == 4)
+        for (size_t base = 0; base < n; base += 16) butterflies_avx512(a + base, a + base + 8, tw->w[4], 8);
     /* _mm512_set_epi64 lists lanes 7..0. */
     const __m512i i4u = ZK_IDX(11, 10, 9, 8, 3, 2, 1, 0), i4v = ZK_IDX(15, 14, 13, 12, 7, 6, 5, 4);
     const __m512i i2u = ZK_IDX(13, 12, 9, 8, 5, 4, 1, 0), i2v = ZK_IDX(15, 14, 11, 10, 7, 6, 3, 2);
     const __m512i i2a = ZK_IDX(11, 10, 3, 2, 9, 8, 1, 0), i2b = ZK_IDX(15, 14, 7, 6, 13, 12, 5, 4);
     const __m512i i1u = ZK_IDX(14, 12, 10, 8, 6, 4, 2, 0), i1v = ZK_IDX(15, 13, 11, 9, 7, 5, 3, 1);
     const __m512i i1a = ZK_IDX(11, 3, 10, 2, 9, 1, 8, 0), i1b = ZK_IDX(15, 7, 14, 6, 13, 5, 12, 4);
-    const fe *w8 = tw[3];
+    const fe *w8 = tw->w[3];
     const __m512i tw4 = _mm512_set_epi64((long long)w8[3], (long long)w8[2], (long long)w8[1],
                                          (long long)w8[0], (long long)w8[3], (long long)w8[2],
                                          (long long)w8[1], (long long)w8[0]);
-    const __m512i tw2 = _mm512_set_epi64((long long)tw[2][1], 1, (long long)tw[2][1], 1,
-                                         (long long)tw[2][1], 1, (long long)tw[2][1], 1);
+    const long long w4 = (long long)tw->w[2][1];
+    const __m512i tw2 = _mm512_set_epi64(w4, 1, w4, 1, w4, 1, w4, 1);
     for (size_t i = 0; i < n; i += 16) {
         __m512i x = _mm512_loadu_si512((const void *)(a + i));
         __m512i y = _mm512_loadu_si512((const void *)(a + i + 8));
@@ -301,11 +388,11 @@ ZK_AVX512 static void reverse_scale_avx512(fe *a, size_t n, fe scale) {
 }
 #endif /* ZK_NTT_X86 */
 
-static const ntt_kernels scalar_kernels = {butterflies_scalar, leaf_scalar, scale_powers_scalar,
-                                           reverse_scale_scalar, 1};
+static const ntt_kernels scalar_kernels = {butterflies_scalar, butterflies4_scalar, leaf_scalar,
+                                           scale_powers_scalar, reverse_scale_scalar, 1};
 #ifdef ZK_NTT_X86
-static const ntt_kernels avx512_kernels = {butterflies_avx512, leaf_avx512, scale_powers_avx512,
-                                           reverse_scale_avx512, 8};
+static const ntt_kernels avx512_kernels = {butterflies_avx512, butterflies4_avx512, leaf_avx512,
+                                           scale_powers_avx512, reverse_scale_avx512, 8};
 #endif
 
 static int force_scalar;
@@ -333,15 +420,21 @@ int zk_ntt_has_avx512(void) {
 /* ------------------------------------------------------------------------------------
  * The DIF core, optionally spread over threads. */
 
-static void dif_rec(const ntt_kernels *k, fe *a, unsigned log_n, const fe *const *tw) {
+static void dif_rec(const ntt_kernels *k, fe *a, unsigned log_n, const twiddle_set *tw) {
     if (log_n <= ZK_LEAF_LOG) {
         k->leaf(a, log_n, tw);
         return;
     }
-    size_t h = (size_t)1 << (log_n - 1);
-    k->butterflies(a, a + h, tw[log_n], h);
-    dif_rec(k, a, log_n - 1, tw);
-    dif_rec(k, a + h, log_n - 1, tw);
+    if (log_n == ZK_LEAF_LOG + 1) {
+        size_t h = (size_t)1 << (log_n - 1);
+        k->butterflies(a, a + h, tw->w[log_n], h);
+        dif_rec(k, a, log_n - 1, tw);
+        dif_rec(k, a + h, log_n - 1, tw);
+        return;
+    }
+    size_t q = (size_t)1 << (log_n - 2);
+    k->butterflies4(a, q, tw->w[log_n], tw->w[log_n - 1], tw->w3[log_n]);
+    for (int i = 0; i < 4; i++) dif_rec(k, a + i * q, log_n - 2, tw);
 }
 
 typedef struct {
@@ -349,7 +442,7 @@ typedef struct {
     fe *a;
     unsigned log_n;    /* size of the blocks of the current layer */
     size_t n_blocks;   /* blocks of 2^log_n elements in the current layer */
-    const fe *const *tw;
+    const twiddle_set *tw;
 } dif_job;
 
 /* One layer over every block, split by butterfly index in vector-width units. */
@@ -360,7 +453,7 @@ static void dif_layer_chunk(void *ctx, size_t begin, size_t end) {
         size_t block = i / per_block, j0 = i % per_block;
         size_t j1 = end - block * per_block < per_block ? end - block * per_block : per_block;
         fe *x = job->a + (block << job->log_n);
-        job->k->butterflies(x + j0 * vw, x + h + j0 * vw, job->tw[job->log_n] + j0 * vw,
+        job->k->butterflies(x + j0 * vw, x + h + j0 * vw, job->tw->w[job->log_n] + j0 * vw,
                             (j1 - j0) * vw);
         i += j1 - j0;
     }
@@ -371,7 +464,7 @@ static void dif_block_chunk(void *ctx, size_t begin, size_t end) {
     for (size_t b = begin; b < end; b++) dif_rec(job->k, job->a + (b << job->log_n), job->log_n, job->tw);
 }
 
-static void dif(const ntt_kernels *k, fe *a, unsigned log_n, const fe *const *tw, unsigned threads) {
+static void dif(const ntt_kernels *k, fe *a, unsigned log_n, const twiddle_set *tw, unsigned threads) {
     if (threads <= 1 || log_n < ZK_MT_MIN_LOG) {
         dif_rec(k, a, log_n, tw);
         return;
@@ -460,10 +553,10 @@ static void bitrev_permute(fe *a, unsigned log_n, unsigned threads) {
  * Public transforms. */
 
 static int forward(fe *values, unsigned log_n, unsigned threads) {
-    const fe *tw[ZK_NTT_MAX_LOG + 1] = {0};
+    twiddle_set tw;
     if (log_n > ZK_NTT_MAX_LOG) return -1;
-    if (load_twiddles(log_n, tw)) return -1;
-    dif(kernels(), values, log_n, tw, threads);
+    if (load_twiddles(log_n, &tw)) return -1;
+    dif(kernels(), values, log_n, &tw, threads);
     bitrev_permute(values, log_n, threads);
     return 0;
 }
@@ -527,7 +620,7 @@ typedef struct {
     size_t n_cols;
     unsigned log_t, log_blowup;
     fe offset;
-    const fe *const *tw;
+    const twiddle_set *tw;
     fe inv_t;
     fe *block_base; /* B entries: offset * w_N^rev_B(q) */
     unsigned threads_per_item;
@@ -591,8 +684,8 @@ int zk_lde(const fe *const *in, fe *const *out, size_t n_cols, unsigned log_t,
     if (n_cols == 0) return 0;
     unsigned log_n = log_t + log_blowup;
     if (log_n > ZK_NTT_MAX_LOG) return -1;
-    const fe *tw[ZK_NTT_MAX_LOG + 1] = {0};
-    if (load_twiddles(log_t, tw)) return -1;
+    twiddle_set tw;
+    if (load_twiddles(log_t, &tw)) return -1;
     size_t blowup = (size_t)1 << log_blowup;
     fe *block_base = (fe *)malloc(blowup * sizeof(fe));
     if (!block_base) return -1;
@@ -600,7 +693,7 @@ int zk_lde(const fe *const *in, fe *const *out, size_t n_cols, unsigned log_t,
     for (size_t q = 0; q < blowup; q++)
         block_base[q] = f_mul(offset, f_pow(w_n, reverse_bits(q, log_blowup)));
     if (threads < 1) threads = 1;
-    lde_job job = {kernels(), in, out, n_cols, log_t, log_blowup, offset, tw,
+    lde_job job = {kernels(), in, out, n_cols, log_t, log_blowup, offset, &tw,
                    f_inv((fe)1 << log_t), block_base, 1};
     if (threads == 1 || n_cols % threads == 0 || n_cols >= 4 * (size_t)threads) {
         /* Columns split evenly (or nearly: at most one column of imbalance in four). */
