@@ -7,8 +7,9 @@
  *                                                  because w^-jk = w^((n - j)k)
  *   coset_ntt(a, c) = ntt(a_i * c^i)
  *   coset_intt(a,c) = intt(a)_i * c^-i
- * The DIF is cache-blocked: while a block is larger than L1 one layer is done over it and
- * the two halves are recursed into; a block that fits is finished layer by layer. The
+ * The DIF is cache-blocked: while a block is larger than L1 two layers (a radix-4 step)
+ * are done over it and the four quarters are recursed into; a block that fits is finished
+ * in place, radix-4 steps again and the last layers in registers. The
  * bit reversal swaps 32 x 32 tiles, so every memory access is to runs of 256 bytes.
  *
  * The butterflies have two kernels chosen at run time: portable scalar C, and AVX-512F
@@ -37,8 +38,8 @@
 /* ------------------------------------------------------------------------------------
  * Twiddle tables: table[k][j] = w_{2^k}^j for j < 2^(k-1), k >= 1, with w_{2^k} the root
  * of unity of protocol.md section 1. A published table is never changed or freed, so a
- * reader needs only an acquire load; writers serialise on the mutex. Memory for all
- * tables up to 2^k is one 2^k-element array's worth. */
+ * reader needs only an acquire load; writers serialise on the mutex. All tables a 2^k
+ * transform reads (these and the cube tables below) hold 1.5 * 2^k elements. */
 
 static fe *twiddle_tables[ZK_NTT_MAX_LOG + 1];
 static pthread_mutex_t twiddle_lock = PTHREAD_MUTEX_INITIALIZER;
