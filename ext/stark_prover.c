@@ -143,7 +143,13 @@ static int lde_columns(prover *pv, const fe *const *in, fe *out, size_t out_stri
                        size_t n_cols, unsigned log_t, fe offset) {
     fe *outs[ZK_AIR_MAX_WIDTH];
     for (size_t c = 0; c < n_cols; c++) outs[c] = out + c * out_stride;
-    return zk_lde(in, outs, n_cols, log_t, pv->log_b, offset, pv->threads);
+    /* Whole columns per thread for the multiple of the thread count, then the rest with
+     * each column's work split, so no thread idles while another does one more column. */
+    size_t even = n_cols - n_cols % pv->threads;
+    if (even == 0 || even == n_cols)
+        return zk_lde(in, outs, n_cols, log_t, pv->log_b, offset, pv->threads);
+    if (zk_lde(in, outs, even, log_t, pv->log_b, offset, pv->threads) != 0) return -1;
+    return zk_lde(in + even, outs + even, n_cols - even, log_t, pv->log_b, offset, pv->threads);
 }
 
 /* Extend n_polys polynomials of deg < n_coeffs, stored at polys + k * poly_stride, into
