@@ -17,6 +17,7 @@
  *      values are its polynomial on the layer's coset. These are exact identities over
  *      the field, so the bytes equal those of the pointwise formulas of 8.4 and 8.5.
  *   6.-7. grinding, positions, openings, receipt bytes (section 10).
+ * Merkle trees are kept without their leaf level (see "commitment" below).
  *
  * Memory: see zk_prove_memory_bytes; everything is freed before returning.
  */
