@@ -78,6 +78,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs per point below 2^16 cycles (best is kept)"
     )
+    parser.add_argument(
+        "--repeat-large", type=int, default=1, help="runs per point from 2^16 cycles (default 1)"
+    )
 
 
 def _workloads(args: argparse.Namespace) -> list[tuple[str, int]]:
@@ -106,7 +109,7 @@ def run(args: argparse.Namespace) -> BenchResult:
     for label, n in _workloads(args):
         for threads in args.threads:
             cycles = 6 * n + 4
-            repeat = args.repeat if cycles < 1 << 16 else 1
+            repeat = args.repeat if cycles < 1 << 16 else args.repeat_large
             stats = _best(n, args.profile, threads, repeat)
             total = stats.timings["total"]
             row: dict[str, object] = {
