@@ -135,8 +135,9 @@ def prove_with_stats(
     if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles < 1:
         raise InputError(f"max_cycles must be a positive int, got {max_cycles!r}")
     values = array("Q", program.check_inputs(inputs))
+    # Past 2^40 cycles the trace could not be proved anyway; the cap keeps it a C uint64.
     code, receipt_bytes, details = _native.prove(
-        program.to_bytes(), values, chosen.id, n_threads, max_cycles
+        program.to_bytes(), values, chosen.id, n_threads, min(max_cycles, 1 << 40)
     )
     _raise_for(program, code, details, max_cycles, chosen.id)
     if receipt_bytes is None:  # pragma: no cover - OK always carries the receipt
