@@ -58,6 +58,10 @@ typedef struct {
     uint32_t n_outputs;
     fe outputs[16];
     zk_prove_timings timings;
+    /* Optional, set by the caller before the call (NULL: none): the prover stores here
+     * how many of the steps of protocol.md 8 are finished (0..7), so another thread can
+     * watch a long proof advance. */
+    volatile uint32_t *progress;
 } zk_prove_result;
 
 /* Execute `program` on `inputs` (canonical, n_inputs = the program's input count) and

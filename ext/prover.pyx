@@ -104,6 +104,7 @@ cdef extern from "prover.h":
         uint32_t n_outputs
         fe outputs[16]
         zk_prove_timings timings
+        uint32_t *progress
     int zk_prove(const uint8_t *program, size_t program_len, const fe *inputs, size_t n_inputs,
                  unsigned profile_id, unsigned threads, uint64_t max_cycles,
                  zk_prove_result *res) nogil
@@ -172,11 +173,13 @@ cdef tuple _finish(int rc, zk_prove_result *res):
 
 
 def prove(const uint8_t[::1] program, const fe[::1] inputs, unsigned profile_id,
-          unsigned threads, uint64_t max_cycles):
+          unsigned threads, uint64_t max_cycles, uint32_t[::1] progress=None):
     """Execute and prove; return ``(code, receipt_bytes_or_None, details)``.
 
     ``details`` has ``cycles``, ``log_t``, ``width``, ``fail_pc``, ``outputs`` and
-    ``timings`` (seconds per step of protocol.md 8).
+    ``timings`` (seconds per step of protocol.md 8). ``progress``, a writable uint32
+    buffer of one element, receives the number of finished steps (0..7) as the proof
+    advances, for another thread to read.
     """
     cdef zk_prove_result res
     cdef int rc
@@ -185,7 +188,11 @@ def prove(const uint8_t[::1] program, const fe[::1] inputs, unsigned profile_id,
         raise ValueError("threads must be >= 1")
     if program.shape[0] == 0:
         return ZK_PROVE_BAD_PROGRAM, None, {}
+    if progress is not None and progress.shape[0] != 1:
+        raise ValueError("progress must hold exactly one uint32")
     memset(&res, 0, sizeof(res))
+    if progress is not None:
+        res.progress = &progress[0]
     with nogil:
         rc = zk_prove(&program[0], program.shape[0],
                       &inputs[0] if inputs.shape[0] else &dummy, inputs.shape[0],

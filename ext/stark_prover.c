@@ -837,6 +837,10 @@ done:
 
 /* ---- the whole protocol on a given trace ---- */
 
+static void report_step(zk_prove_result *res, uint32_t step) {
+    if (res->progress) __atomic_store_n(res->progress, step, __ATOMIC_RELAXED);
+}
+
 static int prove_trace(const zk_program *prog, const uint8_t *program, size_t program_len,
                        const fe *inputs, const fe *outputs, const fe *const *columns,
                        unsigned log_t, const zk_profile *prof, unsigned threads,
@@ -870,19 +874,34 @@ static int prove_trace(const zk_program *prog, const uint8_t *program, size_t pr
     fe2 z;
     pv.trace = columns;
     int rc = trace_step(&pv, tm);
-    if (rc == ZK_PROVE_OK) rc = composition_step(&pv, tm);
-    if (rc == ZK_PROVE_OK) rc = ood_step(&pv, &z, tm);
-    if (rc == ZK_PROVE_OK) rc = deep_step(&pv, tm);
-    if (rc == ZK_PROVE_OK) rc = fri_step(&pv, tm);
     if (rc == ZK_PROVE_OK) {
+        report_step(res, 1);
+        rc = composition_step(&pv, tm);
+    }
+    if (rc == ZK_PROVE_OK) {
+        report_step(res, 2);
+        rc = ood_step(&pv, &z, tm);
+    }
+    if (rc == ZK_PROVE_OK) {
+        report_step(res, 3);
+        rc = deep_step(&pv, tm);
+    }
+    if (rc == ZK_PROVE_OK) {
+        report_step(res, 4);
+        rc = fri_step(&pv, tm);
+    }
+    if (rc == ZK_PROVE_OK) {
+        report_step(res, 5);
         double t0 = now();
         pv.nonce = grind(&pv.tr, prof->grinding_bits, pv.grind_threads);
         uint8_t nb[8];
         zk_put_le64(nb, pv.nonce);
         zk_transcript_absorb(&pv.tr, nb, 8);
         tm->grinding += now() - t0;
+        report_step(res, 6);
         rc = query_step(&pv, res, tm);
     }
+    if (rc == ZK_PROVE_OK) report_step(res, 7);
     res->log_t = log_t;
     res->width = (unsigned)pv.w;
     prover_free(&pv);
@@ -913,7 +932,13 @@ static int fits_in_memory(size_t width, unsigned log_t, unsigned profile_id) {
     return zk_prove_memory_bytes(width, log_t, profile_id) / (size_t)page < (size_t)pages;
 }
 
-static void result_init(zk_prove_result *res) { memset(res, 0, sizeof *res); }
+static void result_init(zk_prove_result *res) {
+    volatile uint32_t *progress = res->progress;
+    memset(res, 0, sizeof *res);
+    res->progress = progress;
+    if (progress) *progress = 0;
+}
+
 
 static int check_inputs(const zk_program *prog, const fe *inputs, size_t n_inputs) {
     if (n_inputs != prog->n_inputs) return 0;

@@ -19,7 +19,12 @@ MAX_LOG_T: int
 TIMING_FIELDS: tuple[str, ...]
 
 def prove(
-    program: bytes, inputs: Buffer, profile_id: int, threads: int, max_cycles: int
+    program: bytes,
+    inputs: Buffer,
+    profile_id: int,
+    threads: int,
+    max_cycles: int,
+    progress: Buffer | None = None,
 ) -> tuple[int, bytes | None, dict[str, Any]]: ...
 def prove_with_trace(
     program: bytes,
