@@ -276,3 +276,19 @@ def test_threads_do_not_change_default_profile_receipts() -> None:
     assert one.trace_length == 4096
     assert prove(program, [400], threads=2) == one
     assert prove(program, [400], threads=3) == one
+
+
+@pytest.mark.parametrize(
+    ("source", "inputs"),
+    [
+        ("halt\n", []),  # no registers at all: the trace is one selector column
+        (".output a\nset a, 5\nhalt\n", []),
+        (".input x\n.output x, x\njmp end\nend: halt\n", [3]),
+        (".input x\n.output y\nloop: jnz x, skip\nskip: inv y, x\nhalt\n", [7]),
+    ],
+)
+def test_edge_shaped_programs_match_the_oracle(source: str, inputs: list[int]) -> None:
+    program = assemble(source)
+    receipt = prove(program, inputs, profile="test", threads=2)
+    assert receipt.to_bytes() == oracle.prove(program, inputs, profile="test")
+    reference_verify(receipt, program)
