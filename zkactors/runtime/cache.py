@@ -136,7 +136,8 @@ class CacheActor:
             except anyio.EndOfStream:
                 break
             if not self._dirty:
-                self._depth = mailbox.statistics().current_buffer_used + 1
+                # Submissions still queued behind this one, at the start of a batch.
+                self._depth = mailbox.statistics().current_buffer_used
             self._in_hand = submission
             await self._lookup(submission)
             self._in_hand = None

@@ -199,14 +199,13 @@ class EstimatorActor:
             first = await self._mailbox.receive()
         except anyio.EndOfStream:
             return []
+        self._sink.emit(QueueDepth("estimator", self._mailbox.statistics().current_buffer_used))
         batch = [first]
         while len(batch) < EXECUTE_BATCH:
             try:
                 batch.append(self._mailbox.receive_nowait())
             except (anyio.WouldBlock, anyio.EndOfStream):
                 break
-        if len(batch) > 1:
-            self._sink.emit(QueueDepth("estimator", len(batch)))
         return batch
 
     def _execute_all(self, requests: Sequence[ProofRequest]) -> list[Execution | ZkActorsError]:

@@ -42,6 +42,8 @@ class Reply:
         self._outcomes: list[object] = [_UNSET] * size
         self._tracebacks: dict[int, TracebackType | None] | None = None
         self._remaining = size
+        if size == 0:
+            self._event.set()
         #: ``time.perf_counter()`` at submission: latencies are measured from here.
         self.started = time.perf_counter()
 

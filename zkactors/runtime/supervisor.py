@@ -17,7 +17,8 @@ cores, and a queue of small ones runs one per core.
 crash, fails only the requests that actor held with ``ActorCrashed``, and restarts it
 one-for-one with fresh state and the same mailboxes. Restarts are counted together
 against the runtime's intensity (``max_restarts`` within ``restart_period`` seconds, as an
-OTP supervisor); one more crash stops the runtime (``RuntimeFailed``). Provers are
+OTP supervisor); one more crash stops the runtime: every open request, including those
+of the actor that crashed last, is answered with ``RuntimeFailed`` (caused by that crash). Provers are
 actors too, supervised by the same loop inside the supervisor's task group: a prover
 whose ``prove()`` raises anything but a typed zkactors error has crashed.
 """
@@ -126,17 +127,18 @@ async def supervise(actor: Actor, supervision: Supervision) -> None:
             await actor.run()
         except Exception as exc:
             restarted = supervision.intensity.permit()
-            what = "it was restarted" if restarted else "the restart limit was reached"
-            crash = ActorCrashed(
-                f"the {actor.name} actor crashed while handling this request "
-                f"({type(exc).__name__}: {exc}); {what}"
-            )
-            crash.__cause__ = exc
             log.error("runtime.actor_crashed", actor=actor.name, restarted=restarted, exc_info=exc)
-            actor.on_crash(crash)
             if not restarted:
+                # Past the limit the runtime is gone: this actor's requests get the same
+                # RuntimeFailed as every other open request (its cause is this crash).
                 actor.on_stop(supervision.give_up(actor.name, exc))
                 return
+            crash = ActorCrashed(
+                f"the {actor.name} actor crashed while handling this request "
+                f"({type(exc).__name__}: {exc}); it was restarted, retry the request"
+            )
+            crash.__cause__ = exc
+            actor.on_crash(crash)
             supervision.sink.emit(ActorRestarted(actor.name, type(exc).__name__))
             actor.reset()
         except BaseException:
@@ -310,13 +312,14 @@ class SupervisorActor:
                 job = await mailbox.receive()
             except anyio.EndOfStream:
                 return
+            self._sink.emit(QueueDepth("supervisor", mailbox.statistics().current_buffer_used))
             self._push(job)
             while True:
                 try:
                     self._push(mailbox.receive_nowait())
                 except (anyio.WouldBlock, anyio.EndOfStream):
                     break
-            self._sink.emit(QueueDepth("supervisor", self._queued))
+            self._sink.emit(QueueDepth("proofs_queued", self._queued))
             self._dispatch()
 
     async def _report_loop(self) -> None:
