@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 from runtime_doubles import FaultInjectingTestProver, wait_until
 
@@ -67,7 +68,7 @@ async def test_bad_requests_raise_typed_errors_while_others_succeed() -> None:
                     await rt.prove(program, inputs, **options)
                 with pytest.raises(error, match=message):
                     rt.try_prove(program, inputs, **options)
-                await anyio.sleep(0)
+                await anyio.lowlevel.checkpoint()
         snapshot = rt.metrics()
     assert len(good) == 30
     verify(good[0], FIB)
