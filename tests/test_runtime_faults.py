@@ -147,3 +147,18 @@ async def test_restart_intensity_window_forgives_old_crashes() -> None:
     assert not intensity.permit()
     now[0] = 10.5
     assert intensity.permit()
+
+
+async def test_an_estimator_crash_fails_only_the_request_that_caused_it() -> None:
+    execute = CrashingTestExecute()
+    execute.crash_on((5,), times=1)
+    with capture_logs():
+        async with ZkRuntime(config(), _execute=execute) as rt:
+            answers = await rt.prove_many(
+                [(FIB, (n,)) for n in range(3, 9)], return_exceptions=True
+            )
+            snapshot = rt.metrics()
+    crashed = [n for n, a in zip(range(3, 9), answers, strict=True) if isinstance(a, ActorCrashed)]
+    assert crashed == [5]
+    assert all(isinstance(a, Receipt) for n, a in zip(range(3, 9), answers, strict=True) if n != 5)
+    assert snapshot.restarts == {"estimator": 1}

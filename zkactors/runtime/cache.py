@@ -40,7 +40,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from zkactors.errors import ZkActorsError
 from zkactors.runtime.config import RuntimeConfig
 from zkactors.runtime.messages import CacheKey, Completion, Job, Submission
-from zkactors.runtime.metrics import CacheStatus, Lookups, MetricsSink, ReplyTally
+from zkactors.runtime.metrics import CacheReport, MetricsSink, ReplyTally
 from zkactors.runtime.replies import Outcome, Reply
 from zkactors.zkvm.receipt import Receipt
 
@@ -292,26 +292,30 @@ class CacheActor:
         if not self._dirty:
             return
         self._dirty = False
-        sink = self._sink
-        if self._hits or self._misses or self._coalesced:
-            sink.emit(
-                Lookups(self._hits, self._misses, self._coalesced, self._would_be_hits, self._depth)
-            )
-            self._hits = self._misses = self._coalesced = self._would_be_hits = 0
-        self._tally.flush(sink)
+        tally = self._tally
         seen = len(self._window)
-        sink.emit(
-            CacheStatus(
-                enabled=self._enabled,
-                hit_rate=self._window_hits / seen if seen else 0.0,
-                would_be_hit_rate=self._window_would / seen if seen else 0.0,
-                window=seen,
-                entries=len(self._store),
-                bytes=self._store_bytes,
-                evictions=self._evictions,
-                switches=self._switches,
+        self._sink.emit(
+            CacheReport(
+                self._hits,
+                self._misses,
+                self._coalesced,
+                self._would_be_hits,
+                self._depth,
+                tally.receipts,
+                tuple(tally.failures.items()),
+                tuple(tally.latencies),
+                self._enabled,
+                self._window_hits / seen if seen else 0.0,
+                self._window_would / seen if seen else 0.0,
+                seen,
+                len(self._store),
+                self._store_bytes,
+                self._evictions,
+                self._switches,
             )
         )
+        self._hits = self._misses = self._coalesced = self._would_be_hits = 0
+        tally.clear()
 
     # ---- supervision ----
 

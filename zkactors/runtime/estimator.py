@@ -171,12 +171,14 @@ class EstimatorActor:
 
     async def run(self) -> None:
         while True:
-            batch = await self._next_batch()
+            # Jobs left in hand by a crash (all but the one that crashed) go first.
+            batch = list(self._in_hand) or await self._next_batch()
             if not batch:
                 break
-            self._in_hand.extend(batch)
+            if not self._in_hand:
+                self._in_hand.extend(batch)
             self._absorb_feedback()
-            results = await anyio.to_thread.run_sync(
+            results, crash = await anyio.to_thread.run_sync(
                 self._execute_all, [job.request for job in batch], limiter=self._limiter
             )
             for result in results:
@@ -190,6 +192,8 @@ class EstimatorActor:
                     except anyio.WouldBlock:
                         await self._estimated.send(estimated)
                 self._in_hand.popleft()
+            if crash is not None:
+                raise crash  # the job that caused it is now first in hand
         # Every job is estimated and forwarded: the supervisor may finish once it is done.
         self._estimated.close()
         self._completions.close()
@@ -208,9 +212,11 @@ class EstimatorActor:
                 break
         return batch
 
-    def _execute_all(self, requests: Sequence[ProofRequest]) -> list[Execution | ZkActorsError]:
-        """Runs in a worker thread: typed errors become the request's answer; anything
-        else is a crash of this actor."""
+    def _execute_all(
+        self, requests: Sequence[ProofRequest]
+    ) -> tuple[list[Execution | ZkActorsError], Exception | None]:
+        """Runs in a worker thread. A typed error is that request's answer; anything else
+        stops the batch there and is returned, to crash the actor in its own task."""
         results: list[Execution | ZkActorsError] = []
         for request in requests:
             try:
@@ -219,7 +225,9 @@ class EstimatorActor:
                 )
             except ZkActorsError as exc:
                 results.append(exc)
-        return results
+            except Exception as exc:
+                return results, exc
+        return results, None
 
     def _estimate(self, request: ProofRequest, execution: Execution) -> EstimatedJob:
         width = request.program.trace_width
@@ -243,12 +251,17 @@ class EstimatorActor:
             log.error("estimator.completion_overflow", key=request.key)
 
     def on_crash(self, error: ZkActorsError) -> None:
-        """Fail the jobs in hand (those not yet forwarded); the mailbox keeps the rest."""
+        """Fail the job that was being handled when the actor crashed (the first in hand);
+        the rest of its batch stays in hand and is handled first after the restart."""
+        if self._in_hand:
+            self._complete(self._in_hand.popleft().request, error)
+
+    def _fail_in_hand(self, error: ZkActorsError) -> None:
         while self._in_hand:
             self._complete(self._in_hand.popleft().request, error)
 
     def on_stop(self, error: ZkActorsError) -> None:
-        self.on_crash(error)
+        self._fail_in_hand(error)
         while True:
             try:
                 job = self._mailbox.receive_nowait()
@@ -261,7 +274,7 @@ class EstimatorActor:
         self._completions.close()
 
     def reset(self) -> None:
-        self._in_hand.clear()
+        """Nothing to clear: the jobs still in hand were not affected by the crash."""
 
     def depth_probe(self) -> int:
         return self._mailbox.statistics().current_buffer_used

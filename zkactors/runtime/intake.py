@@ -36,6 +36,9 @@ from zkactors.zkvm.program import Program
 
 log = structlog.get_logger(__name__)
 
+#: Distinct programs whose hashes intake remembers (cleared, not evicted, when full).
+_HASH_MEMO = 1024
+
 
 def as_program(program: object) -> Program:
     """``program`` as a :class:`Program`; canonical bytes are decoded.
@@ -138,6 +141,25 @@ class Intake:
         self._mailbox = mailbox
         self._sink = sink
         self._open: weakref.WeakSet[Reply] = weakref.WeakSet()
+        self._hashes: dict[bytes, str] = {}
+
+    def program_hash(self, program: Program) -> str:
+        """``program.hash``, memoized by canonical bytes (a SHA-256 per request is a
+        noticeable share of a cache hit; the bytes object caches its own Python hash)."""
+        canonical = program.to_bytes()
+        known = self._hashes.get(canonical)
+        if known is None:
+            if len(self._hashes) >= _HASH_MEMO:
+                self._hashes.clear()
+            known = self._hashes[canonical] = program.hash
+        return known
+
+    def admit(
+        self, program: object, inputs: object, profile: str, deadline: float | None
+    ) -> ProofRequest:
+        """:func:`admit` with the memoized program hash."""
+        checked = as_program(program)
+        return admit(checked, inputs, profile, deadline, program_hash=self.program_hash(checked))
 
     def accept_nowait(self, submission: Submission) -> None:
         """Enqueue ``submission`` if there is room.

@@ -57,19 +57,6 @@ class Accepted:
 
 
 @attrs.frozen
-class Lookups:
-    """Cache lookups: hits (answered from the cache), misses (a new proof), coalesced
-    (joined a proof already running); ``would_be_hits`` counts misses that a cache of
-    this capacity would have answered (only non-zero while the cache is off)."""
-
-    hits: int
-    misses: int
-    coalesced: int
-    would_be_hits: int
-    depth: int
-
-
-@attrs.frozen
 class Replies:
     """Requests answered: receipts, failures by error type, latencies in seconds."""
 
@@ -79,9 +66,25 @@ class Replies:
 
 
 @attrs.frozen
-class CacheStatus:
-    """The cache's state after a batch of lookups or completions."""
+class CacheReport:
+    """What the cache did since its last report (one event per batch it handled, so a
+    hit costs one event at most): lookups, the requests it answered, and its state.
 
+    Lookups: ``hits`` (answered from the cache), ``misses`` (a new proof), ``coalesced``
+    (joined a proof already running), ``would_be_hits`` (misses that a cache of this
+    capacity would have answered: non-zero only while it is off); ``depth``: the intake
+    mailbox depth seen at the start of the batch. Answers as in :class:`Replies`. State:
+    on/off, hit rates over the window of ``window`` lookups, size, evictions, switches.
+    """
+
+    hits: int
+    misses: int
+    coalesced: int
+    would_be_hits: int
+    depth: int
+    receipts: int
+    failures: tuple[tuple[str, int], ...]
+    latencies: tuple[float, ...]
     enabled: bool
     hit_rate: float
     would_be_hit_rate: float
@@ -119,16 +122,7 @@ class ActorRestarted:
     error_type: str
 
 
-Event = (
-    Rejected
-    | Accepted
-    | Lookups
-    | Replies
-    | CacheStatus
-    | ProofMeasured
-    | QueueDepth
-    | ActorRestarted
-)
+Event = Rejected | Accepted | CacheReport | Replies | ProofMeasured | QueueDepth | ActorRestarted
 
 
 class MetricsSink:
@@ -171,9 +165,12 @@ class ReplyTally:
     def flush(self, sink: MetricsSink) -> None:
         if self.receipts or self.failures:
             sink.emit(Replies(self.receipts, tuple(self.failures.items()), tuple(self.latencies)))
-            self.receipts = 0
-            self.failures = {}
-            self.latencies = []
+            self.clear()
+
+    def clear(self) -> None:
+        self.receipts = 0
+        self.failures = {}
+        self.latencies = []
 
 
 # ---- the snapshot ----
@@ -409,7 +406,7 @@ class MetricsActor:
         self._estimate_errors: deque[float] = deque(maxlen=ESTIMATE_SAMPLES)
         self._estimated_seconds = 0.0
         self._measured_seconds = 0.0
-        self._cache = CacheStatus(True, 0.0, 0.0, 0, 0, 0, 0, 0)
+        self._cache = CacheReport(0, 0, 0, 0, 0, 0, (), (), True, 0.0, 0.0, 0, 0, 0, 0, 0)
         self._peaks: dict[str, int] = {}
         self._restarts: dict[str, int] = {}
 
@@ -444,28 +441,22 @@ class MetricsActor:
             self._apply(event)
 
     def _apply(self, event: Event) -> None:
-        if isinstance(event, Replies):
-            self._receipts += event.receipts
-            answered = event.receipts
-            for name, count in event.failures:
-                self._failures[name] = self._failures.get(name, 0) + count
-                answered += count
-            self._latencies.extend(event.latencies)
-            self._answers.append((time.perf_counter(), answered))
-        elif isinstance(event, Lookups):
+        if isinstance(event, CacheReport):
             self._hits += event.hits
             self._misses += event.misses
             self._coalesced += event.coalesced
             self._would_be_hits += event.would_be_hits
             self._peak("intake", event.depth)
+            self._answered(event.receipts, event.failures, event.latencies)
+            self._cache = event
+        elif isinstance(event, Replies):
+            self._answered(event.receipts, event.failures, event.latencies)
         elif isinstance(event, Accepted):
             self._accepted += event.requests
         elif isinstance(event, Rejected):
             self._rejected += event.count
             self._failures[event.error_type] = self._failures.get(event.error_type, 0) + event.count
             self._answers.append((time.perf_counter(), event.count))
-        elif isinstance(event, CacheStatus):
-            self._cache = event
         elif isinstance(event, ProofMeasured):
             if event.error_type is None:
                 self._proofs += 1
@@ -483,6 +474,19 @@ class MetricsActor:
             self._peak(event.queue, event.depth)
         elif isinstance(event, ActorRestarted):
             self._restarts[event.actor] = self._restarts.get(event.actor, 0) + 1
+
+    def _answered(
+        self, receipts: int, failures: tuple[tuple[str, int], ...], latencies: tuple[float, ...]
+    ) -> None:
+        if not receipts and not failures:
+            return
+        self._receipts += receipts
+        answered = receipts
+        for name, count in failures:
+            self._failures[name] = self._failures.get(name, 0) + count
+            answered += count
+        self._latencies.extend(latencies)
+        self._answers.append((time.perf_counter(), answered))
 
     def _peak(self, queue: str, depth: int) -> None:
         if depth > self._peaks.get(queue, 0):
@@ -549,8 +553,7 @@ class MetricsActor:
 __all__ = [
     "Accepted",
     "ActorRestarted",
-    "CacheStatus",
-    "Lookups",
+    "CacheReport",
     "MetricsActor",
     "MetricsSink",
     "MetricsSnapshot",

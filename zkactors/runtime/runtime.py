@@ -57,7 +57,6 @@ from zkactors.runtime.config import RuntimeConfig
 from zkactors.runtime.estimator import CostModel, EstimatorActor, ExecuteFn, LinearCostModel
 from zkactors.runtime.intake import (
     Intake,
-    admit,
     as_inputs,
     as_program,
     check_profile,
@@ -477,7 +476,7 @@ class ZkRuntime:
             self._check_open()
             deadline = deadline_after(timeout)
             name = self._config.profile if profile is None else check_profile(profile)
-            return admit(program, inputs, name, deadline)
+            return self._intake.admit(program, inputs, name, deadline)
         except ZkActorsError as exc:
             self._sink.emit(Rejected(type(exc).__name__))
             raise
@@ -494,7 +493,6 @@ class ZkRuntime:
         submissions: list[Submission] = []
         run: list[ProofRequest] = []
         start = 0
-        hashes: dict[int, str] = {}
         rejected: dict[str, int] = {}
         size = self._config.batch_size
         for slot, item in enumerate(items):
@@ -506,10 +504,9 @@ class ZkRuntime:
                         f"request {slot} must be a (program, inputs) pair, got {item!r:.80}"
                     ) from None
                 program = as_program(program_object)
-                program_hash = hashes.get(id(program))
-                if program_hash is None:
-                    program_hash = hashes[id(program)] = program.hash
-                key = CacheKey(program_hash, as_inputs(program, inputs), profile)
+                key = CacheKey(
+                    self._intake.program_hash(program), as_inputs(program, inputs), profile
+                )
             except ZkActorsError as exc:
                 if not return_exceptions:
                     self._sink.emit(Rejected(type(exc).__name__, len(items)))

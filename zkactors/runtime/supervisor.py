@@ -18,9 +18,9 @@ crash, fails only the requests that actor held with ``ActorCrashed``, and restar
 one-for-one with fresh state and the same mailboxes. Restarts are counted together
 against the runtime's intensity (``max_restarts`` within ``restart_period`` seconds, as an
 OTP supervisor); one more crash stops the runtime: every open request, including those
-of the actor that crashed last, is answered with ``RuntimeFailed`` (caused by that crash). Provers are
-actors too, supervised by the same loop inside the supervisor's task group: a prover
-whose ``prove()`` raises anything but a typed zkactors error has crashed.
+of the actor that crashed last, is answered with ``RuntimeFailed`` (caused by that
+crash). Provers are actors too, supervised by the same loop inside the supervisor's task
+group: a prover whose ``prove()`` raises anything but a typed zkactors error has crashed.
 """
 
 from __future__ import annotations
