@@ -148,15 +148,16 @@ class CacheActor:
     async def _lookup(self, submission: Submission) -> None:
         reply = submission.reply
         slot = submission.offset
-        store = self._store if self._enabled else None
+        store = self._store
         flights = self._flights
         now = time.perf_counter()
         self._dirty = True
         for request in submission.requests:
             key = request.key
-            receipt = store.get(key) if store is not None else None
+            # Checked per request: any lookup (or a wait below) may switch the cache.
+            receipt = store.get(key) if self._enabled else None
             if receipt is not None:
-                store.move_to_end(key)  # type: ignore[union-attr]
+                store.move_to_end(key)
                 self._touch_shadow(key, receipt)
                 self._hits += 1
                 if reply.settle(slot, receipt):
@@ -185,8 +186,6 @@ class CacheActor:
                 except anyio.WouldBlock:
                     self._flush()
                     await self._jobs.send(job)
-                # The cache may have switched while this task waited.
-                store = self._store if self._enabled else None
                 now = time.perf_counter()
             slot += 1
 

@@ -72,8 +72,8 @@ class CacheReport:
 
     Lookups: ``hits`` (answered from the cache), ``misses`` (a new proof), ``coalesced``
     (joined a proof already running), ``would_be_hits`` (misses that a cache of this
-    capacity would have answered: non-zero only while it is off); ``depth``: the intake
-    mailbox depth seen at the start of the batch. Answers as in :class:`Replies`. State:
+    capacity would have answered); ``depth``: the intake mailbox depth seen at the start
+    of the batch. Answers as in :class:`Replies`. State:
     on/off, hit rates over the window of ``window`` lookups, size, evictions, switches.
     """
 
@@ -137,8 +137,10 @@ class MetricsSink:
     def emit(self, event: Event) -> None:
         try:
             self._send.send_nowait(event)
-        except (anyio.WouldBlock, anyio.ClosedResourceError, anyio.BrokenResourceError):
+        except anyio.WouldBlock:
             self.dropped += 1
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            pass  # the runtime has stopped: its figures are final
 
     def close(self) -> None:
         self._send.close()
@@ -189,10 +191,34 @@ class MetricsSnapshot:
     in_flight``; once every accepted request has reached the cache (no shutdown or crash
     in between), ``accepted == hits + misses + coalesced``.
 
+    Requests: ``requests`` submitted; ``accepted`` (queued) or ``rejected`` at the door
+    (invalid, ``Overloaded``, closed); accepted ones were looked up as ``hits`` (answered
+    from the cache), ``misses`` (started a proof) or ``coalesced`` (joined one running).
+    ``would_be_hits``: misses a cache of this capacity would have answered (it was off,
+    or had just come back on empty). Answers: ``receipts``, ``failures`` by error type
+    (rejections included), ``in_flight`` still unanswered.
+
+    Proofs: ``proofs`` made, ``proof_failures`` (typed errors and crashes of provers),
+    ``proving_seconds`` of wall time in provers; ``estimated_seconds`` and
+    ``measured_seconds`` sum the estimate and the measurement of each successful proof,
+    and ``estimate_error`` is the median of ``|estimate - measured| / measured`` over
+    recent proofs (None before the first).
+
+    Cache: ``cache_enabled``; ``cache_hit_rate`` and ``cache_would_be_hit_rate`` over the
+    last ``cache_window`` lookups; ``cache_entries``, ``cache_bytes``, ``cache_evictions``,
+    ``cache_switches`` (on/off changes).
+
+    Queues: ``queue_depths`` now and ``peak_queue_depths`` seen, by queue: ``intake``
+    (submissions waiting for the cache), ``estimator``, ``supervisor`` (mailboxes),
+    ``completions``, ``metrics``; ``proofs_pending`` (distinct proofs past the cache),
+    ``proofs_queued`` (waiting for a prover), ``proofs_running``.
+
     Latencies (seconds, from submission to answer) are percentiles of the last
     ``LATENCY_SAMPLES`` answers; ``throughput`` is answers per second over the last
-    ``THROUGHPUT_WINDOW`` seconds; ``estimate_error`` is the median of
-    ``|estimate - measured| / measured`` over recent proofs (None before the first).
+    ``THROUGHPUT_WINDOW`` seconds. ``restarts`` counts crashes survived, by actor;
+    ``events_dropped`` metric events lost to a full metrics mailbox (figures are then
+    low by that much); ``cpu_utilization`` the process's CPU time over wall time and
+    cores since start.
     """
 
     uptime: float

@@ -187,7 +187,9 @@ class ZkRuntime:
         try:
             await self._task_group.start(self._run)
         except BaseException:
-            self._actors_scope.cancel()
+            scope = getattr(self, "_actors_scope", None)
+            if scope is not None:
+                scope.cancel()
             await self._task_group.__aexit__(*sys.exc_info())
             raise
         self._state = "running"
@@ -215,10 +217,6 @@ class ZkRuntime:
             log.debug("runtime.stopped", mode=mode, failed=self._failure is not None)
         if self._failure is not None:
             raise self._failure
-
-    async def aclose(self) -> None:
-        """Stop the runtime as leaving the ``async with`` block would."""
-        await self.__aexit__(None, None, None)
 
     def _wire(self) -> None:
         config = self._config
