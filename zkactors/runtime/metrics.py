@@ -33,7 +33,7 @@ LATENCY_SAMPLES = 10_000
 ESTIMATE_SAMPLES = 1_000
 #: Seconds of history behind the throughput figure.
 THROUGHPUT_WINDOW = 10.0
-#: Seconds the metrics actor lets events accumulate between two visits to its mailbox.
+#: Seconds between two visits of the metrics actor to its mailbox.
 BATCH_INTERVAL = 0.01
 
 
@@ -437,16 +437,12 @@ class MetricsActor:
         self._restarts: dict[str, int] = {}
 
     async def run(self) -> None:
-        while True:
-            try:
-                event = await self._mailbox.receive()
-            except anyio.EndOfStream:
-                return
-            self._apply(event)
-            self._drain()
-            # Let events pile up between visits: while this task sleeps instead of
-            # waiting in receive(), emitting is a plain append for the senders, not a
-            # task wake-up per event. snapshot() folds in whatever is pending.
+        # Polls instead of waiting in receive(): an event handed straight to a task
+        # blocked in receive() sits in that task, invisible to snapshot() until the task
+        # runs, so a snapshot taken right after a reply could miss it. Polled, every event
+        # waits in the buffer, where snapshot() folds it in. Between visits, emitting is a
+        # plain append for the senders, never a task wake-up per event.
+        while self._drain():  # noqa: ASYNC110  (polling is the point, see above)
             await anyio.sleep(BATCH_INTERVAL)
 
     def on_crash(self, error: BaseException) -> None:
@@ -458,12 +454,15 @@ class MetricsActor:
     def reset(self) -> None:
         """Counters survive a restart: they describe the runtime, not the actor."""
 
-    def _drain(self) -> None:
+    def _drain(self) -> bool:
+        """Apply every buffered event; False once the mailbox has ended."""
         while True:
             try:
                 event = self._mailbox.receive_nowait()
-            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
-                return
+            except anyio.WouldBlock:
+                return True
+            except (anyio.EndOfStream, anyio.ClosedResourceError):
+                return False
             self._apply(event)
 
     def _apply(self, event: Event) -> None:
