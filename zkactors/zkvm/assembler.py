@@ -73,6 +73,7 @@ _FORMS = {
 _LABEL = re.compile(r"\s*([^\s:,;#]+)\s*:")
 _WORD = re.compile(r"\s*([^\s,]+)")
 _DECIMAL = re.compile(r"-?[0-9]+\Z")
+_MAX_DECIMAL_DIGITS = len(str(P - 1))
 _HEX = re.compile(r"-?0[xX][0-9a-fA-F]+\Z")
 
 
@@ -259,6 +260,14 @@ class _Assembler:
 
     def immediate(self, token: _Token, op: Op) -> int:
         text = token.text
+        # |imm| < p has at most 20 significant decimal digits; checking the length first
+        # keeps int() away from huge literals (and Python's digit limit) entirely.
+        if _DECIMAL.match(text) and len(text.lstrip("-").lstrip("0")) > _MAX_DECIMAL_DIGITS:
+            raise self.at(
+                token,
+                f"immediate {text[:24]}... is out of range: expected an integer in "
+                f"[-(p-1), p-1] with p = {P}",
+            )
         if _HEX.match(text):
             value = int(text, 16)
         elif _DECIMAL.match(text):

@@ -10,6 +10,7 @@ re-checks it, and the native decoder (``ext/vm.c``) enforces the same rules on b
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import struct
 from collections.abc import Iterable
@@ -220,12 +221,14 @@ class Program:
         :raises InputError: if the count is wrong or an input is not an int in [0, p)
             (``bool`` is rejected: ``True`` is not a field element here).
         """
-        values = tuple(inputs)
+        # One more than expected is enough to tell "too many": never materialise a long
+        # (or endless) iterable just to reject it.
+        values = tuple(itertools.islice(inputs, self.n_inputs + 1))
         if len(values) != self.n_inputs:
             names = ", ".join(self.inputs) or "none"
             raise InputError(
                 f"expected {self.n_inputs} input{'s' if self.n_inputs != 1 else ''} "
-                f"({names}), got {len(values)}"
+                f"({names}), got {len(values)}{' or more' if len(values) > self.n_inputs else ''}"
             )
         for name, value in zip(self.inputs, values, strict=True):
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < P:
