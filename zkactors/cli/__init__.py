@@ -49,6 +49,11 @@ def _parser(command: str | None) -> tuple[argparse.ArgumentParser, object | None
     return parser, chosen
 
 
+def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    # Looked up per logger, not bound once: sys.stderr may be replaced after configure().
+    return structlog.PrintLogger(sys.stderr)
+
+
 def _configure_logging(verbose: bool) -> None:
     """The CLI is an application, so it (not the library) decides what is shown: warnings
     and errors by default, every event with ``--verbose``, always on stderr so that
@@ -56,7 +61,7 @@ def _configure_logging(verbose: bool) -> None:
     level = logging.DEBUG if verbose else logging.WARNING
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_stderr_logger,
     )
 
 
