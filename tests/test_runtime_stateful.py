@@ -1,0 +1,423 @@
+"""A hypothesis state machine driving one long-lived ``ZkRuntime`` per example, on asyncio
+and on trio, through random interleavings of its whole API.
+
+The runtime lives in a blocking portal (``anyio.from_thread.start_blocking_portal``), so
+each rule is an ordinary synchronous step that runs its calls in the runtime's event loop;
+the same machine runs on either backend. Rules: ``prove``, ``prove_many`` (with repeats,
+bad requests and failing runs mixed in), ``try_prove`` bursts that can overflow a small
+intake mailbox (``Overloaded``), awaiting the handles later, callers cancelled or timed
+out at random points, bursts of fresh or repeated requests that move the cache's hit
+rate across its switching band, and metrics reads.
+
+After every step (invariants):
+
+- every answer is a receipt that verifies against its program and states the request's
+  inputs, the natively executed outputs and the profile, or the typed error that request
+  deserves; a handle awaited twice gives the same answer (one reply per request);
+- the identities of ``MetricsSnapshot``'s docstring hold: ``requests == accepted +
+  rejected``, ``requests == receipts + sum(failures) + in_flight`` with ``in_flight >= 0``
+  (a request answered twice would drive it negative), ``hits + misses + coalesced <=
+  accepted`` (equal once everything reached the cache), and counters never decrease;
+- the model's count of submitted requests brackets ``requests`` (cancelled callers may or
+  may not have been counted), and door rejections are counted exactly;
+- the cache stays within ``cache_max_entries`` and ``cache_max_bytes``, holds nothing
+  while switched off, and its switch follows the documented hysteresis on the shadow
+  (would-be) hit rate.
+
+At the end of each example the machine waits for quiescence (no request in flight), then
+leaves the runtime (drain) and checks that everything accepted was answered.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+
+import zkactors
+from zkactors import RuntimeConfig, ZkRuntime
+from zkactors.errors import (
+    DeadlineExceeded,
+    ExecutionError,
+    InputError,
+    Overloaded,
+    ZkActorsError,
+)
+from zkactors.runtime import MetricsSnapshot, ProofHandle
+from zkactors.testing import inputs_for
+from zkactors.testing import programs as program_strategy
+from zkactors.zkvm.assembler import assemble
+from zkactors.zkvm.program import Program
+from zkactors.zkvm.receipt import Receipt
+
+pytestmark = pytest.mark.timeout(300)
+
+#: A run that always fails (the answer is ExecutionError, after the request was accepted).
+FAILING = assemble(".input x\n.output x\nset t, 1\nassert_zero t\nhalt")
+_COUNTERS = ("requests", "accepted", "rejected", "hits", "misses", "coalesced", "receipts")
+_CACHE_BYTES = (1 << 30, 12_000)
+
+
+class Request:
+    """A request the machine may send, and what its answer must be."""
+
+    def __init__(self, program: Program, inputs: tuple[int, ...]) -> None:
+        self.program = program
+        self.inputs = inputs
+        try:
+            self.outputs: tuple[int, ...] | None = zkactors.execute(program, inputs).outputs
+        except ExecutionError:
+            self.outputs = None
+
+    def __repr__(self) -> str:
+        return f"Request({self.program.hash[:8]}, {self.inputs})"
+
+    def check(self, answer: object) -> None:
+        """``answer`` (a receipt or an exception) is right for this request."""
+        if self.outputs is None:
+            assert isinstance(answer, ExecutionError | DeadlineExceeded), answer
+            return
+        if isinstance(answer, DeadlineExceeded):
+            return
+        assert isinstance(answer, Receipt), answer
+        zkactors.verify(answer, self.program)
+        assert answer.inputs == self.inputs
+        assert answer.outputs == self.outputs
+        assert answer.profile == "test"
+
+
+@st.composite
+def _requests(draw: st.DrawFn) -> Request:
+    program = draw(
+        st.one_of(
+            program_strategy(max_cycles=12, max_instructions=8, max_inputs=2),
+            st.just(FAILING),
+            st.just(zkactors.programs.load("fib")),
+        )
+    )
+    inputs = draw(inputs_for(program))
+    if program.hash == zkactors.programs.load("fib").hash:
+        inputs = (draw(st.integers(0, 20)),)
+    return Request(program, tuple(inputs))
+
+
+def _outcome(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except ZkActorsError as exc:
+        return exc
+
+
+class RuntimeMachine(RuleBasedStateMachine):
+    backend = "asyncio"
+
+    requests = Bundle("requests")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._portal_cm = anyio.from_thread.start_blocking_portal(self.backend)
+        self.portal = self._portal_cm.__enter__()
+        self.runtime: ZkRuntime | None = None
+        self.handles: list[tuple[Request, ProofHandle]] = []
+        self.certain = 0  # requests that surely reached the runtime's books
+        self.uncertain = 0  # cancelled / timed-out callers: counted or not
+        self.door_rejections = 0
+        self.receipts_seen = 0
+        self.last: MetricsSnapshot | None = None
+
+    # ---- lifecycle ----
+
+    @initialize(
+        target=requests,
+        first=_requests(),
+        max_entries=st.integers(0, 4),
+        max_bytes=st.sampled_from(_CACHE_BYTES),
+        window=st.integers(4, 12),
+        min_requests=st.integers(1, 4),
+        intake_capacity=st.integers(1, 4),
+        max_parallel=st.integers(1, 2),
+        batch_size=st.integers(1, 4),
+        off_below=st.sampled_from([0.0, 0.3, 0.5]),
+        on_at=st.sampled_from([0.5, 0.6, 0.9]),
+    )
+    def start(
+        self,
+        first: Request,
+        max_entries: int,
+        max_bytes: int,
+        window: int,
+        min_requests: int,
+        intake_capacity: int,
+        max_parallel: int,
+        batch_size: int,
+        off_below: float,
+        on_at: float,
+    ) -> Request:
+        self.config = RuntimeConfig(
+            profile="test",
+            max_parallel=max_parallel,
+            cache_max_entries=max_entries,
+            cache_max_bytes=max_bytes,
+            cache_window=window,
+            cache_min_requests=min_requests,
+            intake_capacity=intake_capacity,
+            batch_size=batch_size,
+            cache_off_below=off_below,
+            cache_on_at=max(on_at, off_below),
+            max_pending_proofs=4,
+        )
+        self._runtime_cm = self.portal.wrap_async_context_manager(ZkRuntime(self.config))
+        self.runtime = self._runtime_cm.__enter__()
+        return first
+
+    def teardown(self) -> None:
+        try:
+            if self.runtime is not None:
+                for request, handle in self.handles:
+                    request.check(_outcome(functools.partial(self.portal.call, handle.wait)))
+                self.handles.clear()
+                self.portal.call(self._quiesce)
+                snapshot = self.runtime.metrics()
+                self._check_snapshot(snapshot)
+                assert snapshot.accepted == snapshot.hits + snapshot.misses + snapshot.coalesced
+                self._runtime_cm.__exit__(None, None, None)
+                final = self.runtime.metrics()
+                assert final.in_flight == 0
+                assert final.requests == snapshot.requests
+        finally:
+            self._portal_cm.__exit__(None, None, None)
+
+    async def _quiesce(self) -> None:
+        """Wait (a hang guard, not a timing assertion) until nothing is in flight."""
+        assert self.runtime is not None
+        with anyio.fail_after(60):
+            while True:
+                snapshot = self.runtime.metrics()
+                if snapshot.in_flight == 0 and snapshot.accepted == (
+                    snapshot.hits + snapshot.misses + snapshot.coalesced
+                ):
+                    return
+                await anyio.sleep(0.002)
+
+    @property
+    def rt(self) -> ZkRuntime:
+        assert self.runtime is not None
+        return self.runtime
+
+    # ---- requests ----
+
+    @rule(target=requests, request=_requests())
+    def new_request(self, request: Request) -> Request:
+        return request
+
+    @rule(request=requests)
+    def prove(self, request: Request) -> None:
+        answer = _outcome(lambda: self.portal.call(self.rt.prove, request.program, request.inputs))
+        self.certain += 1
+        self._answered(request, answer)
+
+    @rule(batch=st.lists(requests, min_size=0, max_size=6), bad=st.integers(0, 2))
+    def prove_many(self, batch: list[Request], bad: int) -> None:
+        pairs: list[tuple[Program, object]] = [(r.program, r.inputs) for r in batch]
+        fib = zkactors.programs.load("fib")
+        pairs += [(fib, (1, 2))] * bad  # wrong input count: rejected, answered in place
+        call = functools.partial(self.rt.prove_many, pairs, return_exceptions=True)
+        answers = self.portal.call(call)
+        assert len(answers) == len(pairs)
+        self.certain += len(pairs)
+        self.door_rejections += bad
+        for request, answer in zip(batch, answers, strict=False):
+            self._answered(request, answer)
+        for answer in answers[len(batch) :]:
+            assert isinstance(answer, InputError)
+
+    @rule(request=requests)
+    def invalid_request(self, request: Request) -> None:
+        wrong = (*request.inputs, 0)
+        answer = _outcome(lambda: self.portal.call(self.rt.prove, request.program, wrong))
+        assert isinstance(answer, InputError), answer
+        self.certain += 1
+        self.door_rejections += 1
+
+    @rule(burst=st.lists(requests, min_size=1, max_size=8))
+    def try_prove_burst(self, burst: list[Request]) -> None:
+        """try_prove many times without yielding: a small intake mailbox overflows."""
+
+        def submit() -> list[ProofHandle | ZkActorsError]:
+            return [
+                _outcome(functools.partial(self.rt.try_prove, r.program, r.inputs)) for r in burst
+            ]
+
+        for request, result in zip(burst, self.portal.call(submit), strict=True):
+            self.certain += 1
+            if isinstance(result, ProofHandle):
+                self.handles.append((request, result))
+            else:
+                assert isinstance(result, Overloaded), result
+                self.door_rejections += 1
+
+    @rule(pick=st.integers(0, 255))
+    def await_handle(self, pick: int) -> None:
+        # How many handles exist depends on timing (Overloaded or not), so nothing drawn
+        # may depend on it: hypothesis replays draws to shrink.
+        if not self.handles:
+            return
+        request, handle = self.handles.pop(pick % len(self.handles))
+        first = _outcome(lambda: self.portal.call(handle.wait))
+        again = _outcome(lambda: self.portal.call(handle.wait))
+        assert handle.done()
+        assert again is first  # one reply, however often it is read
+        self._answered(request, first)
+
+    @rule(request=requests, checkpoints=st.integers(0, 3))
+    def cancelled_caller(self, request: Request, checkpoints: int) -> None:
+        """The caller's scope is cancelled after ``checkpoints`` scheduling points (0:
+        before it could even queue); whatever it got, nobody else is disturbed."""
+
+        async def impatient() -> object:
+            async with anyio.create_task_group() as group:
+                outcome: list[object] = []
+
+                async def call() -> None:
+                    try:
+                        outcome.append(await self.rt.prove(request.program, request.inputs))
+                    except ZkActorsError as exc:
+                        outcome.append(exc)
+
+                group.start_soon(call)
+                for _ in range(checkpoints):
+                    await anyio.lowlevel.checkpoint()
+                group.cancel_scope.cancel()
+            return outcome[0] if outcome else None
+
+        answer = self.portal.call(impatient)
+        if answer is None:
+            self.uncertain += 1
+        else:
+            self.certain += 1
+            self._answered(request, answer)
+
+    @rule(request=requests, timeout=st.sampled_from([0.0, 1e-4, 1e-3]))
+    def timed_out_caller(self, request: Request, timeout: float) -> None:
+        call = functools.partial(self.rt.prove, request.program, request.inputs, timeout=timeout)
+        answer = _outcome(lambda: self.portal.call(call))
+        # A deadline that passes while waiting for mailbox room is a rejection at the door.
+        self.uncertain += 1
+        if not isinstance(answer, DeadlineExceeded):
+            self._answered(request, answer)
+
+    @rule(request=requests, repeats=st.integers(2, 8))
+    def repeat_burst(self, request: Request, repeats: int) -> None:
+        """The same request many times in one batch: coalesced, or hits if cached."""
+        call = functools.partial(
+            self.rt.prove_many,
+            [(request.program, request.inputs)] * repeats,
+            return_exceptions=True,
+        )
+        for answer in self.portal.call(call):
+            self._answered(request, answer)
+        self.certain += repeats
+
+    @rule(request=requests, repeats=st.integers(2, 6))
+    def repeat_one_by_one(self, request: Request, repeats: int) -> None:
+        """The same request again and again, each after the last answer: cache hits."""
+        for _ in range(repeats):
+            prove = functools.partial(self.rt.prove, request.program, request.inputs)
+            self._answered(request, _outcome(functools.partial(self.portal.call, prove)))
+            self.certain += 1
+
+    @rule(fresh=st.lists(_requests(), min_size=2, max_size=6))
+    def fresh_burst(self, fresh: list[Request]) -> None:
+        """New requests: misses pull the hit rate down (the cache may switch off)."""
+        call = functools.partial(
+            self.rt.prove_many, [(r.program, r.inputs) for r in fresh], return_exceptions=True
+        )
+        for request, answer in zip(fresh, self.portal.call(call), strict=True):
+            self._answered(request, answer)
+        self.certain += len(fresh)
+
+    @rule()
+    def quiesce(self) -> None:
+        self.portal.call(self._quiesce)
+        snapshot = self.rt.metrics()
+        assert snapshot.accepted == snapshot.hits + snapshot.misses + snapshot.coalesced
+
+    # ---- checks ----
+
+    def _answered(self, request: Request, answer: object) -> None:
+        request.check(answer)
+        self.receipts_seen += isinstance(answer, Receipt)
+
+    def _check_snapshot(self, s: MetricsSnapshot) -> None:
+        assert s.requests == s.accepted + s.rejected
+        assert s.in_flight >= 0, "more answers than requests: some request answered twice"
+        assert s.requests == s.receipts + sum(s.failures.values()) + s.in_flight
+        assert s.hits + s.misses + s.coalesced <= s.accepted
+        assert self.certain <= s.requests <= self.certain + self.uncertain
+        assert self.door_rejections <= s.rejected <= self.door_rejections + self.uncertain
+        assert s.receipts >= self.receipts_seen
+        assert s.cache_entries <= self.config.cache_max_entries
+        assert s.cache_bytes <= self.config.cache_max_bytes
+        if not s.cache_enabled:
+            assert (s.cache_entries, s.cache_bytes) == (0, 0), "an off cache stores nothing"
+        # The switch (cache.py): off when the shadow hit rate over the window falls below
+        # cache_off_below, on again at cache_on_at, once the window holds min_requests.
+        assert s.cache_window <= self.config.cache_window
+        if s.cache_window >= self.config.cache_min_requests:
+            if s.cache_enabled:
+                assert s.cache_would_be_hit_rate >= self.config.cache_off_below, s
+            else:
+                assert s.cache_would_be_hit_rate < self.config.cache_on_at, s
+        if self.last is not None:
+            for name in _COUNTERS:
+                assert getattr(s, name) >= getattr(self.last, name), name
+            for name, count in self.last.failures.items():
+                assert s.failures.get(name, 0) >= count, name
+            assert s.cache_evictions >= self.last.cache_evictions
+            assert s.cache_switches >= self.last.cache_switches
+            if s.cache_enabled != self.last.cache_enabled:
+                assert s.cache_switches > self.last.cache_switches
+        self.last = s
+
+    @invariant()
+    def metrics_add_up(self) -> None:
+        if self.runtime is not None:
+            self._check_snapshot(self.rt.metrics())
+
+
+class AsyncioRuntimeMachine(RuntimeMachine):
+    backend = "asyncio"
+
+
+class TrioRuntimeMachine(RuntimeMachine):
+    backend = "trio"
+
+
+STATEFUL = settings(
+    max_examples=8,
+    stateful_step_count=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@pytest.mark.parametrize(
+    "machine", [AsyncioRuntimeMachine, TrioRuntimeMachine], ids=["asyncio", "trio"]
+)
+def test_runtime_state_machine(machine: type[RuntimeMachine]) -> None:
+    run_state_machine_as_test(machine, settings=STATEFUL)
