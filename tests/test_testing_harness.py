@@ -374,3 +374,25 @@ async def test_run_workload_reports_wrong_answers(fib_receipts: list[Any]) -> No
 def test_run_workload_rejects_an_unknown_mode() -> None:
     with pytest.raises(ValueError, match="mode"):
         anyio.run(functools.partial(run_workload, FakeRuntimeForTests({}), [], mode="serial"))  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+@settings(max_examples=6, deadline=None)
+@given(
+    workloads(
+        unique=st.integers(1, 4), repeat_rate=st.sampled_from([0.0, 0.5, 0.8]), sizes=(8, 24)
+    ),
+    st.sampled_from(["batch", "concurrent"]),
+)
+async def test_run_workload_through_a_real_runtime(workload: list[Any], mode: str) -> None:
+    # A cache that never switches off, so every repeat is a hit or joins a running proof.
+    config = zkactors.RuntimeConfig(profile="test", max_parallel=2, cache_off_below=0.0)
+    async with zkactors.ZkRuntime(config) as runtime:
+        report = await run_workload(runtime, workload, mode=mode)  # type: ignore[arg-type]
+        snapshot = runtime.metrics()
+    assert report.ok, report.problems
+    assert report.requests == len(workload) == report.verified
+    assert report.distinct == len({(p.hash, tuple(i)) for p, i in workload})
+    # Each distinct request was proved at most once; the rest were hits or coalesced.
+    assert snapshot.misses <= report.distinct
+    assert snapshot.hits + snapshot.misses + snapshot.coalesced == report.requests
