@@ -26,7 +26,7 @@ Checking a runtime
     ``mode="concurrent"``), verifies every receipt against its program and the natively
     executed outputs, and returns a :class:`WorkloadReport` of counts.
 
-Example (a pytest test; the ``anyio`` marker runs it on asyncio and trio)::
+Example (two pytest tests)::
 
     import anyio
     from hypothesis import given, settings, strategies as st
