@@ -35,6 +35,11 @@ class AssemblyError(ZkActorsError, ValueError):
         return where
 
 
+class NonCanonicalElement(ZkActorsError, ValueError):
+    """Bytes or an int that are not the canonical encoding of a field element (>= p, or
+    of the wrong length)."""
+
+
 class ProgramFormatError(ZkActorsError, ValueError):
     """Bytes that are not the canonical encoding of a program."""
 

@@ -11,7 +11,7 @@ An extension element c0 + c1·X of K = F[X]/(X² − W) is the tuple ``(c0, c1)`
 
 from __future__ import annotations
 
-from zkactors.errors import ZkActorsError
+from zkactors.errors import NonCanonicalElement
 
 P = 2**64 - 2**32 + 1
 """The Goldilocks prime p = 2^64 − 2^32 + 1."""
@@ -23,11 +23,6 @@ TWO_ADICITY = 32
 """2^32 divides p − 1, so F_p has subgroups of every size 2^k, k ≤ 32."""
 
 Ext = tuple[int, int]
-
-
-class NonCanonicalElement(ZkActorsError, ValueError):
-    """Bytes or an int that are not the canonical encoding of a field element (≥ p, or
-    of the wrong length)."""
 
 
 def is_canonical(value: int) -> bool:
