@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from zkactors import profiles
-from zkactors.cli.run_cmd import load_program, parse_inputs
+from zkactors.cli._shared import assignments, load_program, parse_inputs, report_assembly_error
 from zkactors.errors import AssemblyError
 from zkactors.zkvm.prover import prove_with_stats
 
@@ -48,8 +48,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         program = load_program(args.program)
     except AssemblyError as exc:
-        print(f"zkactors prove: {args.program}: error: {exc}", file=sys.stderr)
-        return 1
+        return report_assembly_error("prove", args.program, exc)
     inputs = parse_inputs(program, args.inputs)
     started = time.perf_counter()
     receipt, stats = prove_with_stats(program, inputs, profile=args.profile, threads=args.threads)
@@ -60,11 +59,9 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"zkactors prove: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    outputs = ", ".join(
-        f"{name}={value}" for name, value in zip(program.outputs, receipt.outputs, strict=True)
-    )
+    outputs = assignments(program.outputs, receipt.outputs)
     print(
-        f"proved {args.program} ({program.hash[:16]}): outputs {outputs or '(none)'}; "
+        f"proved {args.program} ({program.hash[:16]}): outputs {outputs}; "
         f"{stats.cycles} cycles, trace length {stats.trace_length}, profile {receipt.profile}; "
         f"receipt {len(data)} bytes -> {args.output}; {seconds * 1e3:.1f} ms"
     )

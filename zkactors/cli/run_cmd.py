@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
 from zkactors import programs
-from zkactors.errors import AssemblyError, InputError
-from zkactors.zkvm.assembler import assemble
+from zkactors.cli._shared import load_program, parse_inputs, report_assembly_error
+from zkactors.errors import AssemblyError
 from zkactors.zkvm.execute import DEFAULT_MAX_CYCLES, execute
-from zkactors.zkvm.program import Program
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,51 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def load_program(spec: str) -> Program:
-    """A built-in program by name, or the assembled contents of a ``.zkasm`` file.
-
-    :raises UnknownProgramError: if ``spec`` is neither a built-in name nor a file.
-    :raises AssemblyError: if the file does not assemble.
-    """
-    path = Path(spec)
-    if spec in programs.names() and not path.is_file():
-        return programs.load(spec)
-    if path.is_file():
-        return assemble(path.read_text(encoding="utf-8"))
-    if spec.endswith(".zkasm") or "/" in spec:
-        raise programs.UnknownProgramError(f"no such program file: {spec}")
-    return programs.load(spec)  # raises UnknownProgramError listing the library
-
-
-def parse_inputs(program: Program, texts: list[str]) -> list[int]:
-    if len(texts) != program.n_inputs:
-        names = " ".join(program.inputs) or "(none)"
-        raise InputError(
-            f"the program takes {program.n_inputs} input{'s' if program.n_inputs != 1 else ''} "
-            f"({names}), got {len(texts)}"
-        )
-    values = []
-    for name, text in zip(program.inputs, texts, strict=True):
-        try:
-            values.append(int(text, 0))
-        except ValueError:
-            raise InputError(
-                f"input {name!r} must be an integer in [0, p) (decimal or 0x hex), got {text!r}"
-            ) from None
-    return values
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         program = load_program(args.program)
     except AssemblyError as exc:
-        print(
-            f"zkactors run: {args.program}:{exc.line}:{exc.column}: error: {exc.message}",
-            file=sys.stderr,
-        )
-        if exc.source_line:
-            print(f"    {exc.source_line}\n    {' ' * (max(exc.column, 1) - 1)}^", file=sys.stderr)
-        return 1
+        return report_assembly_error("run", args.program, exc)
     result = execute(program, parse_inputs(program, args.inputs), max_cycles=args.max_cycles)
     if args.json:
         payload = {

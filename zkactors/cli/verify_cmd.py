@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from zkactors.cli.run_cmd import load_program
+from zkactors.cli._shared import assignments, load_program, report_assembly_error
 from zkactors.errors import AssemblyError, ReceiptFormatError, VerificationError
 from zkactors.zkvm.receipt import Receipt
 from zkactors.zkvm.verifier import verify
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         program = load_program(args.program)
     except AssemblyError as exc:
-        return _error(f"{args.program}: error: {exc}")
+        return report_assembly_error("verify", args.program, exc)
     try:
         data = args.file.read_bytes()
     except OSError as exc:
@@ -53,15 +53,11 @@ def run(args: argparse.Namespace) -> int:
     except VerificationError as exc:
         return _error(f"{args.file} is INVALID: {exc}")
     seconds = time.perf_counter() - started
-    outputs = ", ".join(
-        f"{name}={value}" for name, value in zip(program.outputs, receipt.outputs, strict=True)
-    )
-    inputs = ", ".join(
-        f"{name}={value}" for name, value in zip(program.inputs, receipt.inputs, strict=True)
-    )
+    outputs = assignments(program.outputs, receipt.outputs)
+    inputs = assignments(program.inputs, receipt.inputs)
     print(
-        f"valid: {args.program} ({program.hash[:16]}) with inputs {inputs or '(none)'} "
-        f"gives outputs {outputs or '(none)'}; trace length {receipt.trace_length}, "
+        f"valid: {args.program} ({program.hash[:16]}) with inputs {inputs} "
+        f"gives outputs {outputs}; trace length {receipt.trace_length}, "
         f"profile {receipt.profile}, {len(data)} bytes; verified in {seconds * 1e3:.2f} ms"
     )
     return 0
