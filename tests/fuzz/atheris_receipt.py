@@ -38,7 +38,7 @@ import logging
 import os
 import sys
 
-import atheris  # type: ignore[import-not-found]  # a tool of this script only
+import atheris  # type: ignore[import-untyped,import-not-found,unused-ignore]  # this script only
 
 with atheris.instrument_imports():
     import structlog

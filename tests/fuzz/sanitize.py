@@ -62,7 +62,7 @@ SANITIZER_OPTIONS = {
 
 def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     print("+", " ".join(command), flush=True)
-    return subprocess.run(command, check=True, text=True, **kwargs)  # type: ignore[call-overload,no-any-return]
+    return subprocess.run(command, check=True, text=True, **kwargs)  # type: ignore[call-overload]
 
 
 def _runtime_libraries(module: str) -> dict[str, str]:
