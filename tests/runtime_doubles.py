@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from zkactors.errors import ZkActorsError
+from zkactors.runtime.costmodel import ProofShape
 from zkactors.zkvm.execute import Execution, execute
 from zkactors.zkvm.program import Program
 from zkactors.zkvm.prover import prove
@@ -139,3 +140,27 @@ async def wait_until(condition: Callable[[], bool], *, limit: float = 20.0) -> N
     with anyio.fail_after(limit):
         while not condition():  # noqa: ASYNC110
             await anyio.sleep(0.001)
+
+
+class RowsTestCostModel:
+    """TEST DOUBLE for the runtime's cost model: a fixed ``per_row`` seconds per trace row,
+    divided by ``1 + (threads - 1) * efficiency``, so tests know every estimate exactly.
+    Records what it is asked to learn in ``observed``."""
+
+    def __init__(self, per_row: float = 1e-3, efficiency: float = 0.5) -> None:
+        self.per_row = per_row
+        self.efficiency = efficiency
+        self.observed: list[tuple[ProofShape, int, float]] = []
+
+    def predict(self, shape: ProofShape, threads: int = 1) -> float:
+        return self.per_row * shape.trace_length / (1 + (threads - 1) * self.efficiency)
+
+    def observe(
+        self,
+        shape: ProofShape,
+        threads: int,
+        seconds: float,
+        *,
+        grinding_seconds: float | None = None,
+    ) -> None:
+        self.observed.append((shape, threads, seconds))

@@ -26,6 +26,13 @@ Three mechanisms:
 
 Distinct jobs past the cache are capped at ``max_pending_proofs``: at the cap the request
 loop waits for a completion, which bounds every queue behind it.
+
+Each answer carries its provenance (:class:`~.replies.Provenance`): ``cache`` for a hit,
+``proved`` for the request that started the proof, ``coalesced`` for those that joined
+it; the cache keeps the proof's figures (cycles above all: a receipt states only the
+trace length) beside each receipt, so a hit can say them too. When admission refuses a
+job because its deadline cannot be met, only the waiters whose own deadline is that
+early are answered (``DeadlineExceeded``); the others are proved anew.
 """
 
 from __future__ import annotations
@@ -39,12 +46,14 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from zkactors.errors import ZkActorsError
 from zkactors.runtime.config import RuntimeConfig
-from zkactors.runtime.messages import CacheKey, Completion, Job, Submission
+from zkactors.runtime.logs import DebugEvents
+from zkactors.runtime.messages import CacheKey, Completion, Job, ProofRequest, Submission
 from zkactors.runtime.metrics import CacheReport, MetricsSink, ReplyTally
-from zkactors.runtime.replies import Outcome, Reply
+from zkactors.runtime.replies import Outcome, ProofInfo, Provenance, Reply
 from zkactors.zkvm.receipt import Receipt
 
 log = structlog.get_logger(__name__)
+_debug = DebugEvents(log)
 
 # Window entries: bit 0 = the shadow cache would hit, bit 1 = the real cache did hit.
 _WOULD = 1
@@ -55,12 +64,24 @@ _FLUSH_EVERY = 1024
 
 
 class Flight:
-    """A proof in progress and the requests waiting for it (cache-owned)."""
+    """A proof in progress and the requests waiting for it (cache-owned): each waiter's
+    reply slot and deadline; the first waiter is the one that started the proof."""
 
-    __slots__ = ("waiters",)
+    __slots__ = ("request", "waiters")
 
-    def __init__(self, reply: Reply, slot: int) -> None:
-        self.waiters: list[tuple[Reply, int]] = [(reply, slot)]
+    def __init__(self, request: ProofRequest, reply: Reply, slot: int) -> None:
+        self.request = request
+        self.waiters: list[tuple[Reply, int, float | None]] = [(reply, slot, request.deadline)]
+
+
+class _Entry:
+    """A cached receipt and how a hit on it is described."""
+
+    __slots__ = ("provenance", "receipt")
+
+    def __init__(self, receipt: Receipt, provenance: Provenance | None) -> None:
+        self.receipt = receipt
+        self.provenance = provenance
 
 
 class CacheActor:
@@ -90,12 +111,15 @@ class CacheActor:
         # must find its flight (to free its slot and answer anyone who joined since).
         self._flights: dict[CacheKey, Flight] = {}
         self._slot_freed = anyio.Event()
+        self._resending = 0
+        self._resent = anyio.Event()
+        self._task_group: anyio.abc.TaskGroup | None = None
         self._switches = 0
         self._evictions = 0
         self._reset_state()
 
     def _reset_state(self) -> None:
-        self._store: OrderedDict[CacheKey, Receipt] = OrderedDict()
+        self._store: OrderedDict[CacheKey, _Entry] = OrderedDict()
         self._store_bytes = 0
         self._shadow: OrderedDict[CacheKey, int] = OrderedDict()
         self._shadow_bytes = 0
@@ -116,11 +140,17 @@ class CacheActor:
 
     async def run(self) -> None:
         async with anyio.create_task_group() as tg:
+            self._task_group = tg
             tg.start_soon(self._completion_loop)
             await self._request_loop()
+            # Jobs proved anew after a deadline refusal are still on their way.
+            while self._resending:
+                self._resent = anyio.Event()
+                await self._resent.wait()
             # No request will come any more: let the estimator finish and close down.
             # The completion loop ends once the last job's completion has arrived.
             self._jobs.close()
+        self._task_group = None
 
     async def _request_loop(self) -> None:
         mailbox = self._mailbox
@@ -152,20 +182,38 @@ class CacheActor:
         flights = self._flights
         now = time.perf_counter()
         self._dirty = True
+        logger = _debug.logger()
         for request in submission.requests:
             key = request.key
             # Checked per request: any lookup (or a wait below) may switch the cache.
-            receipt = store.get(key) if self._enabled else None
-            if receipt is not None:
+            entry = store.get(key) if self._enabled else None
+            if entry is not None:
+                receipt = entry.receipt
                 store.move_to_end(key)
                 self._touch_shadow(key, receipt)
                 self._hits += 1
-                if reply.settle(slot, receipt):
+                if reply.settle(slot, receipt, entry.provenance):
                     self._tally.record(receipt, now - reply.started)
+                    if logger is not None:
+                        logger.debug(
+                            "request.cache_hit",
+                            program=key.program_hash[:16],
+                            inputs=key.inputs,
+                            profile=key.profile,
+                        )
+                        _replied(logger, request, "cache", now - reply.started, receipt)
                 self._observe(_HIT | _WOULD)
             elif (flight := flights.get(key)) is not None:
-                flight.waiters.append((reply, slot))
+                flight.waiters.append((reply, slot, request.deadline))
                 self._coalesced += 1
+                if logger is not None:
+                    logger.debug(
+                        "request.coalesced",
+                        program=key.program_hash[:16],
+                        inputs=key.inputs,
+                        profile=key.profile,
+                        waiters=len(flight.waiters),
+                    )
             else:
                 if key in self._shadow:
                     self._shadow.move_to_end(key)
@@ -174,12 +222,20 @@ class CacheActor:
                 else:
                     self._observe(0)
                 self._misses += 1
+                if logger is not None:
+                    logger.debug(
+                        "request.miss",
+                        program=key.program_hash[:16],
+                        inputs=key.inputs,
+                        profile=key.profile,
+                        cache_enabled=self._enabled,
+                    )
                 while len(flights) >= self._max_pending:
                     # At the cap: wait for a completion. Emit first, since callers run now.
                     self._flush()
                     self._slot_freed = anyio.Event()
                     await self._slot_freed.wait()
-                flights[key] = Flight(reply, slot)
+                flights[key] = Flight(request, reply, slot)
                 job = Job(request)
                 try:
                     self._jobs.send_nowait(job)
@@ -202,21 +258,94 @@ class CacheActor:
                     return
             except anyio.EndOfStream:
                 return
-            self._complete(completion.key, completion.outcome)
+            self._complete(completion)
 
-    def _complete(self, key: CacheKey, outcome: Outcome) -> None:
-        flight = self._flights.pop(key, None)
+    def _complete(self, completion: Completion) -> None:
+        key, outcome = completion.key, completion.outcome
+        flight = self._flights.get(key)
+        refused = completion.refused_deadline
+        if (
+            flight is not None
+            and refused is not None
+            and self._answer_refused(flight, refused, outcome)
+        ):
+            return  # proved anew for the waiters that can still wait
+        self._flights.pop(key, None)
         self._slot_freed.set()
         if flight is None:
             return
         self._dirty = True
         now = time.perf_counter()
         tally = self._tally
-        for reply, slot in flight.waiters:
-            if reply.settle(slot, outcome):
+        info = completion.info
+        proved = coalesced = None
+        if info is not None:
+            proved = Provenance("proved", info)
+            coalesced = Provenance("coalesced", info)
+        logger = _debug.logger()
+        for index, (reply, slot, _) in enumerate(flight.waiters):
+            provenance = proved if index == 0 else coalesced
+            if reply.settle(slot, outcome, provenance):
                 tally.record(outcome, now - reply.started)
+                if logger is not None:
+                    source = "proved" if index == 0 else "coalesced"
+                    _replied(logger, flight.request, source, now - reply.started, outcome)
         if isinstance(outcome, Receipt):
-            self._remember(key, outcome)
+            self._remember(key, outcome, info)
+
+    def _answer_refused(self, flight: Flight, deadline: float, error: Outcome) -> bool:
+        """Answer the waiters of a job refused for ``deadline`` whose own deadline is no
+        later; if others remain, send the job again with the latest deadline among them
+        (or none) and return True."""
+        now = time.perf_counter()
+        remaining = []
+        logger = _debug.logger()
+        for reply, slot, own in flight.waiters:
+            if own is not None and own <= deadline:
+                if reply.settle(slot, error):
+                    self._tally.record(error, now - reply.started)
+                    if logger is not None:
+                        _replied(logger, flight.request, "refused", now - reply.started, error)
+            else:
+                remaining.append((reply, slot, own))
+        self._dirty = True
+        if not remaining:
+            return False
+        flight.waiters = remaining
+        deadlines = [own for _, _, own in remaining]
+        latest = None if None in deadlines else max(d for d in deadlines if d is not None)
+        flight.request = ProofRequest(flight.request.key, flight.request.program, latest)
+        self._resend(Job(flight.request))
+        return True
+
+    def _resend(self, job: Job) -> None:
+        """Send ``job`` to the estimator without blocking the completion loop."""
+        try:
+            self._jobs.send_nowait(job)
+            return
+        except anyio.WouldBlock:
+            pass
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._complete(Completion(job.request.key, self._closed_error()))
+            return
+        assert self._task_group is not None
+        self._resending += 1
+        self._task_group.start_soon(self._send_later, job)
+
+    async def _send_later(self, job: Job) -> None:
+        try:
+            await self._jobs.send(job)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._complete(Completion(job.request.key, self._closed_error()))
+        finally:
+            self._resending -= 1
+            self._resent.set()
+
+    @staticmethod
+    def _closed_error() -> ZkActorsError:
+        from zkactors.errors import RuntimeClosed
+
+        return RuntimeClosed("the runtime shut down before this request was answered")
 
     # ---- the store and its shadow ----
 
@@ -235,19 +364,30 @@ class CacheActor:
             _, evicted = self._shadow.popitem(last=False)
             self._shadow_bytes -= evicted
 
-    def _remember(self, key: CacheKey, receipt: Receipt) -> None:
+    def _remember(self, key: CacheKey, receipt: Receipt, info: ProofInfo | None) -> None:
         size = receipt.size
         if self._max_entries == 0 or size > self._max_bytes:
             return
         if key not in self._shadow:
             self._add_to_shadow(key, size)
         if self._enabled and key not in self._store:
-            self._store[key] = receipt
+            provenance = None if info is None else Provenance("cache", info)
+            self._store[key] = _Entry(receipt, provenance)
             self._store_bytes += size
             while len(self._store) > self._max_entries or self._store_bytes > self._max_bytes:
-                _, old = self._store.popitem(last=False)
-                self._store_bytes -= old.size
+                evicted, old = self._store.popitem(last=False)
+                self._store_bytes -= old.receipt.size
                 self._evictions += 1
+                logger = _debug.logger()
+                if logger is not None:
+                    logger.debug(
+                        "cache.evicted",
+                        program=evicted.program_hash[:16],
+                        inputs=evicted.inputs,
+                        bytes=old.receipt.size,
+                        entries=len(self._store),
+                        cache_bytes=self._store_bytes,
+                    )
 
     def _observe(self, outcome: int) -> None:
         window = self._window
@@ -325,7 +465,7 @@ class CacheActor:
         here, freeing their slots; requests arriving meanwhile join them."""
         tally = self._tally
         for flight in self._flights.values():
-            for reply, slot in flight.waiters:
+            for reply, slot, _ in flight.waiters:
                 if reply.settle(slot, error):
                     tally.record(error, 0.0)
             flight.waiters.clear()
@@ -365,3 +505,20 @@ class CacheActor:
 
     def pending_probe(self) -> int:
         return len(self._flights)
+
+
+def _replied(
+    logger: object, request: ProofRequest, source: str, latency: float, outcome: object
+) -> None:
+    """The ``request.replied`` debug event."""
+    key = request.key
+    fields: dict[str, object] = {
+        "program": key.program_hash[:16],
+        "inputs": key.inputs,
+        "profile": key.profile,
+        "source": source,
+        "latency_s": round(latency, 6),
+    }
+    if isinstance(outcome, BaseException):
+        fields["error_type"] = type(outcome).__name__
+    logger.debug("request.replied", **fields)  # type: ignore[attr-defined]

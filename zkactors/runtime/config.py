@@ -1,9 +1,12 @@
 """``RuntimeConfig``: every knob of the actor runtime, validated once, at construction.
 
 The defaults follow the seed's findings (DESIGN.md): parallelism capped at 20 and by
-default at the machine's cores; a result cache that measures its own hit rate over the
-last 200 lookups and switches itself off below 50 % (on again at 60 %) because below
-that line a cache costs more than it saves.
+default at the machine's cores, chosen per proof by the supervisor (``"adaptive"``:
+intra-proof threads for a lone large proof, one thread per proof for a queue), because
+forcing either kind made the seed's batches slower; a result cache that measures its own
+hit rate over the last 200 lookups and switches itself off below 50 % (on again at 60 %)
+because below that line a cache costs more than it saves; proofs admitted only while
+their estimated peak memory fits a budget (half the machine by default).
 """
 
 from __future__ import annotations
@@ -20,12 +23,41 @@ from zkactors.errors import ConfigError, ProfileError
 #: The hard cap on concurrent proofs (seed finding 4: past ~20 threads only contention grows).
 MAX_PARALLEL = 20
 
+#: The default memory budget: this share of the machine's physical memory.
+MEMORY_BUDGET_FRACTION = 0.5
+
 ShutdownMode = Literal["drain", "cancel"]
+Parallelism = Literal["adaptive", "sequential", "inter", "intra"]
+PARALLELISM_MODES: tuple[str, ...] = ("adaptive", "sequential", "inter", "intra")
+Calibrate = Literal["startup", "off"]
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def default_parallelism() -> int:
     """One proof per core, within [1, MAX_PARALLEL]."""
-    return max(1, min(os.cpu_count() or 1, MAX_PARALLEL))
+    return max(1, min(available_cores(), MAX_PARALLEL))
+
+
+def physical_memory_bytes() -> int | None:
+    """The machine's physical memory, or None where the OS does not say."""
+    try:
+        pages, page = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+    return pages * page if pages > 0 and page > 0 else None
+
+
+def default_memory_budget() -> int:
+    """:data:`MEMORY_BUDGET_FRACTION` of physical memory (4 GiB where it is unknown)."""
+    physical = physical_memory_bytes()
+    return int(physical * MEMORY_BUDGET_FRACTION) if physical else 4 << 30
 
 
 def _int_in(low: int, high: int | None = None) -> Any:
@@ -81,6 +113,24 @@ def _profile_name(_: Any, attribute: attrs.Attribute[Any], value: object) -> Non
         raise ConfigError(f"{attribute.name}: {exc}") from None
 
 
+def _parallelism(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in PARALLELISM_MODES:
+        raise ConfigError(
+            f"{attribute.name} must be one of {', '.join(map(repr, PARALLELISM_MODES))}, "
+            f"got {value!r}"
+        )
+
+
+def _calibrate(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in ("startup", "off"):
+        raise ConfigError(f"{attribute.name} must be 'startup' or 'off', got {value!r}")
+
+
+def _optional_path(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, str | os.PathLike):
+        raise ConfigError(f"{attribute.name} must be a path or None, got {value!r}")
+
+
 def _shutdown_mode(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
     if value not in ("drain", "cancel"):
         raise ConfigError(f"{attribute.name} must be 'drain' or 'cancel', got {value!r}")
@@ -93,10 +143,40 @@ class RuntimeConfig:
 
     Parallelism
         ``max_parallel``: proofs at once (each in its own worker thread); also the total
-        number of prover threads, which the supervisor may hand to a single large proof
-        when nothing else waits. Allowed range [1, 20]; default: the number of cores.
-        ``intra_proof_min_seconds``: a proof estimated to take at least this long, with
-        nothing queued behind it, gets all free threads instead of one.
+        number of prover threads. Allowed range [1, 20]; default: the number of cores.
+        ``parallelism``: how those threads are spent.
+
+        - ``"adaptive"`` (default): per proof, from the estimates and the queue, the
+          supervisor picks the thread count that minimises the estimated time to finish
+          everything it holds (``supervisor.choose_threads``): a lone large proof gets
+          every core inside the prover, a queue of proofs runs side by side with one
+          thread each, and the last large proof of a batch may wait a moment for every
+          thread rather than start on one.
+        - ``"sequential"``: one proof at a time, one thread (the seed's baseline).
+        - ``"inter"``: one thread per proof, up to ``max_parallel`` side by side (the
+          seed's forced parallelism).
+        - ``"intra"``: one proof at a time with ``max_parallel`` threads (at most the
+          cores).
+
+        ``intra_proof_min_seconds``: in adaptive mode, a proof estimated below this (on
+        one thread) always gets one thread: below it, starting threads costs about what
+        they save, and the estimate's noise would make the choice flip.
+
+    Admission (after the estimator has run the program, before any prover time is spent)
+        ``memory_budget_bytes``: the estimated peak memory of the proofs running at once
+        stays under this; a proof that alone needs more is refused with
+        ``MemoryBudgetExceeded``. Default: half the physical memory.
+        A request whose ``timeout`` cannot be met (the estimated wait for the proofs ahead
+        of it plus its own estimated proving time ends past its deadline) is refused with
+        ``DeadlineExceeded`` at once, instead of proving something nobody will wait for.
+
+    Cost model
+        ``calibrate``: ``"startup"`` (default) times a few tiny real proofs when the
+        runtime starts (about 0.3 s at the default profile, once per process and
+        profile); ``"off"`` starts from built-in coefficients and learns only from real
+        proofs. ``calibration_cache``: also keep the calibration on disk (under
+        ``calibration_cache_dir``, default ``~/.cache/zkactors``) for later processes on
+        the same machine and build; off by default.
 
     Mailboxes (bounded: a full one makes ``prove`` wait and ``try_prove`` raise
     ``Overloaded``)
@@ -130,7 +210,16 @@ class RuntimeConfig:
     """
 
     max_parallel: int = attrs.field(factory=default_parallelism, validator=_int_in(1, MAX_PARALLEL))
+    parallelism: Parallelism = attrs.field(default="adaptive", validator=_parallelism)
     intra_proof_min_seconds: float = attrs.field(default=0.25, validator=_non_negative_seconds)
+    memory_budget_bytes: int = attrs.field(factory=default_memory_budget, validator=_int_in(1))
+    calibrate: Calibrate = attrs.field(default="startup", validator=_calibrate)
+    calibration_cache: bool = attrs.field(
+        default=False, validator=attrs.validators.instance_of(bool)
+    )
+    calibration_cache_dir: str | os.PathLike[str] | None = attrs.field(
+        default=None, validator=_optional_path
+    )
 
     intake_capacity: int = attrs.field(default=1024, validator=_int_in(1))
     estimator_capacity: int = attrs.field(default=256, validator=_int_in(1))
@@ -152,6 +241,12 @@ class RuntimeConfig:
     shutdown: ShutdownMode = attrs.field(default="drain", validator=_shutdown_mode)
     max_restarts: int = attrs.field(default=5, validator=_int_in(0))
     restart_period: float = attrs.field(default=10.0, validator=_positive_seconds)
+
+    @property
+    def prover_threads(self) -> int:
+        """The most intra-proof threads one proof may get: ``max_parallel``, but never
+        more than the cores (threads beyond them only take turns)."""
+        return max(1, min(self.max_parallel, available_cores()))
 
     def __attrs_post_init__(self) -> None:
         if self.cache_on_at < self.cache_off_below:

@@ -1,4 +1,4 @@
-"""The estimator actor: runs each missed request natively, then predicts its proving time.
+"""The estimator actor: runs each missed request natively, then predicts its cost.
 
 Seed finding 2: a hand-tuned per-step formula was off by 40-188 % on large tasks. So
 the estimator does not guess the size of a run, it *measures* it: ``execute()`` (native,
@@ -6,25 +6,25 @@ GIL released, in a worker thread) gives the exact cycle count and hence the trac
 T, and the outputs. A run that fails (``ExecutionError``, e.g. no halt within the cycle
 limit) is answered with that error without ever reaching a prover.
 
-The prediction comes from a :class:`CostModel`, kept behind a two-method interface so a
-better model can replace :class:`LinearCostModel` without touching the actor. Provers'
-measured times flow back here (``Measurement``) and refine it online.
+The prediction comes from a :class:`~.costmodel.CostModel` (by default the calibrated,
+self-refining :class:`~.costmodel.CalibratedCostModel`): seconds for each thread count
+the supervisor may choose, and the prover's peak memory from its own formula. Provers'
+measured times flow back here (``Measurement``) and refine the model online; this actor
+is the model's only writer.
 """
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 import anyio
-import attrs
 import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from zkactors.errors import ZkActorsError
 from zkactors.runtime.config import RuntimeConfig
+from zkactors.runtime.costmodel import CostModel, ProofShape, predict_all
 from zkactors.runtime.messages import (
     Completion,
     EstimatedJob,
@@ -44,103 +44,18 @@ EXECUTE_BATCH = 32
 ExecuteFn = Callable[..., Execution]
 
 
-class CostModel(Protocol):
-    """Predicts a proof's wall time and learns from measured ones."""
-
-    def predict(self, profile: str, trace_length: int, trace_width: int, threads: int = 1) -> float:
-        """Seconds a proof of a ``trace_length`` x ``trace_width`` trace should take."""
-        ...
-
-    def observe(
-        self, profile: str, trace_length: int, trace_width: int, threads: int, seconds: float
-    ) -> None:
-        """Learn from one measured proof."""
-        ...
-
-
-@attrs.define
-class _Fit:
-    """Exponentially weighted sums for a least-squares line y = a + b x."""
-
-    weight: float = 0.0
-    sx: float = 0.0
-    sy: float = 0.0
-    sxx: float = 0.0
-    sxy: float = 0.0
-
-
-class LinearCostModel:
-    """``seconds = a + b * cells`` per profile, where ``cells = trace_length * trace_width``
-    (in units of 2^20): the line of the brief, in the quantity the prover's work grows
-    with (every column is extended, committed and opened).
-
-    Fitted online by least squares with exponential forgetting (old measurements fade,
-    so the model follows a machine whose load changes) and a weak prior (``prior_weight``
-    pseudo-measurements), so it predicts something sensible before the first proof and
-    is never singular when every proof so far had the same size. Only single-thread
-    proofs are learned from; ``threads > 1`` is predicted with ``parallel_efficiency``.
-    """
-
-    CELL_UNIT = float(1 << 20)
-
-    def __init__(
-        self,
-        *,
-        intercept: float = 2e-3,
-        slope: float = 0.5,
-        prior_weight: float = 0.5,
-        forgetting: float = 0.98,
-        parallel_efficiency: float = 0.7,
-    ) -> None:
-        self._prior = (intercept, slope)
-        self._prior_weight = prior_weight
-        self._forgetting = forgetting
-        self._efficiency = parallel_efficiency
-        self._fits: dict[str, _Fit] = {}
-        self._coefficients: dict[str, tuple[float, float]] = {}
-
-    def coefficients(self, profile: str) -> tuple[float, float]:
-        """``(a, b)``: seconds of fixed cost, seconds per 2^20 trace cells."""
-        return self._coefficients.get(profile, self._prior)
-
-    def predict(self, profile: str, trace_length: int, trace_width: int, threads: int = 1) -> float:
-        a, b = self.coefficients(profile)
-        work = b * trace_length * trace_width / self.CELL_UNIT
-        if threads > 1:
-            work /= 1 + (threads - 1) * self._efficiency
-        return a + work
-
-    def observe(
-        self, profile: str, trace_length: int, trace_width: int, threads: int, seconds: float
-    ) -> None:
-        if threads != 1 or not math.isfinite(seconds) or seconds <= 0:
-            return
-        x = trace_length * trace_width / self.CELL_UNIT
-        fit = self._fits.setdefault(profile, _Fit())
-        f = self._forgetting
-        fit.weight = fit.weight * f + 1.0
-        fit.sx = fit.sx * f + x
-        fit.sy = fit.sy * f + seconds
-        fit.sxx = fit.sxx * f + x * x
-        fit.sxy = fit.sxy * f + x * seconds
-        self._coefficients[profile] = self._solve(fit)
-
-    def _solve(self, fit: _Fit) -> tuple[float, float]:
-        a0, b0 = self._prior
-        k = self._prior_weight
-        # Ridge toward the prior: minimise sum w (y - a - b x)^2 + k (a - a0)^2 + k (b - b0)^2.
-        m11, m12, m22 = fit.weight + k, fit.sx, fit.sxx + k
-        r1, r2 = fit.sy + k * a0, fit.sxy + k * b0
-        det = m11 * m22 - m12 * m12
-        if det <= 0:
-            return self._prior
-        a = (r1 * m22 - m12 * r2) / det
-        b = (m11 * r2 - m12 * r1) / det
-        if b < 0:  # a line that falls with size is noise: refit the constant only
-            a, b = fit.sy / fit.weight if fit.weight else a0, 0.0
-        if a < 0:  # likewise a negative fixed cost: refit through the origin
-            a, b = 0.0, fit.sxy / fit.sxx if fit.sxx > 0 else b0
-        return a, b
+def estimate_job(
+    model: CostModel, request: ProofRequest, execution: Execution, max_threads: int
+) -> EstimatedJob:
+    """The cost of proving ``execution`` of ``request``: seconds with 1 ..
+    ``max_threads`` threads and peak bytes (0 where the prover's formula has none: the
+    prover itself then refuses the trace as too large)."""
+    shape = ProofShape.of(request.program, execution.trace_length, request.key.profile)
+    try:
+        peak = shape.peak_bytes()
+    except ValueError:
+        peak = 0
+    return EstimatedJob(request, execution, shape, predict_all(model, shape, max_threads), peak)
 
 
 class EstimatorActor:
@@ -159,6 +74,7 @@ class EstimatorActor:
         execute: ExecuteFn,
     ) -> None:
         self._max_cycles = config.max_cycles
+        self._max_threads = config.prover_threads
         self._mailbox = mailbox
         self._feedback = feedback
         self._estimated = estimated
@@ -230,9 +146,7 @@ class EstimatorActor:
         return results, None
 
     def _estimate(self, request: ProofRequest, execution: Execution) -> EstimatedJob:
-        width = request.program.trace_width
-        seconds = self.model.predict(request.key.profile, execution.trace_length, width, 1)
-        return EstimatedJob(request, execution, seconds, width)
+        return estimate_job(self.model, request, execution, self._max_threads)
 
     def _absorb_feedback(self) -> None:
         while True:
@@ -240,7 +154,7 @@ class EstimatorActor:
                 m = self._feedback.receive_nowait()
             except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
                 return
-            self.model.observe(m.profile, m.trace_length, m.trace_width, m.threads, m.seconds)
+            self.model.observe(m.shape, m.threads, m.seconds, grinding_seconds=m.grinding_seconds)
 
     def _complete(self, request: ProofRequest, outcome: ZkActorsError) -> None:
         try:
@@ -280,4 +194,4 @@ class EstimatorActor:
         return self._mailbox.statistics().current_buffer_used
 
 
-__all__ = ["CostModel", "EstimatorActor", "LinearCostModel"]
+__all__ = ["EstimatorActor", "ExecuteFn", "estimate_job"]

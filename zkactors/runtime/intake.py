@@ -29,12 +29,14 @@ from zkactors.errors import (
     ProgramFormatError,
     ZkActorsError,
 )
+from zkactors.runtime.logs import DebugEvents
 from zkactors.runtime.messages import CacheKey, ProofRequest, Submission
 from zkactors.runtime.metrics import Accepted, MetricsSink, ReplyTally
 from zkactors.runtime.replies import Reply
 from zkactors.zkvm.program import Program
 
 log = structlog.get_logger(__name__)
+_debug = DebugEvents(log)
 
 #: Distinct programs whose hashes intake remembers (cleared, not evicted, when full).
 _HASH_MEMO = 1024
@@ -182,6 +184,17 @@ class Intake:
     def _accepted(self, submission: Submission) -> None:
         self._open.add(submission.reply)
         self._sink.emit(Accepted(len(submission.requests)))
+        logger = _debug.logger()
+        if logger is not None:
+            for request in submission.requests:
+                key = request.key
+                logger.debug(
+                    "request.accepted",
+                    program=key.program_hash[:16],
+                    inputs=key.inputs,
+                    profile=key.profile,
+                    deadline=request.deadline,
+                )
 
     def close(self) -> None:
         """Accept nothing more; callers waiting for room get ``ClosedResourceError``."""

@@ -6,8 +6,8 @@ sends an ``EstimatedJob`` to the supervisor, which hands a ``ProverAssignment`` 
 prover; the prover's ``ProverReport`` goes back to the supervisor, which turns it into a
 ``Completion`` for the cache (who fans it out to every waiter) and a ``Measurement`` for the
 estimator (who refines its cost model). A job that ends early (an execution error, a
-crash) produces its ``Completion`` where it ends. Invariant: every ``Job`` the cache sends
-produces exactly one ``Completion``.
+crash, a refusal at admission) produces its ``Completion`` where it ends. Invariant:
+every ``Job`` the cache sends produces exactly one ``Completion``.
 
 All are frozen attrs classes; none holds a reference to mutable actor state except the
 ``Reply`` of a submission, whose only mutation is its first-wins ``settle``.
@@ -19,7 +19,8 @@ from typing import NamedTuple
 
 import attrs
 
-from zkactors.runtime.replies import Outcome, Reply
+from zkactors.runtime.costmodel import ProofShape
+from zkactors.runtime.replies import Outcome, ProofInfo, Reply
 from zkactors.zkvm.execute import Execution
 from zkactors.zkvm.program import Program
 
@@ -70,47 +71,68 @@ class Job:
 
 @attrs.frozen
 class EstimatedJob:
-    """A job with its exact execution and predicted proving time (estimator -> supervisor)."""
+    """A job with its exact execution and its predicted cost (estimator -> supervisor):
+    ``seconds[k - 1]`` is the predicted proving time with k intra-proof threads, and
+    ``peak_bytes`` the prover's peak allocation (0 if unknown)."""
 
     request: ProofRequest
     execution: Execution
-    estimate: float
-    trace_width: int
+    shape: ProofShape
+    seconds: tuple[float, ...]
+    peak_bytes: int
+
+    @property
+    def estimate(self) -> float:
+        """Predicted seconds on one thread (what the queue is ordered by)."""
+        return self.seconds[0]
+
+    @property
+    def trace_width(self) -> int:
+        return self.shape.trace_width
 
 
 @attrs.frozen
 class ProverAssignment:
-    """One proof for one prover, with the intra-proof threads it may use."""
+    """One proof for one prover, with the intra-proof threads it may use, its estimate
+    for that many threads, and how long it waited in the supervisor's queue."""
 
     job: EstimatedJob
     threads: int
+    estimate: float = 0.0
+    queued_seconds: float = 0.0
 
 
 @attrs.frozen
 class ProverReport:
-    """A prover's result (prover -> supervisor): a receipt or typed error, and the
-    measured wall time (``None`` when the prover crashed)."""
+    """A prover's result (prover -> supervisor): a receipt or typed error, the measured
+    wall time (``None`` when the prover crashed) and the part of it spent grinding (when
+    the prover reported it)."""
 
     prover: int
     assignment: ProverAssignment
     outcome: Outcome
     seconds: float | None
+    grinding_seconds: float | None = None
 
 
 @attrs.frozen
 class Completion:
-    """The end of a job (-> cache): its key and how it ended."""
+    """The end of a job (-> cache): its key, how it ended and, for a receipt, what the
+    proof cost. ``refused_deadline`` is set when admission refused the job because it
+    could not finish by that deadline: waiters with a later deadline, or none, are then
+    not answered but proved anew."""
 
     key: CacheKey
     outcome: Outcome
+    info: ProofInfo | None = None
+    refused_deadline: float | None = None
 
 
 @attrs.frozen
 class Measurement:
     """A measured proving time (supervisor -> estimator), to refine the cost model."""
 
-    profile: str
-    trace_length: int
-    trace_width: int
+    shape: ProofShape
     threads: int
     seconds: float
+    grinding_seconds: float | None = None

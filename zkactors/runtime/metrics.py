@@ -12,8 +12,8 @@ folds in every event already sent, so a snapshot taken after a reply counts that
 
 from __future__ import annotations
 
+import bisect
 import math
-import os
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -29,8 +29,26 @@ log = structlog.get_logger(__name__)
 
 #: Latencies kept for the percentiles (the most recent ones).
 LATENCY_SAMPLES = 10_000
-#: Proofs kept for the estimator's error figure.
-ESTIMATE_SAMPLES = 1_000
+#: Recent proofs the estimator's error figures (median, p90) are computed over.
+ESTIMATE_SAMPLES = 200
+#: Recent proofs the queue-wait percentiles are computed over.
+QUEUE_SAMPLES = 1_000
+#: Upper bounds (seconds) of the proving-time histogram's buckets (+Inf is implied).
+PROOF_SECONDS_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 #: Seconds of history behind the throughput figure.
 THROUGHPUT_WINDOW = 10.0
 #: Seconds between two visits of the metrics actor to its mailbox.
@@ -97,8 +115,9 @@ class CacheReport:
 
 @attrs.frozen
 class ProofMeasured:
-    """One proof attempt: estimate vs measured seconds (``seconds`` is None when the
-    prover crashed); ``error_type`` is None for a receipt."""
+    """One proof attempt: estimate (for the threads it got) vs measured seconds
+    (``seconds`` is None when the prover crashed); ``error_type`` is None for a receipt;
+    ``queued_seconds``: how long it waited for a prover."""
 
     profile: str
     trace_length: int
@@ -106,6 +125,16 @@ class ProofMeasured:
     estimate: float
     seconds: float | None
     error_type: str | None
+    queued_seconds: float = 0.0
+
+
+@attrs.frozen
+class AdmissionRefused:
+    """A job refused before it queued: ``reason`` is ``"deadline"`` (it could not finish
+    in time) or ``"memory"`` (it needs more than the budget)."""
+
+    reason: str
+    count: int = 1
 
 
 @attrs.frozen
@@ -122,7 +151,16 @@ class ActorRestarted:
     error_type: str
 
 
-Event = Rejected | Accepted | CacheReport | Replies | ProofMeasured | QueueDepth | ActorRestarted
+Event = (
+    Rejected
+    | Accepted
+    | CacheReport
+    | Replies
+    | ProofMeasured
+    | AdmissionRefused
+    | QueueDepth
+    | ActorRestarted
+)
 
 
 class MetricsSink:
@@ -178,7 +216,7 @@ class ReplyTally:
 # ---- the snapshot ----
 
 
-def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+def _frozen_mapping(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
     return MappingProxyType(dict(value))
 
 
@@ -200,9 +238,23 @@ class MetricsSnapshot:
 
     Proofs: ``proofs`` made, ``proof_failures`` (typed errors and crashes of provers),
     ``proving_seconds`` of wall time in provers; ``estimated_seconds`` and
-    ``measured_seconds`` sum the estimate and the measurement of each successful proof,
-    and ``estimate_error`` is the median of ``|estimate - measured| / measured`` over
-    recent proofs (None before the first).
+    ``measured_seconds`` sum the estimate and the measurement of each successful proof;
+    ``estimate_error`` and ``estimate_error_p90`` are the median and the 90th percentile
+    of ``|estimate - measured| / measured`` over the last ``estimate_error_samples``
+    (at most ``ESTIMATE_SAMPLES``) proofs (None before the first), the estimate being the
+    one for the thread count the proof got. ``proofs_by_threads``: proofs made, by
+    intra-proof thread count; ``proof_seconds_buckets``: proof attempts per bucket of
+    ``PROOF_SECONDS_BUCKETS`` (the last counts the rest); ``queued_p50`` /
+    ``queued_p95``: seconds proofs waited for a prover. ``admission_refusals``: jobs
+    refused before queueing, by reason (``deadline``, ``memory``; they are also counted
+    in ``failures``).
+
+    Parallelism and resources: ``parallelism`` (the config's mode), ``cores``;
+    ``proving_wall_seconds``: wall time with at least one proof running, and
+    ``proving_cpu_utilization`` the process's CPU time in those intervals over that time
+    and the cores (None before the first proof; 1.0 = every core busy);
+    ``memory_reserved_bytes`` (estimated peak memory of the proofs running now),
+    ``memory_peak_reserved_bytes`` (the most at once) and ``memory_budget_bytes``.
 
     Cache: ``cache_enabled``; ``cache_hit_rate`` and ``cache_would_be_hit_rate`` over the
     last ``cache_window`` lookups; ``cache_entries``, ``cache_bytes``, ``cache_evictions``,
@@ -218,7 +270,8 @@ class MetricsSnapshot:
     ``THROUGHPUT_WINDOW`` seconds. ``restarts`` counts crashes survived, by actor;
     ``events_dropped`` metric events lost to a full metrics mailbox (figures are then
     low by that much); ``cpu_utilization`` the process's CPU time over wall time and
-    cores since start.
+    cores since start; ``latency_sum`` / ``latency_count``: all answered latencies (for
+    the Prometheus summary).
     """
 
     uptime: float
@@ -255,6 +308,25 @@ class MetricsSnapshot:
     restarts: Mapping[str, int] = attrs.field(converter=_frozen_mapping)
     events_dropped: int
     cpu_utilization: float
+    estimate_error_p90: float | None = None
+    estimate_error_samples: int = 0
+    estimate_error_sum: float = 0.0
+    estimate_error_count: int = 0
+    admission_refusals: Mapping[str, int] = attrs.field(factory=dict, converter=_frozen_mapping)
+    proofs_by_threads: Mapping[int, int] = attrs.field(factory=dict, converter=_frozen_mapping)
+    proof_seconds_buckets: tuple[int, ...] = ()
+    queued_p50: float | None = None
+    queued_p95: float | None = None
+    queued_sum: float = 0.0
+    parallelism: str = "adaptive"
+    cores: int = 1
+    proving_wall_seconds: float = 0.0
+    proving_cpu_utilization: float | None = None
+    memory_reserved_bytes: int = 0
+    memory_peak_reserved_bytes: int = 0
+    memory_budget_bytes: int = 0
+    latency_sum: float = 0.0
+    latency_count: int = 0
 
     @property
     def hit_rate(self) -> float:
@@ -263,17 +335,40 @@ class MetricsSnapshot:
         return self.hits / lookups if lookups else 0.0
 
     def to_prometheus(self, prefix: str = "zkactors") -> str:
-        """The snapshot in the Prometheus text exposition format (version 0.0.4)."""
+        """The snapshot in the Prometheus text exposition format (version 0.0.4).
+
+        Counters end in ``_total``, durations are in seconds and sizes in bytes; a
+        summary's ``_sum`` and ``_count`` are cumulative, its quantiles over the recent
+        window the snapshot keeps (as a Prometheus client's summaries are).
+        """
         lines: list[str] = []
 
-        def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+        def metric(
+            name: str, kind: str, help_text: str, samples: list[tuple[str, float | int]]
+        ) -> None:
             full = f"{prefix}_{name}"
             lines.append(f"# HELP {full} {help_text}")
             lines.append(f"# TYPE {full} {kind}")
-            for labels, value in samples:
-                lines.append(f"{full}{labels} {_prom_value(value)}")
+            for suffix_labels, value in samples:
+                suffix, _, labels = suffix_labels.partition("{")
+                labels = "{" + labels if labels else ""
+                lines.append(f"{full}{suffix}{labels} {_prom_value(value)}")
+
+        def summary(
+            name: str,
+            help_text: str,
+            quantiles: list[tuple[str, float | None]],
+            total: float,
+            count: int,
+        ) -> None:
+            samples: list[tuple[str, float | int]] = [
+                (f'{{quantile="{q}"}}', v) for q, v in quantiles if v is not None
+            ]
+            samples += [("_sum", total), ("_count", count)]
+            metric(name, "summary", help_text, samples)
 
         metric("requests_total", "counter", "Requests submitted.", [("", self.requests)])
+        metric("accepted_total", "counter", "Requests accepted at the door.", [("", self.accepted)])
         metric("rejected_total", "counter", "Requests refused at the door.", [("", self.rejected)])
         metric(
             "lookups_total",
@@ -286,6 +381,12 @@ class MetricsSnapshot:
             ],
         )
         metric(
+            "would_be_hits_total",
+            "counter",
+            "Misses a cache of this capacity would have answered.",
+            [("", self.would_be_hits)],
+        )
+        metric(
             "receipts_total", "counter", "Requests answered with a receipt.", [("", self.receipts)]
         )
         metric(
@@ -295,9 +396,27 @@ class MetricsSnapshot:
             [(f'{{type="{name}"}}', count) for name, count in sorted(self.failures.items())],
         )
         metric(
+            "admission_refusals_total",
+            "counter",
+            "Proofs refused before queueing, by reason (deadline, memory).",
+            [
+                (f'{{reason="{name}"}}', count)
+                for name, count in sorted(self.admission_refusals.items())
+            ],
+        )
+        metric(
             "in_flight", "gauge", "Requests accepted and not yet answered.", [("", self.in_flight)]
         )
         metric("proofs_total", "counter", "Proofs made.", [("", self.proofs)])
+        metric(
+            "proofs_by_threads_total",
+            "counter",
+            "Proofs made, by intra-proof thread count.",
+            [
+                (f'{{threads="{threads}"}}', count)
+                for threads, count in sorted(self.proofs_by_threads.items())
+            ],
+        )
         metric(
             "proof_failures_total",
             "counter",
@@ -307,8 +426,26 @@ class MetricsSnapshot:
         metric(
             "proving_seconds_total",
             "counter",
-            "Wall time spent proving.",
+            "Wall time spent in provers, summed over proofs.",
             [("", self.proving_seconds)],
+        )
+        if self.proof_seconds_buckets:
+            cumulative = 0
+            buckets: list[tuple[str, float | int]] = []
+            for bound, count in zip(
+                (*PROOF_SECONDS_BUCKETS, float("inf")), self.proof_seconds_buckets, strict=True
+            ):
+                cumulative += count
+                label = "+Inf" if math.isinf(bound) else repr(bound)
+                buckets.append((f'_bucket{{le="{label}"}}', cumulative))
+            buckets += [("_sum", self.proving_seconds), ("_count", cumulative)]
+            metric("proof_duration_seconds", "histogram", "Wall time of proof attempts.", buckets)
+        summary(
+            "queue_wait_seconds",
+            "Seconds proofs waited for a prover.",
+            [("0.5", self.queued_p50), ("0.95", self.queued_p95)],
+            self.queued_sum,
+            self.proofs + self.proof_failures,
         )
         metric(
             "cache_enabled",
@@ -334,34 +471,39 @@ class MetricsSnapshot:
             "cache_evictions_total", "counter", "Receipts evicted.", [("", self.cache_evictions)]
         )
         metric(
+            "cache_switches_total",
+            "counter",
+            "Times the cache switched itself on or off.",
+            [("", self.cache_switches)],
+        )
+        metric(
             "queue_depth",
             "gauge",
             "Messages waiting in each queue.",
             [(f'{{queue="{name}"}}', depth) for name, depth in sorted(self.queue_depths.items())],
         )
-        latencies = [
-            (q, v)
-            for q, v in (
-                ("0.5", self.latency_p50),
-                ("0.95", self.latency_p95),
-                ("0.99", self.latency_p99),
-            )
-            if v is not None
-        ]
-        metric(
+        summary(
             "latency_seconds",
-            "summary",
             "Submission-to-answer latency.",
-            [(f'{{quantile="{q}"}}', v) for q, v in latencies],
+            [("0.5", self.latency_p50), ("0.95", self.latency_p95), ("0.99", self.latency_p99)],
+            self.latency_sum,
+            self.latency_count,
         )
         metric("throughput", "gauge", "Answers per second, recent.", [("", self.throughput)])
         if self.estimate_error is not None:
             metric(
                 "estimate_error_ratio",
                 "gauge",
-                "Median relative error of proving-time estimates.",
+                "Median relative error of proving-time estimates, recent proofs.",
                 [("", self.estimate_error)],
             )
+        summary(
+            "estimate_relative_error",
+            "|estimate - measured| / measured of proving time.",
+            [("0.5", self.estimate_error), ("0.9", self.estimate_error_p90)],
+            self.estimate_error_sum,
+            self.estimate_error_count,
+        )
         metric(
             "restarts_total",
             "counter",
@@ -374,8 +516,46 @@ class MetricsSnapshot:
         metric(
             "cpu_utilization",
             "gauge",
-            "Process CPU time over wall time and cores.",
+            "Process CPU time over wall time and cores since start.",
             [("", self.cpu_utilization)],
+        )
+        metric(
+            "proving_wall_seconds_total",
+            "counter",
+            "Wall time with at least one proof running.",
+            [("", self.proving_wall_seconds)],
+        )
+        if self.proving_cpu_utilization is not None:
+            metric(
+                "proving_cpu_utilization_ratio",
+                "gauge",
+                "Process CPU time over wall time and cores while proofs ran.",
+                [("", self.proving_cpu_utilization)],
+            )
+        metric("cores", "gauge", "Cores the process may use.", [("", self.cores)])
+        metric(
+            "parallelism_mode",
+            "gauge",
+            "The supervisor's parallelism policy (1 for the active one).",
+            [(f'{{mode="{self.parallelism}"}}', 1)],
+        )
+        metric(
+            "memory_reserved_bytes",
+            "gauge",
+            "Estimated peak memory of the proofs running now.",
+            [("", self.memory_reserved_bytes)],
+        )
+        metric(
+            "memory_reserved_peak_bytes",
+            "gauge",
+            "The most memory reserved by running proofs at once.",
+            [("", self.memory_peak_reserved_bytes)],
+        )
+        metric(
+            "memory_budget_bytes",
+            "gauge",
+            "Memory the running proofs may reserve.",
+            [("", self.memory_budget_bytes)],
         )
         return "\n".join(lines) + "\n"
 
@@ -388,6 +568,16 @@ def _prom_value(value: float) -> str:
     if math.isnan(value):
         return "NaN"
     return repr(float(value))
+
+
+def _nothing() -> tuple[float, float]:
+    return 0.0, 0.0
+
+
+def _cores() -> int:
+    from zkactors.runtime.config import available_cores
+
+    return available_cores()
 
 
 def _percentile(ordered: list[float], q: float) -> float | None:
@@ -410,10 +600,20 @@ class MetricsActor:
         mailbox: MemoryObjectReceiveStream[Event],
         sink: MetricsSink,
         queues: Mapping[str, Callable[[], int]],
+        *,
+        parallelism: str = "adaptive",
+        memory_budget_bytes: int = 0,
     ) -> None:
         self._mailbox = mailbox
         self._sink = sink
         self._queues = dict(queues)
+        #: Readings taken from other actors at snapshot time (set by the runtime):
+        #: ``proving_cpu`` -> (wall, cpu) seconds while proving; ``memory`` -> (reserved,
+        #: peak reserved) bytes.
+        self.probes: dict[str, Callable[[], tuple[float, float]]] = {}
+        self._parallelism = parallelism
+        self._memory_budget = memory_budget_bytes
+        self._cores = _cores()
         self._started = time.perf_counter()
         self._cpu_started = time.process_time()
         self._accepted = 0
@@ -430,6 +630,15 @@ class MetricsActor:
         self._proof_failures = 0
         self._proving_seconds = 0.0
         self._estimate_errors: deque[float] = deque(maxlen=ESTIMATE_SAMPLES)
+        self._estimate_error_sum = 0.0
+        self._estimate_error_count = 0
+        self._refusals: dict[str, int] = {}
+        self._by_threads: dict[int, int] = {}
+        self._buckets = [0] * (len(PROOF_SECONDS_BUCKETS) + 1)
+        self._queued: deque[float] = deque(maxlen=QUEUE_SAMPLES)
+        self._queued_sum = 0.0
+        self._latency_sum = 0.0
+        self._latency_count = 0
         self._estimated_seconds = 0.0
         self._measured_seconds = 0.0
         self._cache = CacheReport(0, 0, 0, 0, 0, 0, (), (), True, 0.0, 0.0, 0, 0, 0, 0, 0)
@@ -485,16 +694,23 @@ class MetricsActor:
         elif isinstance(event, ProofMeasured):
             if event.error_type is None:
                 self._proofs += 1
+                self._by_threads[event.threads] = self._by_threads.get(event.threads, 0) + 1
             else:
                 self._proof_failures += 1
+            self._queued.append(event.queued_seconds)
+            self._queued_sum += event.queued_seconds
             if event.seconds is not None:
                 self._proving_seconds += event.seconds
+                self._buckets[bisect.bisect_left(PROOF_SECONDS_BUCKETS, event.seconds)] += 1
                 if event.error_type is None and event.seconds > 0:
                     self._estimated_seconds += event.estimate
                     self._measured_seconds += event.seconds
-                    self._estimate_errors.append(
-                        abs(event.estimate - event.seconds) / event.seconds
-                    )
+                    error = abs(event.estimate - event.seconds) / event.seconds
+                    self._estimate_errors.append(error)
+                    self._estimate_error_sum += error
+                    self._estimate_error_count += 1
+        elif isinstance(event, AdmissionRefused):
+            self._refusals[event.reason] = self._refusals.get(event.reason, 0) + event.count
         elif isinstance(event, QueueDepth):
             self._peak(event.queue, event.depth)
         elif isinstance(event, ActorRestarted):
@@ -511,6 +727,8 @@ class MetricsActor:
             self._failures[name] = self._failures.get(name, 0) + count
             answered += count
         self._latencies.extend(latencies)
+        self._latency_sum += sum(latencies)
+        self._latency_count += len(latencies)
         self._answers.append((time.perf_counter(), answered))
 
     def _peak(self, queue: str, depth: int) -> None:
@@ -534,8 +752,11 @@ class MetricsActor:
         peaks = dict(self._peaks)
         for name, depth in depths.items():
             peaks[name] = max(peaks.get(name, 0), depth)
-        cores = os.cpu_count() or 1
+        cores = self._cores
         cpu = (time.process_time() - self._cpu_started) / (uptime * cores) if uptime > 0 else 0.0
+        busy_wall, busy_cpu = self.probes.get("proving_cpu", _nothing)()
+        reserved, peak_reserved = self.probes.get("memory", _nothing)()
+        queued = sorted(self._queued)
         cache = self._cache
         return MetricsSnapshot(
             uptime=uptime,
@@ -572,12 +793,33 @@ class MetricsActor:
             restarts=self._restarts,
             events_dropped=self._sink.dropped,
             cpu_utilization=cpu,
+            estimate_error_p90=_percentile(errors, 0.90),
+            estimate_error_samples=len(errors),
+            estimate_error_sum=self._estimate_error_sum,
+            estimate_error_count=self._estimate_error_count,
+            admission_refusals=self._refusals,
+            proofs_by_threads=self._by_threads,
+            proof_seconds_buckets=tuple(self._buckets),
+            queued_p50=_percentile(queued, 0.50),
+            queued_p95=_percentile(queued, 0.95),
+            queued_sum=self._queued_sum,
+            parallelism=self._parallelism,
+            cores=cores,
+            proving_wall_seconds=busy_wall,
+            proving_cpu_utilization=busy_cpu / (busy_wall * cores) if busy_wall > 0 else None,
+            memory_reserved_bytes=int(reserved),
+            memory_peak_reserved_bytes=int(peak_reserved),
+            memory_budget_bytes=self._memory_budget,
+            latency_sum=self._latency_sum,
+            latency_count=self._latency_count,
         )
 
 
 __all__ = [
+    "PROOF_SECONDS_BUCKETS",
     "Accepted",
     "ActorRestarted",
+    "AdmissionRefused",
     "CacheReport",
     "MetricsActor",
     "MetricsSink",

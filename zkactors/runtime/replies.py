@@ -9,15 +9,22 @@ race to answer, one wins, and the rest learn that they lost.
 
 A ``prove`` call is a one-slot reply; a ``prove_many`` batch shares one reply among its
 requests, so the caller wakes once for the whole batch.
+
+A receipt may be settled together with its :class:`Provenance` (how it was obtained: from
+the cache, by a new proof, or by joining a proof already running, and what that proof
+cost), which ``ZkRuntime.prove_detailed`` turns into a ``ProofOutcome``. The provenance
+objects are shared, immutable and made once per proof (or per cache entry), so carrying
+them costs a hit nothing but a list slot.
 """
 
 from __future__ import annotations
 
 import time
 from types import TracebackType
-from typing import Union
+from typing import Literal, Union
 
 import anyio
+import attrs
 
 from zkactors.errors import ZkActorsError
 from zkactors.zkvm.receipt import Receipt
@@ -27,6 +34,33 @@ Outcome = Union[Receipt, ZkActorsError]  # noqa: UP007  (a runtime alias, not an
 
 _UNSET = object()
 
+Source = Literal["cache", "proved", "coalesced"]
+
+
+@attrs.frozen
+class ProofInfo:
+    """What one proof was and cost: the run's exact ``cycles``, the trace's
+    ``trace_length`` x ``trace_width``, the intra-proof ``threads`` it got, the estimator's
+    ``estimated_seconds`` for that thread count, the measured ``prove_seconds`` (wall time
+    in the prover) and ``queued_seconds`` (from reaching the supervisor to a prover taking
+    it)."""
+
+    cycles: int
+    trace_length: int
+    trace_width: int
+    threads: int
+    estimated_seconds: float
+    prove_seconds: float
+    queued_seconds: float
+
+
+@attrs.frozen
+class Provenance:
+    """How a receipt reached one request: its ``source`` and the proof behind it."""
+
+    source: Source
+    proof: ProofInfo
+
 
 class Reply:
     """A one-shot reply cell for ``size`` requests; the caller waits on it once.
@@ -35,12 +69,21 @@ class Reply:
     actors, and its only mutation is the first-wins :meth:`settle`.
     """
 
-    __slots__ = ("__weakref__", "_event", "_outcomes", "_remaining", "_tracebacks", "started")
+    __slots__ = (
+        "__weakref__",
+        "_event",
+        "_outcomes",
+        "_provenance",
+        "_remaining",
+        "_tracebacks",
+        "started",
+    )
 
     def __init__(self, size: int = 1) -> None:
         self._event = anyio.Event()
         self._outcomes: list[object] = [_UNSET] * size
         self._tracebacks: dict[int, TracebackType | None] | None = None
+        self._provenance: list[Provenance | None] | None = None
         self._remaining = size
         if size == 0:
             self._event.set()
@@ -50,13 +93,18 @@ class Reply:
     def __len__(self) -> int:
         return len(self._outcomes)
 
-    def settle(self, slot: int, outcome: Outcome) -> bool:
-        """Answer request ``slot`` with ``outcome`` unless it is already answered.
+    def settle(self, slot: int, outcome: Outcome, provenance: Provenance | None = None) -> bool:
+        """Answer request ``slot`` with ``outcome`` (and, for a receipt, how it was
+        obtained) unless it is already answered.
 
         :return: True if this call answered it, False if an earlier one had.
         """
         if self._outcomes[slot] is not _UNSET:
             return False
+        if provenance is not None:
+            if self._provenance is None:
+                self._provenance = [None] * len(self._outcomes)
+            self._provenance[slot] = provenance
         if isinstance(outcome, BaseException):
             # Keep the original traceback, so each waiter re-raises it afresh instead of
             # growing one shared traceback (asyncio.Future does the same).
@@ -90,6 +138,11 @@ class Reply:
         value = self._outcomes[slot]
         assert value is not _UNSET, "outcome() of an unanswered request"
         return value  # type: ignore[return-value]
+
+    def provenance(self, slot: int) -> Provenance | None:
+        """How the receipt of ``slot`` was obtained (None for an error, or if the party
+        that answered did not say)."""
+        return None if self._provenance is None else self._provenance[slot]
 
     def result(self, slot: int) -> Receipt:
         """The receipt of ``slot``, or raise its error."""

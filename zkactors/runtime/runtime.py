@@ -7,6 +7,8 @@
         receipts = await rt.prove_many([(program, inputs), ...])
         handle = rt.try_prove(program, inputs)                 # Overloaded instead of waiting
         receipt = await handle
+        outcome = await rt.prove_detailed(program, inputs)     # receipt, cycles, source, times
+        estimate = await rt.estimate(program, inputs)          # cost now, without proving
         snapshot = rt.metrics()
 
 The calls mirror anyio's ``send`` / ``send_nowait``: :meth:`ZkRuntime.prove` waits for room
@@ -14,6 +16,10 @@ in the intake mailbox (backpressure), :meth:`ZkRuntime.try_prove` is a plain fun
 either enqueues at once and returns a :class:`ProofHandle` to await, or raises
 ``Overloaded``. Both validate in the caller's task first, so a bad request raises its typed
 error there and is never queued.
+
+Starting (entering the ``async with`` block) first calibrates the cost model with a few
+tiny real proofs (:mod:`.calibration`; ``RuntimeConfig(calibrate="off")`` skips it), once
+per process and profile.
 
 Wiring (every arrow a bounded anyio memory stream; each actor owns its state)::
 
@@ -36,6 +42,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Generator, Iterable, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -54,7 +61,8 @@ from zkactors.errors import (
 )
 from zkactors.runtime.cache import CacheActor
 from zkactors.runtime.config import RuntimeConfig
-from zkactors.runtime.estimator import CostModel, EstimatorActor, ExecuteFn, LinearCostModel
+from zkactors.runtime.costmodel import CalibratedCostModel, CostModel
+from zkactors.runtime.estimator import EstimatorActor, ExecuteFn, estimate_job
 from zkactors.runtime.intake import (
     Intake,
     as_inputs,
@@ -70,6 +78,7 @@ from zkactors.runtime.metrics import (
     Rejected,
     ReplyTally,
 )
+from zkactors.runtime.outcomes import Estimate, ProofOutcome
 from zkactors.runtime.replies import Reply
 from zkactors.runtime.supervisor import (
     Actor,
@@ -118,6 +127,15 @@ class ProofHandle:
             await self._runtime._wait_until(self._reply, self._deadline)
         return self._reply.result(0)
 
+    async def wait_detailed(self) -> ProofOutcome:
+        """Wait for the answer, with how it was obtained (as
+        :meth:`ZkRuntime.prove_detailed`).
+
+        :raises ZkActorsError: as :meth:`wait`.
+        """
+        await self.wait()
+        return _outcome(self._reply, 0)
+
     def __await__(self) -> Generator[Any, None, Receipt]:
         return self.wait().__await__()
 
@@ -127,7 +145,8 @@ class ZkRuntime:
 
     :param config: how to run (``RuntimeConfig()`` if omitted).
     :param cost_model: the estimator's proving-time model (a fresh
-        :class:`~zkactors.runtime.estimator.LinearCostModel` if omitted).
+        :class:`~zkactors.runtime.costmodel.CalibratedCostModel`, calibrated at start-up
+        unless ``config.calibrate == "off"``, if omitted; a given model is used as it is).
     :param _prover: TEST ONLY. Replaces the native ``zkactors.zkvm.prover.prove`` (same
         signature) so tests can inject faults (``tests/runtime_doubles.py``). Never use it
         in production: the runtime's receipts are only as real as this function.
@@ -145,7 +164,8 @@ class ZkRuntime:
         if config is not None and not isinstance(config, RuntimeConfig):
             raise TypeError(f"config must be a RuntimeConfig, got {type(config).__name__}")
         self._config = config or RuntimeConfig()
-        self._cost_model: CostModel = cost_model or LinearCostModel()
+        self._calibrate_model = cost_model is None and self._config.calibrate == "startup"
+        self._cost_model: CostModel = cost_model or CalibratedCostModel()
         self._prover = _prover
         self._execute = _execute
         self._state = "new"
@@ -155,7 +175,13 @@ class ZkRuntime:
         )
         self._metrics_receive = metrics_receive
         self._sink = MetricsSink(metrics_send)
-        self._metrics = MetricsActor(metrics_receive, self._sink, {})
+        self._metrics = MetricsActor(
+            metrics_receive,
+            self._sink,
+            {},
+            parallelism=self._config.parallelism,
+            memory_budget_bytes=self._config.memory_budget_bytes,
+        )
         self._channels: list[MemoryObjectSendStream[Any] | MemoryObjectReceiveStream[Any]] = [
             metrics_send,
             metrics_receive,
@@ -181,6 +207,9 @@ class ZkRuntime:
     async def __aenter__(self) -> Self:
         if self._state != "new":
             raise RuntimeClosed("this ZkRuntime was already started; create a new one")
+        self._state = "starting"
+        if self._calibrate_model:
+            await self._calibrate()
         self._wire()
         self._task_group: TaskGroup = anyio.create_task_group()
         await self._task_group.__aenter__()
@@ -217,6 +246,27 @@ class ZkRuntime:
             log.debug("runtime.stopped", mode=mode, failed=self._failure is not None)
         if self._failure is not None:
             raise self._failure
+
+    async def _calibrate(self) -> None:
+        """Seed the cost model with this machine's calibration (measured once per
+        process and profile, in a worker thread)."""
+        from zkactors.runtime.calibration import calibration_for, default_cache_dir
+
+        config = self._config
+        cache_dir = None
+        if config.calibration_cache:
+            cache_dir = Path(config.calibration_cache_dir or default_cache_dir())
+        threads = (1, config.prover_threads)
+        try:
+            calibration = await anyio.to_thread.run_sync(
+                lambda: calibration_for(config.profile, threads, cache_dir=cache_dir)
+            )
+        except Exception as exc:  # the runtime works without it, less accurately at first
+            log.warning("calibration.failed", error=repr(exc))
+            return
+        model = self._cost_model
+        assert isinstance(model, CalibratedCostModel)
+        model.calibrate(calibration.samples, hash_seconds=calibration.hash_seconds or None)
 
     def _wire(self) -> None:
         config = self._config
@@ -284,6 +334,12 @@ class ZkRuntime:
                 "metrics": lambda: metrics_receive.statistics().current_buffer_used,
             }
         )
+        self._metrics.probes.update(
+            {
+                "proving_cpu": self._supervisor.proving_cpu_probe,
+                "memory": self._supervisor.memory_probe,
+            }
+        )
 
     async def _run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         try:
@@ -343,7 +399,7 @@ class ZkRuntime:
             error = RuntimeFailed(str(self._failure))
             error.__cause__ = self._failure.__cause__
             raise error
-        if self._state == "new":
+        if self._state in ("new", "starting"):
             raise RuntimeClosed(
                 "the runtime is not running: use it inside `async with ZkRuntime(...) as rt:`"
             )
@@ -387,6 +443,73 @@ class ZkRuntime:
             await self._wait_until(reply, request.deadline)
         return reply.result(0)
 
+    async def prove_detailed(
+        self,
+        program: object,
+        inputs: object,
+        *,
+        profile: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109  (part of the request: it orders the queue)
+    ) -> ProofOutcome:
+        """:meth:`prove`, returning the receipt with how it was obtained: from the cache,
+        by a new proof or by joining one already running, the run's cycles, the threads,
+        estimate and measured time of the proof, and the time it queued.
+
+        :raises: as :meth:`prove`.
+        """
+        request = self._admit(program, inputs, profile, timeout)
+        reply = Reply(1)
+        await self._submit_or_expire(Submission((request,), reply), request.deadline)
+        if request.deadline is None:
+            await reply.wait()
+        else:
+            await self._wait_until(reply, request.deadline)
+        reply.result(0)
+        return _outcome(reply, 0)
+
+    async def estimate(
+        self, program: object, inputs: object, *, profile: str | None = None
+    ) -> Estimate:
+        """What proving ``program`` on ``inputs`` would cost if submitted now, without
+        proving it: the run is executed natively (in a worker thread; exact cycles and
+        trace length), then the calibrated cost model predicts the proving time, the
+        prover's formula gives the peak memory, and the supervisor says how many threads
+        it would give the proof and how long it would queue. Nothing is queued, cached or
+        counted as a request.
+
+        :raises ProgramFormatError, InputError, ProfileError: as :meth:`prove`.
+        :raises ExecutionError: the program fails on these inputs.
+        :raises RuntimeClosed: the runtime is not running.
+        """
+        self._check_open()
+        name = self._config.profile if profile is None else check_profile(profile)
+        request = self._intake.admit(program, inputs, name, None)
+        execute: ExecuteFn
+        if self._execute is not None:
+            execute = self._execute
+        else:
+            from zkactors.zkvm.execute import execute
+        max_cycles = self._config.max_cycles
+        execution = await anyio.to_thread.run_sync(
+            lambda: execute(request.program, request.key.inputs, max_cycles=max_cycles)
+        )
+        self._check_open()
+        job = estimate_job(self._cost_model, request, execution, self._config.prover_threads)
+        threads, wait = self._supervisor.plan(job.seconds, job.peak_bytes)
+        threads = min(threads, len(job.seconds))
+        return Estimate(
+            cycles=execution.cycles,
+            trace_length=execution.trace_length,
+            trace_width=job.shape.trace_width,
+            constraints=job.shape.constraints,
+            profile=name,
+            seconds=job.seconds[threads - 1],
+            single_thread_seconds=job.seconds[0],
+            threads=threads,
+            peak_bytes=job.peak_bytes,
+            queue_seconds=wait,
+        )
+
     def try_prove(
         self,
         program: object,
@@ -423,6 +546,7 @@ class ZkRuntime:
         profile: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109  (part of the request: it orders the queue)
         return_exceptions: bool = False,
+        detailed: bool = False,
     ) -> list[Any]:
         """Prove many ``(program, inputs)`` pairs; answers come back in request order.
 
@@ -432,7 +556,9 @@ class ZkRuntime:
         With ``return_exceptions=False`` (the default) a bad pair raises its validation
         error before anything is queued, and after all answers are in, the first failed
         request's error is raised (the others' receipts are cached). With ``True``, the
-        list holds each request's receipt or its error, bad pairs included.
+        list holds each request's receipt or its error, bad pairs included. With
+        ``detailed=True`` each receipt comes as its :class:`ProofOutcome` (as
+        :meth:`prove_detailed`).
 
         :raises: as :meth:`prove`.
         """
@@ -453,11 +579,15 @@ class ZkRuntime:
             await reply.wait()
         else:
             await self._wait_until(reply, deadline)
-        outcomes = [reply.outcome(slot) for slot in range(count)]
+        outcomes: list[Any] = [reply.outcome(slot) for slot in range(count)]
         if not return_exceptions:
             for slot in range(count):
                 if isinstance(outcomes[slot], BaseException):
                     reply.result(slot)
+        if detailed:
+            for slot in range(count):
+                if not isinstance(outcomes[slot], BaseException):
+                    outcomes[slot] = _outcome(reply, slot)
         return outcomes
 
     def metrics(self) -> MetricsSnapshot:
@@ -605,9 +735,21 @@ class ZkRuntime:
 
 
 def _native_prover() -> ProveFn:
-    from zkactors.zkvm.prover import prove
+    # With stats: the cost model learns the grinding draw apart from the rest.
+    from zkactors.zkvm.prover import prove_with_stats
 
-    return prove
+    return prove_with_stats
+
+
+def _outcome(reply: Reply, slot: int) -> ProofOutcome:
+    """The :class:`ProofOutcome` of a settled receipt slot."""
+    receipt = reply.result(slot)
+    latency = time.perf_counter() - reply.started
+    provenance = reply.provenance(slot)
+    # Every receipt is settled with its provenance (the cache on a hit, the completion of
+    # a measured proof otherwise).
+    assert provenance is not None, "a receipt answered without its provenance"
+    return ProofOutcome.of(receipt, provenance, latency)
 
 
 __all__ = ["ProofHandle", "ZkRuntime"]

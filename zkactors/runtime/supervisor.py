@@ -1,17 +1,26 @@
 """The supervisor actor and its provers, and the supervision that restarts crashed actors.
 
-**Scheduling.** Estimated jobs wait in a heap the supervisor owns, shortest estimate
+**Admission.** Each estimated job is checked before it may queue: a proof whose peak
+memory (the prover's own formula) exceeds ``memory_budget_bytes`` is refused with
+``MemoryBudgetExceeded`` (it could never run), and a request whose deadline cannot be met
+(the estimated wait for the work ahead of it plus its own best estimated proving time
+ends past it) is refused with ``DeadlineExceeded``, saying the estimate, instead of
+spending prover time on an answer nobody will wait for.
+
+**Scheduling.** Admitted jobs wait in a heap the supervisor owns, shortest estimate
 first (small requests are not stuck behind large ones), with deadlines respected: when
 running the shortest job first would push a job with a deadline past its latest start
-time (deadline - estimate), that job goes first. At most ``max_parallel`` proofs run at
-once, each in a worker thread (``anyio.to_thread.run_sync`` with a ``CapacityLimiter``)
-calling the native prover, which releases the GIL.
+time (deadline - estimate), that job goes first. Each proof runs in a worker thread
+(``anyio.to_thread.run_sync`` with a ``CapacityLimiter``) calling the native prover, which
+releases the GIL. While proofs run, the estimated peak memory of all of them stays within
+the budget (a job that would overflow it waits for one to finish).
 
 **Intra- or inter-proof parallelism** (seed finding 3: forcing parallelism made batches
-of mid-size tasks slower). ``max_parallel`` is also the budget of prover threads. A job
-gets one thread, unless nothing else is queued and it is estimated to take at least
-``intra_proof_min_seconds``: then it gets every free thread. So a lone big proof uses all
-cores, and a queue of small ones runs one per core.
+of mid-size tasks slower). ``max_parallel`` is the budget of prover threads; how a proof
+gets them depends on ``RuntimeConfig.parallelism``: ``"adaptive"`` asks
+:func:`~.scheduling.choose_threads` (estimated makespan: a lone big proof gets every core,
+a queue runs one thread per proof), ``"sequential"``, ``"inter"`` and ``"intra"`` are the
+fixed policies the benchmark compares it with.
 
 **Supervision** (:func:`supervise`). Every actor runs under a loop that catches its
 crash, fails only the requests that actor held with ``ActorCrashed``, and restarts it
@@ -37,8 +46,10 @@ import anyio
 import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from zkactors.errors import ActorCrashed, RuntimeFailed, ZkActorsError
-from zkactors.runtime.config import RuntimeConfig
+from zkactors.errors import ActorCrashed, DeadlineExceeded, RuntimeFailed, ZkActorsError
+from zkactors.runtime.config import RuntimeConfig, available_cores
+from zkactors.runtime.errors import MemoryBudgetExceeded
+from zkactors.runtime.logs import DebugEvents
 from zkactors.runtime.messages import (
     CacheKey,
     Completion,
@@ -47,13 +58,24 @@ from zkactors.runtime.messages import (
     ProverAssignment,
     ProverReport,
 )
-from zkactors.runtime.metrics import ActorRestarted, MetricsSink, ProofMeasured, QueueDepth
-from zkactors.runtime.replies import Outcome
+from zkactors.runtime.metrics import (
+    ActorRestarted,
+    AdmissionRefused,
+    MetricsSink,
+    ProofMeasured,
+    QueueDepth,
+)
+from zkactors.runtime.replies import Outcome, ProofInfo
+from zkactors.runtime.scheduling import choose_threads, estimated_wait
 from zkactors.zkvm.receipt import Receipt
 
 log = structlog.get_logger(__name__)
 
-ProveFn = Callable[..., Receipt]
+#: ``prove(program, inputs, *, profile, threads, max_cycles)``: a receipt, or a receipt and
+#: the prover's stats (``zkactors.zkvm.prover.ProveStats``, whose grinding time the cost
+#: model separates from the rest).
+ProveFn = Callable[..., Any]
+_debug = DebugEvents(log)
 
 
 # ---- supervision ----
@@ -191,15 +213,22 @@ class ProverActor:
             )
             started = time.perf_counter()
             outcome: Outcome
+            grinding: float | None = None
             try:
                 # Not abandoned on cancel: a stopping runtime waits for the thread, so no
                 # prover thread outlives it.
-                outcome = await anyio.to_thread.run_sync(call, limiter=self._limiter)
+                result = await anyio.to_thread.run_sync(call, limiter=self._limiter)
             except ZkActorsError as exc:
                 outcome = exc
+            else:
+                if isinstance(result, tuple):
+                    outcome, stats = result
+                    grinding = getattr(stats, "timings", {}).get("grinding")
+                else:
+                    outcome = result
             seconds = time.perf_counter() - started
             self._current = None
-            self._report(ProverReport(self.index, assignment, outcome, seconds))
+            self._report(ProverReport(self.index, assignment, outcome, seconds, grinding))
 
     def _report(self, report: ProverReport) -> None:
         # A closed stream means the supervisor has stopped and answered its jobs itself.
@@ -225,12 +254,23 @@ class ProverActor:
 
 
 class _Queued:
-    __slots__ = ("dispatched", "job", "latest_start")
+    __slots__ = ("arrived", "dispatched", "job", "latest_start")
 
-    def __init__(self, job: EstimatedJob, latest_start: float | None) -> None:
+    def __init__(self, job: EstimatedJob, latest_start: float | None, arrived: float) -> None:
         self.job = job
         self.latest_start = latest_start
+        self.arrived = arrived
         self.dispatched = False
+
+
+class _Running:
+    __slots__ = ("assignment", "ends", "peak_bytes", "threads")
+
+    def __init__(self, assignment: ProverAssignment, ends: float) -> None:
+        self.assignment = assignment
+        self.threads = assignment.threads
+        self.ends = ends
+        self.peak_bytes = assignment.job.peak_bytes
 
 
 class SupervisorActor:
@@ -247,6 +287,9 @@ class SupervisorActor:
         prove: ProveFn,
     ) -> None:
         self._config = config
+        self._mode = config.parallelism
+        self._budget = config.memory_budget_bytes
+        self._total_threads = config.max_parallel
         self._mailbox = mailbox
         self._completions = completions
         self._feedback = feedback
@@ -255,6 +298,12 @@ class SupervisorActor:
         self._prove = prove
         self._limiter = anyio.CapacityLimiter(config.max_parallel)
         self.feedback_dropped = 0
+        # Proving-time CPU accounting survives restarts: it describes the process.
+        self._cores = available_cores()
+        self._busy_wall = 0.0
+        self._busy_cpu = 0.0
+        self._busy_since: tuple[float, float] | None = None
+        self._peak_reserved = 0
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -262,12 +311,15 @@ class SupervisorActor:
         self._by_estimate: list[tuple[float, int, _Queued]] = []
         self._by_deadline: list[tuple[float, int, _Queued]] = []
         self._queued = 0
+        self._queued_work = 0.0
         self._seq = 0
-        self._running: dict[int, ProverAssignment] = {}
+        self._running: dict[int, _Running] = {}
         self._idle = list(range(parallel - 1, -1, -1))
         self._free_threads = parallel
+        self._reserved_bytes = 0
         self._closing = False
         self._drained = anyio.Event()
+        self._mark_idle()
         # Fresh prover mailboxes per (re)start: whatever a crashed supervisor had assigned
         # was failed by on_crash, so nothing may still be delivered from the old ones.
         self._assign: list[MemoryObjectSendStream[ProverAssignment]] = []
@@ -334,93 +386,313 @@ class SupervisorActor:
             self._dispatch()
             self._check_drained()
 
-    def _push(self, job: EstimatedJob) -> None:
+    # ---- admission ----
+
+    def _refusal(self, job: EstimatedJob, now: float) -> ZkActorsError | None:
+        """Why ``job`` may not queue, or None."""
+        if job.peak_bytes > self._budget:
+            return MemoryBudgetExceeded(
+                f"this proof needs about {_mib(job.peak_bytes)} of memory at its peak (a "
+                f"{job.shape.trace_length}-row x {job.shape.trace_width}-column trace at "
+                f"profile {job.shape.profile!r}), more than the runtime's memory budget of "
+                f"{_mib(self._budget)} (RuntimeConfig.memory_budget_bytes); prove a shorter "
+                "run, or raise the budget on a machine with more memory",
+                job.peak_bytes,
+                self._budget,
+            )
         deadline = job.request.deadline
-        entry = _Queued(job, None if deadline is None else deadline - job.estimate)
+        if deadline is None:
+            return None
+        wait, ahead = self._wait_for(job, now)
+        own = min(job.seconds)
+        finish = now + wait + own
+        if finish <= deadline:
+            return None
+        return DeadlineExceeded(
+            f"the request cannot finish before its deadline: the estimate is {finish - now:.3g} "
+            f"s ({wait:.3g} s waiting for {ahead} proof(s) ahead of it, then {own:.3g} s "
+            f"proving a {job.shape.trace_length}-row trace) but its timeout ends in "
+            f"{max(0.0, deadline - now):.3g} s; it was not started. Allow more time, or "
+            "retry when the runtime is less busy"
+        )
+
+    def _wait_for(self, job: EstimatedJob, now: float) -> tuple[float, int]:
+        """Estimated seconds before ``job`` (which has a deadline) could start, and the
+        number of proofs ahead of it."""
+        assert job.request.deadline is not None
+        latest = job.request.deadline - job.estimate
+        ahead_work = 0.0
+        ahead = len(self._running)
+        for _, _, entry in self._by_deadline:
+            # Queued jobs with an earlier latest start go first; shorter jobs without a
+            # deadline yield to this one when it becomes urgent.
+            start = entry.latest_start
+            if not entry.dispatched and start is not None and start <= latest:
+                ahead_work += entry.job.estimate
+                ahead += 1
+        wait = estimated_wait(
+            free_threads=self._free_threads if self._idle and self._memory_free(job) else 0,
+            total_threads=self._total_threads,
+            ahead_work=ahead_work,
+            running_work=self._running_work(now),
+        )
+        return wait, ahead
+
+    def _memory_free(self, job: EstimatedJob) -> bool:
+        return not self._running or self._reserved_bytes + job.peak_bytes <= self._budget
+
+    # ---- the queue ----
+
+    def _push(self, job: EstimatedJob) -> None:
+        now = anyio.current_time()
+        refusal = self._refusal(job, now)
+        if refusal is not None:
+            reason = "memory" if isinstance(refusal, MemoryBudgetExceeded) else "deadline"
+            self._sink.emit(AdmissionRefused(reason))
+            logger = _debug.logger()
+            if logger is not None:
+                logger.debug(
+                    "proof.refused",
+                    reason=reason,
+                    program=job.request.key.program_hash[:16],
+                    trace_length=job.shape.trace_length,
+                    estimate_s=round(job.estimate, 6),
+                    peak_bytes=job.peak_bytes,
+                )
+            self._complete(
+                job.request.key,
+                refusal,
+                refused_deadline=job.request.deadline if reason == "deadline" else None,
+            )
+            return
+        deadline = job.request.deadline
+        entry = _Queued(job, None if deadline is None else deadline - job.estimate, now)
         self._seq += 1
         heapq.heappush(self._by_estimate, (job.estimate, self._seq, entry))
         if entry.latest_start is not None:
             heapq.heappush(self._by_deadline, (entry.latest_start, self._seq, entry))
         self._queued += 1
+        self._queued_work += job.estimate
 
-    def _pop_next(self) -> _Queued:
+    def _peek_next(self) -> _Queued:
         by_estimate, by_deadline = self._by_estimate, self._by_deadline
         while by_estimate[0][2].dispatched:
             heapq.heappop(by_estimate)
         while by_deadline and by_deadline[0][2].dispatched:
             heapq.heappop(by_deadline)
         shortest = by_estimate[0][2]
-        chosen = shortest
         if by_deadline:
             urgent = by_deadline[0][2]
             assert urgent.latest_start is not None
             if urgent is not shortest and urgent.latest_start <= (
                 anyio.current_time() + shortest.job.estimate
             ):
-                chosen = urgent
-        chosen.dispatched = True
+                return urgent
+        return shortest
+
+    def _take(self, entry: _Queued) -> None:
+        entry.dispatched = True
         self._queued -= 1
-        return chosen
+        self._queued_work = max(0.0, self._queued_work - entry.job.estimate)
+        if not self._queued:
+            self._queued_work = 0.0
+
+    def _running_work(self, now: float) -> float:
+        return sum(max(0.0, r.ends - now) * r.threads for r in self._running.values())
+
+    def plan(self, seconds: tuple[float, ...], peak_bytes: int) -> tuple[int, float]:
+        """``(threads, wait)``: the threads a proof with these estimates would get if it
+        arrived now, and the estimated seconds before it would start (for
+        ``ZkRuntime.estimate``; reads state only)."""
+        now = anyio.current_time()
+        running_work = self._running_work(now)
+        memory_free = not self._running or self._reserved_bytes + peak_bytes <= self._budget
+        free = self._free_threads if memory_free and self._idle else 0
+        wait = estimated_wait(
+            free_threads=free,
+            total_threads=self._total_threads,
+            ahead_work=self._queued_work,
+            running_work=running_work,
+        )
+        most = min(len(seconds), self._total_threads)
+        if self._mode in ("sequential", "inter"):
+            return 1, wait
+        if self._mode == "intra":
+            return most, wait
+        running_left = max((r.ends - now for r in self._running.values()), default=0.0)
+        threads = choose_threads(
+            self._mode,
+            seconds,
+            free_threads=free or self._total_threads,
+            total_threads=self._total_threads,
+            running=len(self._running),
+            queued_after=self._queued,
+            queued_work=self._queued_work,
+            running_work=running_work,
+            running_left=max(0.0, running_left),
+            min_seconds=self._config.intra_proof_min_seconds,
+        )
+        # 0: it would wait for the running proofs, then start with every thread.
+        return threads or most, wait
 
     def _dispatch(self) -> None:
         while self._queued and self._idle and self._free_threads > 0:
-            entry = self._pop_next()
-            threads = 1
-            if not self._queued and entry.job.estimate >= self._config.intra_proof_min_seconds:
-                threads = self._free_threads
+            entry = self._peek_next()
+            job = entry.job
+            if not self._memory_free(job):
+                break  # the budget is full: wait for a running proof to finish
+            now = anyio.current_time()
+            running_left = max((r.ends - now for r in self._running.values()), default=0.0)
+            threads = choose_threads(
+                self._mode,
+                job.seconds,
+                free_threads=self._free_threads,
+                total_threads=self._total_threads,
+                running=len(self._running),
+                queued_after=self._queued - 1,
+                queued_work=max(0.0, self._queued_work - job.estimate),
+                running_work=self._running_work(now),
+                running_left=max(0.0, running_left),
+                min_seconds=self._config.intra_proof_min_seconds,
+            )
+            if threads < 1:
+                break
+            threads = min(threads, self._free_threads)
+            self._take(entry)
             prover = self._idle.pop()
             self._free_threads -= threads
-            assignment = ProverAssignment(entry.job, threads)
-            self._running[prover] = assignment
+            estimate = job.seconds[min(threads, len(job.seconds)) - 1]
+            assignment = ProverAssignment(job, threads, estimate, now - entry.arrived)
+            if not self._running:
+                self._mark_busy()
+            self._running[prover] = _Running(assignment, now + estimate)
+            self._reserved_bytes += job.peak_bytes
+            self._peak_reserved = max(self._peak_reserved, self._reserved_bytes)
+            logger = _debug.logger()
+            if logger is not None:
+                request = job.request
+                logger.debug(
+                    "proof.started",
+                    program=request.key.program_hash[:16],
+                    inputs=request.key.inputs,
+                    profile=request.key.profile,
+                    cycles=job.execution.cycles,
+                    trace_length=job.shape.trace_length,
+                    threads=threads,
+                    estimate_s=round(estimate, 6),
+                    queued_s=round(assignment.queued_seconds, 6),
+                    prover=prover,
+                )
             # Never blocks: an idle prover's one-slot mailbox is empty.
             self._assign[prover].send_nowait(assignment)
 
     def _finish(self, report: ProverReport) -> None:
-        assignment = self._running.pop(report.prover, None)
-        if assignment is None or assignment is not report.assignment:
+        running = self._running.get(report.prover)
+        if running is None or running.assignment is not report.assignment:
             return  # a report from before a restart; its job was already failed
+        del self._running[report.prover]
+        assignment = running.assignment
         self._idle.append(report.prover)
         self._free_threads += assignment.threads
+        self._reserved_bytes -= running.peak_bytes
+        if not self._running:
+            self._mark_idle()
         job = assignment.job
         request = job.request
         outcome = report.outcome
-        self._complete(request.key, outcome)
+        info = None
+        if isinstance(outcome, Receipt) and report.seconds is not None:
+            info = ProofInfo(
+                cycles=job.execution.cycles,
+                trace_length=job.shape.trace_length,
+                trace_width=job.shape.trace_width,
+                threads=assignment.threads,
+                estimated_seconds=assignment.estimate,
+                prove_seconds=report.seconds,
+                queued_seconds=assignment.queued_seconds,
+            )
+        self._complete(request.key, outcome, info)
         error_type = None if isinstance(outcome, Receipt) else type(outcome).__name__
         self._sink.emit(
             ProofMeasured(
                 request.key.profile,
-                job.execution.trace_length,
+                job.shape.trace_length,
                 assignment.threads,
-                self._scaled_estimate(job, assignment.threads),
+                assignment.estimate,
                 report.seconds,
                 error_type,
+                assignment.queued_seconds,
             )
         )
+        logger = _debug.logger()
+        if logger is not None:
+            fields: dict[str, Any] = {
+                "program": request.key.program_hash[:16],
+                "inputs": request.key.inputs,
+                "trace_length": job.shape.trace_length,
+                "threads": assignment.threads,
+                "estimate_s": round(assignment.estimate, 6),
+            }
+            if report.seconds is not None:
+                fields["seconds"] = round(report.seconds, 6)
+            if error_type is None:
+                if report.seconds:
+                    error = abs(assignment.estimate - report.seconds) / report.seconds
+                    fields["estimate_error"] = round(error, 4)
+                logger.debug("proof.proved", **fields)
+            else:
+                logger.debug("proof.failed", error_type=error_type, error=str(outcome), **fields)
         if error_type is None and report.seconds is not None:
             measurement = Measurement(
-                request.key.profile,
-                job.execution.trace_length,
-                job.trace_width,
-                assignment.threads,
-                report.seconds,
+                job.shape, assignment.threads, report.seconds, report.grinding_seconds
             )
             try:
                 self._feedback.send_nowait(measurement)
             except (anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
                 self.feedback_dropped += 1
 
-    def _scaled_estimate(self, job: EstimatedJob, threads: int) -> float:
-        # The estimator predicted single-thread time; the same efficiency assumption as
-        # LinearCostModel scales it for an intra-proof run.
-        return job.estimate if threads == 1 else job.estimate / (1 + (threads - 1) * 0.7)
+    # ---- CPU while proving ----
+
+    def _mark_busy(self) -> None:
+        self._busy_since = (time.perf_counter(), time.process_time())
+
+    def _mark_idle(self) -> None:
+        since = getattr(self, "_busy_since", None)
+        if since is not None:
+            self._busy_wall += time.perf_counter() - since[0]
+            self._busy_cpu += time.process_time() - since[1]
+        self._busy_since = None
+
+    def proving_cpu_probe(self) -> tuple[float, float]:
+        """``(wall, cpu)`` seconds during which at least one proof ran, and the process
+        CPU time spent in them (all threads; the open interval included)."""
+        wall, cpu = self._busy_wall, self._busy_cpu
+        if self._busy_since is not None:
+            wall += time.perf_counter() - self._busy_since[0]
+            cpu += time.process_time() - self._busy_since[1]
+        return wall, cpu
+
+    def memory_probe(self) -> tuple[float, float]:
+        """``(reserved, peak reserved)``: estimated peak bytes of the proofs running now,
+        and the most they have been at once."""
+        return float(self._reserved_bytes), float(self._peak_reserved)
+
+    # ---- endings ----
 
     def _check_drained(self) -> None:
         if self._closing and not self._queued and not self._running:
             self._drained.set()
 
-    def _complete(self, key: CacheKey, outcome: Outcome) -> None:
+    def _complete(
+        self,
+        key: CacheKey,
+        outcome: Outcome,
+        info: ProofInfo | None = None,
+        *,
+        refused_deadline: float | None = None,
+    ) -> None:
         try:
-            self._completions.send_nowait(Completion(key, outcome))
+            self._completions.send_nowait(Completion(key, outcome, info, refused_deadline))
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass  # the cache has stopped and answered its waiters itself
         except anyio.WouldBlock:  # pragma: no cover - the capacity covers every job
@@ -435,9 +707,11 @@ class SupervisorActor:
         self._reports.close()
 
     def _fail_all(self, error: ZkActorsError) -> None:
-        for assignment in self._running.values():
-            self._complete(assignment.job.request.key, error)
+        for running in self._running.values():
+            self._complete(running.assignment.job.request.key, error)
         self._running.clear()
+        self._reserved_bytes = 0
+        self._mark_idle()
         for _, _, entry in self._by_estimate:
             if not entry.dispatched:
                 entry.dispatched = True
@@ -445,6 +719,7 @@ class SupervisorActor:
         self._by_estimate.clear()
         self._by_deadline.clear()
         self._queued = 0
+        self._queued_work = 0.0
 
     def on_crash(self, error: ZkActorsError) -> None:
         """Fail every queued and running job (their provers were stopped with this actor)."""
@@ -479,6 +754,10 @@ class SupervisorActor:
 
     def running_probe(self) -> int:
         return len(self._running)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:,.1f} MiB" if size < 2**30 else f"{size / 2**30:,.2f} GiB"
 
 
 __all__ = [

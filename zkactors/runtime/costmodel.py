@@ -1,0 +1,496 @@
+"""The cost model: how long a proof will take, and how much memory it will hold.
+
+Seed finding 2: a hand-tuned per-step formula was off by 40-188 % on large tasks. The
+fix has three parts.
+
+**Exact size.** The estimator executes the program first, so the trace length ``T`` is
+known, not guessed; the width ``w`` (one column per register, instruction and branch) and
+the constraint count ``C`` come from the program, and the blowup ``B``, queries and
+grinding bits from the security profile. :class:`ProofShape` holds them.
+
+**Cost drivers as features.** The prover's steps (protocol.md 8) each grow with a known
+expression of that shape, with ``N = B * T`` the size of the low-degree-extension domain
+and ``L = log2 N``: the trace LDE is ``w`` NTTs (``N L w``), hashing the extended rows and
+the DEEP quotient touch every cell (``N w``), evaluating the constraints on the extended
+domain is ``N C``, the composition segments' NTTs are ``N L``, FRI folding and the
+Merkle trees are ``N``, and a fixed cost remains (``1``). Predicted seconds are a
+non-negative combination of these six features (:data:`FEATURES`), fitted per profile
+and per thread count, because intra-proof threads speed the steps up unequally.
+
+**Grinding apart.** The proof-of-work nonce search costs ``2^g`` hashes *on average*, but
+any one proof's search is a geometric draw (a small proof at the default profile can
+spend 0.4 ms or 6 ms grinding, with the rest of it taking 1 ms). No estimator can know the
+draw before doing the work, so the model predicts its mean (:meth:`expected_grinding`),
+learnt from the calibration's measured hash rate and the grinding times the prover
+reports, and fits the other coefficients to the time *minus* the measured grinding, so
+random draws do not pollute them.
+
+**Calibrated, then refined.** :mod:`.calibration` times a few tiny real proofs at
+start-up and seeds the model with them (*anchors*); every measured proof then enters a
+sliding window (:data:`WINDOW` proofs per profile and thread count, the recent ones
+weighted most) and the coefficients are refitted by weighted non-negative least squares
+on *relative* error (each proof weighted by ``1/seconds^2``, since a 10 % miss matters as
+much on a 1 ms proof as on a 1 s one). Anchors fade as the window fills, so a machine
+whose speed drifts (other load, thermal limits) is followed within a few dozen proofs. A
+weak ridge towards a prior keeps the fit defined when every recent proof had the same
+shape.
+
+Memory is not fitted: the native prover states its peak allocation as a formula of
+``(w, T, profile)`` (``zkactors.zkvm.prover.memory_bytes``) and allocates exactly that.
+
+The model is owned by the estimator actor (which calls :meth:`observe`); ``ZkRuntime``
+reads predictions from the same event-loop thread, never concurrently with an update.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections import deque
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+import attrs
+
+from zkactors import profiles
+from zkactors.zkvm.program import Program
+
+#: Names of the model's features, in order (see the module docstring).
+FEATURES = ("fixed", "N", "N_logN", "N_w", "N_logN_w", "N_C")
+#: Feature values are scaled by this (cells of a 2^20-point domain), so coefficients are
+#: seconds per million units and the normal equations stay well conditioned.
+UNIT = float(1 << 20)
+#: Measured proofs kept per (profile, threads) for the fit.
+WINDOW = 64
+#: Weight of a proof ``age`` observations old: ``RECENCY ** age`` (half weight after ~23).
+RECENCY = 0.97
+#: Window size at which the calibration anchors weigh half as much as at the start.
+ANCHOR_FADE = 8
+#: Pseudo-observations the calibrated grinding mean is worth against measured ones.
+GRIND_PRIOR_WEIGHT = 16.0
+#: Seconds per grinding hash assumed before anything was measured (SHA-256 of 40 bytes
+#: with the many-message kernel, on a 2020s x86 core).
+DEFAULT_HASH_SECONDS = 4e-8
+#: Parallel efficiency assumed for a thread count nothing was measured with.
+DEFAULT_PARALLEL_EFFICIENCY = 0.7
+#: Coefficients (seconds per UNIT of each feature, one thread) assumed before anything
+#: was measured: the order of magnitude of this prover on a 2020s x86 core.
+DEFAULT_COEFFICIENTS = (2e-4, 0.02, 0.004, 0.02, 0.002, 0.008)
+#: Strength of the ridge towards the prior, relative to the data's own scale.
+RIDGE = 1e-4
+
+
+@functools.lru_cache(maxsize=512)
+def _constraint_count(canonical: bytes) -> int:
+    from zkactors._native.prover import Air
+
+    return int(Air(canonical).n_constraints)
+
+
+def constraint_count(program: Program) -> int:
+    """The number of AIR constraints of ``program`` (transition, first and last row), as
+    the native prover evaluates them (memoized by program)."""
+    return _constraint_count(program.to_bytes())
+
+
+@attrs.frozen
+class ProofShape:
+    """What a proof's cost depends on: the profile and the trace's shape.
+
+    ``trace_length`` is T (a power of two), ``trace_width`` w, ``constraints`` C.
+    """
+
+    profile: str
+    trace_length: int
+    trace_width: int
+    constraints: int
+
+    @classmethod
+    def of(cls, program: Program, trace_length: int, profile: str) -> ProofShape:
+        """The shape of a proof of a ``trace_length``-row run of ``program``."""
+        return cls(profile, trace_length, program.trace_width, constraint_count(program))
+
+    @property
+    def lde_size(self) -> int:
+        """N = blowup * T, the low-degree-extension domain every heavy step runs over."""
+        return profiles.get(self.profile).blowup * self.trace_length
+
+    def features(self) -> tuple[float, ...]:
+        """The values of :data:`FEATURES` for this shape."""
+        n = self.lde_size / UNIT
+        log_n = math.log2(self.lde_size)
+        return (
+            1.0,
+            n,
+            n * log_n,
+            n * self.trace_width,
+            n * log_n * self.trace_width,
+            n * self.constraints,
+        )
+
+    def peak_bytes(self) -> int:
+        """Peak bytes the native prover allocates for this proof (its own formula)."""
+        from zkactors.zkvm.prover import memory_bytes
+
+        return memory_bytes(self.trace_width, self.trace_length, self.profile)
+
+
+class CostModel(Protocol):
+    """Predicts a proof's wall time and learns from measured ones."""
+
+    def predict(self, shape: ProofShape, threads: int = 1) -> float:
+        """Seconds a proof of ``shape`` should take with ``threads`` intra-proof threads."""
+        ...
+
+    def observe(
+        self,
+        shape: ProofShape,
+        threads: int,
+        seconds: float,
+        *,
+        grinding_seconds: float | None = None,
+    ) -> None:
+        """Learn from one measured proof (``grinding_seconds``: the part of ``seconds``
+        spent grinding, when the prover reported it)."""
+        ...
+
+
+# ---- weighted non-negative least squares ----
+
+
+def _solve(matrix: list[list[float]], rhs: list[float]) -> list[float] | None:
+    """Gaussian elimination with partial pivoting; None if (near) singular."""
+    size = len(rhs)
+    a = [[*row, r] for row, r in zip(matrix, rhs, strict=True)]
+    for col in range(size):
+        pivot = max(range(col, size), key=lambda r: abs(a[r][col]))
+        scale = max(abs(a[r][col]) for r in range(size)) or 1.0
+        if abs(a[pivot][col]) <= 1e-14 * scale:
+            return None
+        a[col], a[pivot] = a[pivot], a[col]
+        for r in range(col + 1, size):
+            factor = a[r][col] / a[col][col]
+            if factor:
+                row, top = a[r], a[col]
+                for c in range(col, size + 1):
+                    row[c] -= factor * top[c]
+    x = [0.0] * size
+    for r in range(size - 1, -1, -1):
+        x[r] = (a[r][size] - sum(a[r][c] * x[c] for c in range(r + 1, size))) / a[r][r]
+    return x
+
+
+def fit_nonnegative(
+    rows: Sequence[Sequence[float]],
+    targets: Sequence[float],
+    weights: Sequence[float],
+    prior: Sequence[float],
+    ridge: float = RIDGE,
+) -> tuple[float, ...]:
+    """Non-negative coefficients ``b`` minimising
+    ``sum_i weights_i (targets_i - rows_i . b)^2 + ridge * sum_j s_j (b_j - prior_j)^2``,
+    where ``s_j`` is feature j's weighted mean square (so ``ridge`` is scale-free).
+
+    A feature whose coefficient comes out negative is fixed at 0 and the rest refitted
+    (an active-set method: a cost that shrinks as the work grows is noise, not physics).
+    With no rows the prior is returned.
+    """
+    width = len(prior)
+    if not rows:
+        return tuple(max(0.0, p) for p in prior)
+    total_weight = sum(weights) or 1.0
+    gram = [[0.0] * width for _ in range(width)]
+    moment = [0.0] * width
+    for x, y, w in zip(rows, targets, weights, strict=True):
+        for j in range(width):
+            wx = w * x[j]
+            if wx == 0.0:
+                continue
+            moment[j] += wx * y
+            row = gram[j]
+            for k in range(j, width):
+                row[k] += wx * x[k]
+    for j in range(width):
+        for k in range(j):
+            gram[j][k] = gram[k][j]
+    scales = [gram[j][j] / total_weight or 1e-30 for j in range(width)]
+    active = list(range(width))
+    while active:
+        matrix = [[gram[j][k] for k in active] for j in active]
+        rhs = [moment[j] for j in active]
+        for i, j in enumerate(active):
+            matrix[i][i] += ridge * scales[j] * total_weight
+            rhs[i] += ridge * scales[j] * total_weight * prior[j]
+        solution = _solve(matrix, rhs)
+        if solution is None:
+            break
+        negative = [(value, j) for value, j in zip(solution, active, strict=True) if value < 0]
+        if not negative:
+            coefficients = [0.0] * width
+            for value, j in zip(solution, active, strict=True):
+                coefficients[j] = value
+            return tuple(coefficients)
+        active.remove(min(negative)[1])
+    return tuple(max(0.0, p) for p in prior)
+
+
+# ---- the calibrated model ----
+
+
+@attrs.frozen
+class Sample:
+    """One measured proof: its shape, thread count, wall seconds, and the part of them
+    spent grinding (None when the prover did not report it)."""
+
+    shape: ProofShape
+    threads: int
+    seconds: float
+    grinding_seconds: float | None = None
+
+
+class _Series:
+    """The data behind one (profile, threads) fit."""
+
+    __slots__ = ("anchors", "coefficients", "dirty", "window")
+
+    def __init__(self) -> None:
+        self.anchors: list[tuple[tuple[float, ...], float]] = []
+        self.window: deque[tuple[tuple[float, ...], float]] = deque(maxlen=WINDOW)
+        self.coefficients: tuple[float, ...] | None = None
+        self.dirty = False
+
+    def __len__(self) -> int:
+        return len(self.anchors) + len(self.window)
+
+
+class _GrindMean:
+    """The mean grinding time of one (profile, threads): a prior worth
+    ``GRIND_PRIOR_WEIGHT`` observations, plus exponentially forgotten observations."""
+
+    __slots__ = ("prior", "sum", "weight")
+
+    def __init__(self, prior: float) -> None:
+        self.prior = prior
+        self.sum = 0.0
+        self.weight = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.sum = self.sum * 0.99 + seconds
+        self.weight = self.weight * 0.99 + 1.0
+
+    @property
+    def mean(self) -> float:
+        return (self.prior * GRIND_PRIOR_WEIGHT + self.sum) / (GRIND_PRIOR_WEIGHT + self.weight)
+
+
+class CalibratedCostModel:
+    """The runtime's default :class:`CostModel` (see the module docstring).
+
+    :param hash_seconds: measured seconds per grinding hash on one thread (the
+        calibration measures it); ``None``: :data:`DEFAULT_HASH_SECONDS`.
+    :param prior: coefficients assumed for a profile nothing was measured for.
+    :param window: measured proofs kept per (profile, threads).
+    :param recency: weight factor per observation of age.
+    :param ridge: strength of the pull towards the prior.
+    """
+
+    def __init__(
+        self,
+        *,
+        hash_seconds: float | None = None,
+        prior: Sequence[float] = DEFAULT_COEFFICIENTS,
+        window: int = WINDOW,
+        recency: float = RECENCY,
+        ridge: float = RIDGE,
+    ) -> None:
+        if len(prior) != len(FEATURES):
+            raise ValueError(f"prior needs {len(FEATURES)} coefficients, got {len(prior)}")
+        self.hash_seconds = hash_seconds or DEFAULT_HASH_SECONDS
+        self._prior = tuple(float(p) for p in prior)
+        self._window = window
+        self._recency = recency
+        self._ridge = ridge
+        self._series: dict[tuple[str, int], _Series] = {}
+        self._grinding: dict[tuple[str, int], _GrindMean] = {}
+        self.observations = 0
+
+    # ---- learning ----
+
+    def calibrate(self, samples: Iterable[Sample], *, hash_seconds: float | None = None) -> None:
+        """Add calibration measurements as anchors (they fade as real proofs arrive)."""
+        if hash_seconds is not None and hash_seconds > 0:
+            self.hash_seconds = hash_seconds
+            self._grinding.clear()
+        for sample in samples:
+            if not _usable(sample.seconds):
+                continue
+            key = (sample.shape.profile, sample.threads)
+            series = self._series_for(key)
+            series.anchors.append(
+                (sample.shape.features(), self._deterministic(sample, key, learn=True))
+            )
+            series.dirty = True
+
+    def observe(
+        self,
+        shape: ProofShape,
+        threads: int,
+        seconds: float,
+        *,
+        grinding_seconds: float | None = None,
+    ) -> None:
+        if not _usable(seconds) or threads < 1:
+            return
+        key = (shape.profile, threads)
+        series = self._series_for(key)
+        sample = Sample(shape, threads, seconds, grinding_seconds)
+        series.window.append((shape.features(), self._deterministic(sample, key, learn=True)))
+        series.dirty = True
+        self.observations += 1
+
+    def _series_for(self, key: tuple[str, int]) -> _Series:
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = _Series()
+            if self._window != WINDOW:
+                series.window = deque(maxlen=self._window)
+        return series
+
+    def _deterministic(self, sample: Sample, key: tuple[str, int], *, learn: bool) -> float:
+        """The sample's seconds without its grinding draw (learning the grinding mean
+        from it when the prover reported it)."""
+        grind = sample.grinding_seconds
+        if grind is not None and math.isfinite(grind) and grind >= 0:
+            if learn and profiles.get(key[0]).grinding_bits:
+                self._grind_mean(key).observe(grind)
+            rest = sample.seconds - grind
+        else:
+            rest = sample.seconds - self.expected_grinding(key[0], key[1])
+        # Never below a tenth of the measurement: a draw far under its mean must not
+        # teach the model that proofs cost nothing.
+        return max(rest, 0.1 * sample.seconds)
+
+    # ---- predicting ----
+
+    def expected_grinding(self, profile: str, threads: int = 1) -> float:
+        """Mean seconds of the proof-of-work search of ``profile`` with ``threads``."""
+        if profiles.get(profile).grinding_bits == 0:
+            return 0.0
+        return self._grind_mean((profile, threads)).mean
+
+    def _grind_mean(self, key: tuple[str, int]) -> _GrindMean:
+        mean = self._grinding.get(key)
+        if mean is None:
+            bits = profiles.get(key[0]).grinding_bits
+            single = (1 << bits) * self.hash_seconds
+            mean = self._grinding[key] = _GrindMean(single / _speedup(key[1]))
+        return mean
+
+    def coefficients(self, profile: str, threads: int = 1) -> tuple[float, ...] | None:
+        """The fitted coefficients of (``profile``, ``threads``) (seconds per
+        :data:`UNIT` of each of :data:`FEATURES`), or None if nothing was measured."""
+        series = self._series.get((profile, threads))
+        if series is None or not len(series):
+            return None
+        if series.dirty or series.coefficients is None:
+            series.coefficients = self._fit(series, self._prior_for(profile, threads))
+            series.dirty = False
+        return series.coefficients
+
+    def _prior_for(self, profile: str, threads: int) -> tuple[float, ...]:
+        if threads != 1:
+            single = self.coefficients(profile, 1)
+            if single is not None:
+                return tuple(c / _speedup(threads) for c in single)
+        # Another profile's last fit (not refitted here: two dirty profiles would
+        # otherwise each ask the other for a prior): the features already scale with the
+        # blowup, so it is a far better start than the built-in default.
+        for (other, other_threads), series in self._series.items():
+            if other_threads == 1 and other != profile and series.coefficients is not None:
+                return tuple(c / _speedup(threads) for c in series.coefficients)
+        return tuple(c / _speedup(threads) for c in self._prior)
+
+    def _fit(self, series: _Series, prior: tuple[float, ...]) -> tuple[float, ...]:
+        rows: list[tuple[float, ...]] = []
+        targets: list[float] = []
+        weights: list[float] = []
+        anchor_weight = 1.0 / (1.0 + len(series.window) / ANCHOR_FADE)
+        for x, y in series.anchors:
+            rows.append(x)
+            targets.append(y)
+            weights.append(anchor_weight / (y * y))
+        age = len(series.window)
+        for x, y in series.window:
+            age -= 1
+            rows.append(x)
+            targets.append(y)
+            weights.append(self._recency**age / (y * y))
+        return fit_nonnegative(rows, targets, weights, prior, self._ridge)
+
+    def _deterministic_prediction(self, shape: ProofShape, threads: int) -> float:
+        x = shape.features()
+        fitted = self.coefficients(shape.profile, threads)
+        if fitted is not None:
+            return _dot(fitted, x)
+        single = self._single_thread(shape, x)
+        if threads == 1:
+            return single
+        # Between measured thread counts, Amdahl's law through the measured points:
+        # t_k = t_1 (s + (1 - s) / k), with the serial share s read off the largest
+        # thread count measured for this profile.
+        measured = [
+            k for (p, k), s in self._series.items() if p == shape.profile and k > 1 and len(s)
+        ]
+        if measured:
+            top = max(measured)
+            top_coefficients = self.coefficients(shape.profile, top)
+            assert top_coefficients is not None
+            ratio = _dot(top_coefficients, x) / single if single > 0 else 1.0
+            serial = min(2.0, max(0.0, (ratio - 1 / top) / (1 - 1 / top)))
+            return single * (serial + (1 - serial) / threads)
+        return single / _speedup(threads)
+
+    def _single_thread(self, shape: ProofShape, x: tuple[float, ...]) -> float:
+        fitted = self.coefficients(shape.profile, 1)
+        return _dot(fitted if fitted is not None else self._prior_for(shape.profile, 1), x)
+
+    def predict(self, shape: ProofShape, threads: int = 1) -> float:
+        threads = max(1, threads)
+        return self._deterministic_prediction(shape, threads) + self.expected_grinding(
+            shape.profile, threads
+        )
+
+    def predict_all(self, shape: ProofShape, max_threads: int) -> tuple[float, ...]:
+        """:meth:`predict` for 1, 2, ..., ``max_threads`` threads."""
+        return tuple(self.predict(shape, k) for k in range(1, max(1, max_threads) + 1))
+
+
+def _usable(seconds: float) -> bool:
+    return math.isfinite(seconds) and seconds > 0
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+def _speedup(threads: int) -> float:
+    return 1.0 + (max(1, threads) - 1) * DEFAULT_PARALLEL_EFFICIENCY
+
+
+def predict_all(model: CostModel, shape: ProofShape, max_threads: int) -> tuple[float, ...]:
+    """Predicted seconds of ``shape`` with 1 .. ``max_threads`` threads, from any model."""
+    if isinstance(model, CalibratedCostModel):
+        return model.predict_all(shape, max_threads)
+    return tuple(model.predict(shape, k) for k in range(1, max(1, max_threads) + 1))
+
+
+__all__ = [
+    "FEATURES",
+    "CalibratedCostModel",
+    "CostModel",
+    "ProofShape",
+    "Sample",
+    "constraint_count",
+    "fit_nonnegative",
+    "predict_all",
+]
