@@ -50,6 +50,8 @@ NATIVE_TESTS = (
     "tests/test_receipt_format.py",
     "tests/test_soundness.py",
     "tests/test_fuzz_decoders.py",
+    # The runtime drives the native prover and verifier from several worker threads.
+    "tests/test_runtime_stateful.py",
 )
 
 SANITIZER_OPTIONS = {
