@@ -65,7 +65,7 @@ WINDOW = 64
 #: Weight of a proof ``age`` observations old: ``RECENCY ** age`` (half weight after ~23).
 RECENCY = 0.97
 #: Window size at which the calibration anchors weigh half as much as at the start.
-ANCHOR_FADE = 8
+ANCHOR_FADE = 2
 #: Pseudo-observations the calibrated grinding mean is worth against measured ones.
 GRIND_PRIOR_WEIGHT = 16.0
 #: Seconds per grinding hash assumed before anything was measured (SHA-256 of 40 bytes
