@@ -201,3 +201,29 @@ async def test_estimate_agrees_with_execute_and_the_prover() -> None:
         snapshot = rt.metrics()
     # Estimating is not a request: nothing was queued, proved or counted.
     assert snapshot.requests == 0 and snapshot.proofs == 0
+
+
+@pytest.mark.anyio
+async def test_a_stopped_runtime_hands_its_measurements_to_the_next() -> None:
+    from runtime_doubles import FaultInjectingTestProver
+
+    calibration_module.forget()
+    try:
+        cfg = RuntimeConfig(profile="test", max_parallel=2, calibrate="startup")
+        async with ZkRuntime(cfg, _prover=FaultInjectingTestProver()) as rt:
+            await rt.prove(FIB, [77])
+        assert calibration_module.learned() == []  # a test prover's times are not learnt
+        async with ZkRuntime(cfg) as rt:
+            await rt.prove_many([(FIB, [n]) for n in range(200, 204)])
+        learned = calibration_module.learned()
+        assert len(learned) == 4
+        assert {s.shape.trace_length for s in learned} == {2048}
+        assert all(s.seconds > 0 and s.shape.profile == "test" for s in learned)
+        async with ZkRuntime(cfg) as rt:
+            model = rt.cost_model
+            assert isinstance(model, CalibratedCostModel)
+            calibrated = calibration_module.calibration_for("test", (1, cfg.prover_threads))
+            assert model.coefficients("test", 1) is not None
+            assert len(calibrated.samples) > 0
+    finally:
+        calibration_module.forget()

@@ -8,7 +8,9 @@ grinding hash on its own. At the ``default`` profile that is about 0.2-0.3 s; at
 a few tens of milliseconds. The result seeds :class:`~.costmodel.CalibratedCostModel`,
 which then refines itself from every real proof.
 
-Calibration runs once per process and profile (later runtimes reuse it). With
+Calibration runs once per process and profile (later runtimes reuse it), and a runtime
+that stops hands the proofs it measured back (:func:`learn`), so the next runtime of the
+process starts from them too, not from tiny proofs alone. With
 ``RuntimeConfig(calibration_cache=True)`` it is also stored on disk, under the user's
 cache directory (``$XDG_CACHE_HOME/zkactors`` or ``~/.cache/zkactors``), in a file named
 by the zkactors version and a fingerprint of the machine and the native build, so a new
@@ -23,7 +25,8 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +81,9 @@ class Calibration:
 
 
 _memo: dict[tuple[str, tuple[int, ...]], Calibration] = {}
+#: Proofs measured by runtimes of this process, most recent last (see :func:`learn`).
+LEARNED = 256
+_learned: deque[Sample] = deque(maxlen=LEARNED)
 
 
 def measure_hash_seconds(hashes: int = HASHES) -> float:
@@ -182,9 +188,22 @@ def calibration_for(
     return result
 
 
+def learn(samples: Iterable[Sample]) -> None:
+    """Keep proofs a runtime measured, for later runtimes of this process (the most
+    recent :data:`LEARNED`)."""
+    _learned.extend(samples)
+
+
+def learned() -> list[Sample]:
+    """The proofs kept by :func:`learn`, oldest first."""
+    return list(_learned)
+
+
 def forget() -> None:
-    """Drop this process's calibrations (the next runtime measures afresh)."""
+    """Drop this process's calibrations and learnt proofs (the next runtime measures
+    afresh)."""
     _memo.clear()
+    _learned.clear()
 
 
 # ---- the on-disk cache ----
@@ -288,6 +307,8 @@ __all__ = [
     "calibration_for",
     "default_cache_dir",
     "forget",
+    "learn",
+    "learned",
     "machine_fingerprint",
     "measure_hash_seconds",
 ]

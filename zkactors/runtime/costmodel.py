@@ -33,7 +33,10 @@ on *relative* error (each proof weighted by ``1/seconds^2``, since a 10 % miss m
 much on a 1 ms proof as on a 1 s one). Anchors fade as the window fills, so a machine
 whose speed drifts (other load, thermal limits) is followed within a few dozen proofs. A
 weak ridge towards a prior keeps the fit defined when every recent proof had the same
-shape.
+shape. What the features miss at a given size (on this machine, a trace whose working
+set outgrows the last-level cache costs about 1.4x more per cell) is caught by a
+residual correction per trace length, the recent proofs' measured-over-fitted ratio,
+applied to that size and its neighbours.
 
 Memory is not fitted: the native prover states its peak allocation as a formula of
 ``(w, T, profile)`` (``zkactors.zkvm.prover.memory_bytes``) and allocates exactly that.
@@ -249,14 +252,18 @@ class Sample:
 
 
 class _Series:
-    """The data behind one (profile, threads) fit."""
+    """The data behind one (profile, threads) fit: ``(features, seconds, log2 T)`` of the
+    calibration's anchors and of the recent window; the fitted coefficients and, per
+    log2 T seen in the window, the residual correction."""
 
-    __slots__ = ("anchors", "coefficients", "dirty", "window")
+    __slots__ = ("anchors", "coefficients", "corrections", "dirty", "samples", "window")
 
     def __init__(self) -> None:
-        self.anchors: list[tuple[tuple[float, ...], float]] = []
-        self.window: deque[tuple[tuple[float, ...], float]] = deque(maxlen=WINDOW)
+        self.anchors: list[tuple[tuple[float, ...], float, int]] = []
+        self.window: deque[tuple[tuple[float, ...], float, int]] = deque(maxlen=WINDOW)
+        self.samples: deque[Sample] = deque(maxlen=WINDOW)
         self.coefficients: tuple[float, ...] | None = None
+        self.corrections: dict[int, float] = {}
         self.dirty = False
 
     def __len__(self) -> int:
@@ -327,7 +334,11 @@ class CalibratedCostModel:
             key = (sample.shape.profile, sample.threads)
             series = self._series_for(key)
             series.anchors.append(
-                (sample.shape.features(), self._deterministic(sample, key, learn=True))
+                (
+                    sample.shape.features(),
+                    self._deterministic(sample, key, learn=True),
+                    _log2(sample.shape.trace_length),
+                )
             )
             series.dirty = True
 
@@ -344,7 +355,14 @@ class CalibratedCostModel:
         key = (shape.profile, threads)
         series = self._series_for(key)
         sample = Sample(shape, threads, seconds, grinding_seconds)
-        series.window.append((shape.features(), self._deterministic(sample, key, learn=True)))
+        series.window.append(
+            (
+                shape.features(),
+                self._deterministic(sample, key, learn=True),
+                _log2(shape.trace_length),
+            )
+        )
+        series.samples.append(sample)
         series.dirty = True
         self.observations += 1
 
@@ -354,6 +372,7 @@ class CalibratedCostModel:
             series = self._series[key] = _Series()
             if self._window != WINDOW:
                 series.window = deque(maxlen=self._window)
+                series.samples = deque(maxlen=self._window)
         return series
 
     def _deterministic(self, sample: Sample, key: tuple[str, int], *, learn: bool) -> float:
@@ -369,6 +388,10 @@ class CalibratedCostModel:
         # Never below a tenth of the measurement: a draw far under its mean must not
         # teach the model that proofs cost nothing.
         return max(rest, 0.1 * sample.seconds)
+
+    def recent_samples(self) -> list[Sample]:
+        """The measured proofs in the windows (what a later model may start from)."""
+        return [sample for series in self._series.values() for sample in series.samples]
 
     # ---- predicting ----
 
@@ -394,6 +417,7 @@ class CalibratedCostModel:
             return None
         if series.dirty or series.coefficients is None:
             series.coefficients = self._fit(series, self._prior_for(profile, threads))
+            series.corrections = self._corrections(series, series.coefficients)
             series.dirty = False
         return series.coefficients
 
@@ -415,23 +439,53 @@ class CalibratedCostModel:
         targets: list[float] = []
         weights: list[float] = []
         anchor_weight = 1.0 / (1.0 + len(series.window) / ANCHOR_FADE)
-        for x, y in series.anchors:
+        for x, y, _ in series.anchors:
             rows.append(x)
             targets.append(y)
             weights.append(anchor_weight / (y * y))
         age = len(series.window)
-        for x, y in series.window:
+        for x, y, _ in series.window:
             age -= 1
             rows.append(x)
             targets.append(y)
             weights.append(self._recency**age / (y * y))
         return fit_nonnegative(rows, targets, weights, prior, self._ridge)
 
+    def _corrections(self, series: _Series, coefficients: tuple[float, ...]) -> dict[int, float]:
+        """Per trace size in the window, the recency-weighted geometric mean of measured
+        over fitted time: what the features miss at that size (a working set spilling
+        out of the last-level cache, say), learnt from the proofs themselves."""
+        sums: dict[int, tuple[float, float]] = {}
+        age = len(series.window)
+        for x, y, log_t in series.window:
+            age -= 1
+            fitted = _dot(coefficients, x)
+            if fitted <= 0:
+                continue
+            weight = self._recency**age
+            total, weights = sums.get(log_t, (0.0, 0.0))
+            sums[log_t] = (total + weight * math.log(y / fitted), weights + weight)
+        return {log_t: math.exp(total / weights) for log_t, (total, weights) in sums.items()}
+
+    def correction(self, profile: str, threads: int, trace_length: int) -> float:
+        """The residual factor applied to (``profile``, ``threads``) predictions of a
+        ``trace_length``-row trace: that size's own, else a neighbouring size's (one
+        doubling away), else 1."""
+        series = self._series.get((profile, threads))
+        if series is None or self.coefficients(profile, threads) is None:
+            return 1.0
+        log_t = _log2(trace_length)
+        corrections = series.corrections
+        if log_t in corrections:
+            return corrections[log_t]
+        near = [corrections[k] for k in (log_t - 1, log_t + 1) if k in corrections]
+        return math.exp(sum(map(math.log, near)) / len(near)) if near else 1.0
+
     def _deterministic_prediction(self, shape: ProofShape, threads: int) -> float:
         x = shape.features()
         fitted = self.coefficients(shape.profile, threads)
         if fitted is not None:
-            return _dot(fitted, x)
+            return _dot(fitted, x) * self.correction(shape.profile, threads, shape.trace_length)
         single = self._single_thread(shape, x)
         if threads == 1:
             return single
@@ -452,7 +506,9 @@ class CalibratedCostModel:
 
     def _single_thread(self, shape: ProofShape, x: tuple[float, ...]) -> float:
         fitted = self.coefficients(shape.profile, 1)
-        return _dot(fitted if fitted is not None else self._prior_for(shape.profile, 1), x)
+        if fitted is None:
+            return _dot(self._prior_for(shape.profile, 1), x)
+        return _dot(fitted, x) * self.correction(shape.profile, 1, shape.trace_length)
 
     def predict(self, shape: ProofShape, threads: int = 1) -> float:
         threads = max(1, threads)
@@ -463,6 +519,10 @@ class CalibratedCostModel:
     def predict_all(self, shape: ProofShape, max_threads: int) -> tuple[float, ...]:
         """:meth:`predict` for 1, 2, ..., ``max_threads`` threads."""
         return tuple(self.predict(shape, k) for k in range(1, max(1, max_threads) + 1))
+
+
+def _log2(value: int) -> int:
+    return max(0, value.bit_length() - 1)
 
 
 def _usable(seconds: float) -> bool:

@@ -148,6 +148,11 @@ class EstimatorActor:
     def _estimate(self, request: ProofRequest, execution: Execution) -> EstimatedJob:
         return estimate_job(self.model, request, execution, self._max_threads)
 
+    def absorb_feedback(self) -> None:
+        """Learn every measurement waiting in the feedback mailbox (the runtime calls it
+        once more when everything has stopped, so the last proofs are learnt too)."""
+        self._absorb_feedback()
+
     def _absorb_feedback(self) -> None:
         while True:
             try:

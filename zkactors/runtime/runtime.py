@@ -243,6 +243,12 @@ class ZkRuntime:
         finally:
             if self._state != "failed":
                 self._state = "stopped"
+            if self._calibrate_model and self._prover is None:
+                # Real proofs only: a test prover's times say nothing about the machine.
+                from zkactors.runtime.calibration import learn
+
+                assert isinstance(self._cost_model, CalibratedCostModel)
+                learn(self._cost_model.recent_samples())
             log.debug("runtime.stopped", mode=mode, failed=self._failure is not None)
         if self._failure is not None:
             raise self._failure
@@ -250,7 +256,7 @@ class ZkRuntime:
     async def _calibrate(self) -> None:
         """Seed the cost model with this machine's calibration (measured once per
         process and profile, in a worker thread)."""
-        from zkactors.runtime.calibration import calibration_for, default_cache_dir
+        from zkactors.runtime.calibration import calibration_for, default_cache_dir, learned
 
         config = self._config
         cache_dir = None
@@ -266,7 +272,9 @@ class ZkRuntime:
             return
         model = self._cost_model
         assert isinstance(model, CalibratedCostModel)
-        model.calibrate(calibration.samples, hash_seconds=calibration.hash_seconds or None)
+        model.calibrate(
+            [*calibration.samples, *learned()], hash_seconds=calibration.hash_seconds or None
+        )
 
     def _wire(self) -> None:
         config = self._config
@@ -359,6 +367,7 @@ class ZkRuntime:
                 finally:
                     # Every pipeline actor has ended: answer anything still unanswered.
                     self._intake.sweep(self._stop_error())
+                    self._estimator.absorb_feedback()
                     for endpoint in self._channels:
                         if endpoint is not self._metrics_receive:
                             endpoint.close()
