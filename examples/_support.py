@@ -1,5 +1,6 @@
 """What every example shares: its command line, quiet logs, tables, JSON, plots, and the
-honest bookkeeping of one request (how the cache answered it, what the estimator said).
+bookkeeping of one request (how the cache answered it, what the estimator said, as the
+runtime reports it through ``prove_detailed``).
 
 Not part of the zkactors API; the examples import it so each script can stay short and
 about the one thing it shows.
@@ -172,18 +173,20 @@ def plot(path: Path, draw: Callable[[Any], None]) -> Path | None:
 
 @attrs.frozen
 class Observed:
-    """One request made while nothing else was in flight, as the runtime saw it.
+    """One request as the runtime answered it (``ZkRuntime.prove_detailed``).
 
-    ``source`` is ``hit``, ``proved`` or ``coalesced``, read off the change in the
-    runtime's lookup counters (``unknown`` if that change is not exactly one lookup);
-    ``estimate`` and ``measured`` are the estimator's prediction and the prover's time for
-    the proof it made (None for a hit)."""
+    ``source`` is ``hit`` (the cache answered), ``proved`` or ``coalesced`` (joined an
+    identical proof already running); ``estimate`` and ``measured`` are the estimator's
+    prediction and the prover's time for the proof this request made (None for a hit or
+    a coalesced request); ``cycles`` the run's exact cycle count (known for hits too)."""
 
     receipt: Receipt
     seconds: float
     source: str
     estimate: float | None
     measured: float | None
+    cycles: int = 0
+    threads: int | None = None
 
 
 async def warm_up() -> None:
@@ -199,25 +202,21 @@ async def warm_up() -> None:
 async def prove_observed(
     rt: ZkRuntime, program: Program, inputs: Sequence[int], **options: Any
 ) -> Observed:
-    """``rt.prove`` one request alone and account for it from ``rt.metrics()`` deltas.
-
-    Exact only when this is the only request in flight: the runtime does not (yet) tag
-    a receipt with how it was answered, so the example reads its counters instead."""
-    before = rt.metrics()
+    """``rt.prove_detailed`` one request, timed around the call."""
     started = time.perf_counter()
-    receipt = await rt.prove(program, inputs, **options)
+    outcome = await rt.prove_detailed(program, inputs, **options)
     seconds = time.perf_counter() - started
-    after = rt.metrics()
-    lookups = (
-        after.hits - before.hits,
-        after.misses - before.misses,
-        after.coalesced - before.coalesced,
+    source = "hit" if outcome.source == "cache" else outcome.source
+    proved = outcome.source == "proved"
+    return Observed(
+        outcome.receipt,
+        seconds,
+        source,
+        outcome.estimated_seconds if proved else None,
+        outcome.prove_seconds if proved else None,
+        outcome.cycles,
+        outcome.threads,
     )
-    source = {(1, 0, 0): "hit", (0, 1, 0): "proved", (0, 0, 1): "coalesced"}.get(lookups, "unknown")
-    proofs = after.proofs - before.proofs
-    estimate = after.estimated_seconds - before.estimated_seconds if proofs == 1 else None
-    measured = after.measured_seconds - before.measured_seconds if proofs == 1 else None
-    return Observed(receipt, seconds, source, estimate, measured)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

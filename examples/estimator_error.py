@@ -3,14 +3,17 @@
 The seed predicted time from a hand-tuned 0.23 µs per step and was off by 125-188 % on
 fib(300 … 1000); its piecewise fix still missed by 40-108 %. zkactors' estimator does not
 guess the size of a run: it executes the program natively first (exact cycles, hence the
-trace length), then predicts proving time from a cost model over the trace's cells and
-recalibrates the model from every measured proof.
+trace length), then predicts proving time from a cost model over the prover's cost
+drivers (trace length, width, constraints, blowup; grinding apart), calibrated at
+start-up with a few tiny real proofs and refined from every measured proof.
 
-Each request below is sent alone, so the estimate and the measured time of its proof can
-be read off the runtime's metrics (estimated_seconds / measured_seconds). The list runs
-twice: "cold" starts from the model's prior and learns as it goes, "warm" repeats the
-list with what the model has learnt. The cache is off (capacity 0) so the warm pass proves
-again, and max_parallel = 1 so every proof runs on one thread.
+Each request's estimate and measured proving time come from ``rt.prove_detailed``. The
+list runs twice: "cold" starts from the start-up calibration and learns as it goes,
+"warm" repeats the list with what the model has learnt. The cache is off (capacity 0) so
+the warm pass proves again, and max_parallel = 1 so every proof runs on one thread. At
+the default profile, small proofs are mostly proof-of-work grinding, whose length is a
+random draw no estimator can know in advance: their errors say more about that draw than
+about the model (``zkactors bench estimator`` separates the two).
 
     python examples/estimator_error.py       # or --quick; --out PATH for the JSON
 """
@@ -72,8 +75,9 @@ async def main(quick: bool) -> list[dict[str, Any]]:
                 )
         metrics = rt.metrics()
     say(
-        f"runtime's own figure: median estimate error {metrics.estimate_error:.0%} over "
-        f"{metrics.proofs} proofs"
+        f"runtime's own figures: estimate error median {metrics.estimate_error:.0%}, p90 "
+        f"{metrics.estimate_error_p90:.0%} over the last {metrics.estimate_error_samples} "
+        f"of {metrics.proofs} proofs"
     )
     return rows
 
@@ -85,8 +89,8 @@ def conclusion(rows: list[dict[str, Any]]) -> str:
     ours = ", ".join(f"{r['request']} {r['error_pct']:.0f} %" for r in seed_rows)
     return (
         f"What changed: the estimator runs each program first, so the size of the work is "
-        f"exact and only the cost per trace cell is modelled. Cold (prior only, learning "
-        f"as it goes) the median error was {statistics.median(cold):.0f} % (worst "
+        f"exact and only the cost of each driver is modelled. Cold (start-up calibration, "
+        f"learning as it goes) the median error was {statistics.median(cold):.0f} % (worst "
         f"{max(cold):.0f} %); warm, {statistics.median(warm):.0f} % (worst {max(warm):.0f} %)"
         + (f". Where the seed missed by 125-188 %: {ours}." if ours else ".")
     )

@@ -211,7 +211,7 @@ class RuntimeConfig:
 
     max_parallel: int = attrs.field(factory=default_parallelism, validator=_int_in(1, MAX_PARALLEL))
     parallelism: Parallelism = attrs.field(default="adaptive", validator=_parallelism)
-    intra_proof_min_seconds: float = attrs.field(default=0.02, validator=_non_negative_seconds)
+    intra_proof_min_seconds: float = attrs.field(default=0.005, validator=_non_negative_seconds)
     memory_budget_bytes: int = attrs.field(factory=default_memory_budget, validator=_int_in(1))
     calibrate: Calibrate = attrs.field(default="startup", validator=_calibrate)
     calibration_cache: bool = attrs.field(
