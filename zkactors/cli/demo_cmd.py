@@ -6,14 +6,13 @@ once so the cache answers them, and every receipt is then checked twice, by the 
 verifier and by the pure-Python reference verifier (which shares no code with the
 prover). The tables at the end show each request and the runtime's own metrics.
 
-Nothing is assumed: cycles come from executing the program natively, times from the
-clock around each call, and "cached?" from the runtime's metrics. The runtime does not
-say per request whether its cache answered, so the first phase sends requests one at a
-time and reads the answer off the change in the hit/miss/coalesced counters around each
-call (exact, since nothing else is in flight); the concurrent second phase can only be
-accounted for as a whole, and says so. Receipts are verified after proving is over, so
-the verifiers (the reference one holds the GIL) do not slow the runtime down and the
-times shown are the runtime's own.
+Nothing is assumed: each request goes through ``rt.prove_detailed``, which says how the
+runtime answered it (``cached?``: hit = from the cache, proved = a new proof, coalesced =
+joined an identical proof already running) and the run's exact cycles (the estimator
+executed it natively; a cached receipt keeps them), in the sequential phase and in the
+concurrent one alike; times come from the clock around each call. Receipts are verified
+after proving is over, so the verifiers (the reference one holds the GIL) do not slow
+the runtime down and the times shown are the runtime's own.
 
 ``--quick`` runs a small workload (for the tests); ``--json PATH`` writes the rows and the
 metrics. The exit status is 0 only if every receipt passed both verifiers.
@@ -34,8 +33,7 @@ import attrs
 
 from zkactors import profiles, programs
 from zkactors.errors import VerificationError
-from zkactors.runtime import MetricsSnapshot, RuntimeConfig, ZkRuntime
-from zkactors.zkvm.execute import execute
+from zkactors.runtime import MetricsSnapshot, ProofOutcome, RuntimeConfig, ZkRuntime
 from zkactors.zkvm.program import Program
 from zkactors.zkvm.receipt import Receipt
 from zkactors.zkvm.reference import verify as reference_verify
@@ -103,7 +101,10 @@ def sequential_order(count: int) -> list[int]:
 
 def lookup_source(before: MetricsSnapshot, after: MetricsSnapshot) -> str:
     """How the cache answered the one request made between two snapshots: ``hit``,
-    ``proved`` (a miss) or ``coalesced``; ``unknown`` unless exactly one lookup happened."""
+    ``proved`` (a miss) or ``coalesced``; ``unknown`` unless exactly one lookup happened.
+
+    The counters' view of what ``ProofOutcome.source`` says directly; the demo checks
+    the two against each other in its sequential phase."""
     hits = after.hits - before.hits
     misses = after.misses - before.misses
     coalesced = after.coalesced - before.coalesced
@@ -138,6 +139,7 @@ class Row:
     verified_native: bool | None = None
     verified_reference: bool | None = None
     verify_error: str | None = None
+    threads: int | None = None
     native_verify_seconds: float | None = None
     reference_verify_seconds: float | None = None
 
@@ -165,7 +167,6 @@ class Demo:
         self._programs: dict[str, Program] = {
             name: programs.load(name) for name, _ in (*self.requests, *self.burst_new)
         }
-        self._runs: dict[Request, tuple[int, int]] = {}
 
     @property
     def total_requests(self) -> int:
@@ -184,60 +185,59 @@ class Demo:
 
     async def _prove_all(self, progress: Any, task: Any) -> None:
         async with ZkRuntime(RuntimeConfig()) as rt:
-            # Phase 1: one request at a time, so each one's cache outcome is exact.
+            # Phase 1: one request at a time; each answer's source is cross-checked
+            # against the runtime's counters (exact, since nothing else is in flight).
             for index in self.order:
                 request = self.requests[index]
                 before = rt.metrics()
                 started = time.perf_counter()
-                receipt = await rt.prove(self._programs[request[0]], request[1])
+                outcome = await rt.prove_detailed(self._programs[request[0]], request[1])
                 seconds = time.perf_counter() - started
-                source = lookup_source(before, rt.metrics())
-                self._add_row("sequential", request, receipt, seconds, source)
+                counted = lookup_source(before, rt.metrics())
+                source = _source(outcome)
+                if counted != source:
+                    raise AssertionError(
+                        f"{request}: the runtime said {source!r}, its counters {counted!r}"
+                    )
+                self._add_row("sequential", request, outcome, seconds)
                 progress.advance(task)
 
             # Phase 2: every request again plus a few new ones, all at once from
             # concurrent clients; identical requests in flight together share one proof.
-            before = rt.metrics()
-
             async def client(request: Request) -> None:
                 started = time.perf_counter()
-                receipt = await rt.prove(self._programs[request[0]], request[1])
+                outcome = await rt.prove_detailed(self._programs[request[0]], request[1])
                 seconds = time.perf_counter() - started
-                self._add_row("concurrent", request, receipt, seconds, "—")
+                self._add_row("concurrent", request, outcome, seconds)
                 progress.advance(task)
 
             async with anyio.create_task_group() as clients:
                 for request in self.burst:
                     clients.start_soon(client, request)
-            after = rt.metrics()
+            concurrent = [row.cached for row in self.rows if row.phase == "concurrent"]
             self.burst_accounting = {
                 "requests": len(self.burst),
-                "hits": after.hits - before.hits,
-                "coalesced": after.coalesced - before.coalesced,
-                "proved": after.misses - before.misses,
+                "hits": concurrent.count("hit"),
+                "coalesced": concurrent.count("coalesced"),
+                "proved": concurrent.count("proved"),
             }
         self.metrics = rt.metrics()
 
-    def _add_row(
-        self, phase: str, request: Request, receipt: Receipt, seconds: float, cached: str
-    ) -> None:
+    def _add_row(self, phase: str, request: Request, outcome: ProofOutcome, seconds: float) -> None:
         name, inputs = request
-        if request not in self._runs:
-            # Receipts state the trace length, not the cycles: run the program to know them.
-            execution = execute(self._programs[name], inputs)
-            self._runs[request] = (execution.cycles, execution.trace_length)
-        cycles, trace_length = self._runs[request]
+        receipt = outcome.receipt
         self.rows.append(
             Row(
                 phase=phase,
                 program=name,
                 inputs=inputs,
                 outputs=receipt.outputs,
-                cycles=cycles,
-                trace_length=trace_length,
+                cycles=outcome.cycles,
+                trace_length=outcome.trace_length,
                 prove_seconds=seconds,
-                cached=cached,
+                cached=_source(outcome),
                 receipt_bytes=receipt.size,
+                threads=outcome.threads,
             )
         )
         self._receipts.append(receipt)
@@ -271,6 +271,11 @@ class Demo:
             reference_verify_seconds=reference_seconds,
         )
         progress.advance(task)
+
+
+def _source(outcome: ProofOutcome) -> str:
+    """The demo's name for how a request was answered."""
+    return "hit" if outcome.source == "cache" else outcome.source
 
 
 def _timed_reference_verify(receipt: Receipt, program: Program) -> float:
@@ -307,9 +312,10 @@ def _render(console: Any, demo: Demo, wall: float) -> None:
         title=f"zkactors demo: {demo.total_requests} requests at profile '{profiles.DEFAULT}'",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
-        caption="cached?: hit = from the cache, proved = a new proof (concurrent phase: see "
-        "its totals below). KiB: receipt size. ✓✓ = accepted by the native and the "
-        "reference verifier.",
+        caption="cached?: hit = from the cache, proved = a new proof (threads: the "
+        "intra-proof threads it got), coalesced = joined an identical proof already "
+        "running. KiB: receipt size. ✓✓ = accepted by the native and the reference "
+        "verifier.",
     )
     for column, justify in (
         ("request", "left"),
@@ -331,7 +337,7 @@ def _render(console: Any, demo: Demo, wall: float) -> None:
             ", ".join(_value(v) for v in row.outputs),
             f"{row.cycles:,}",
             _seconds(row.prove_seconds),
-            row.cached,
+            row.cached if row.cached != "proved" or not row.threads else f"proved ({row.threads})",
             f"{row.receipt_bytes / 1024:.1f}",
             "✓✓" if row.verified else f"✗ {row.verify_error}",
         )
@@ -379,10 +385,20 @@ def _render(console: Any, demo: Demo, wall: float) -> None:
             " / ".join(_seconds(v) for v in (m.latency_p50, m.latency_p95, m.latency_p99)),
         ),
         (
-            "estimator error (median)",
-            "—" if m.estimate_error is None else f"{m.estimate_error:.0%}",
+            "estimator error (median / p90)",
+            "—"
+            if m.estimate_error is None or m.estimate_error_p90 is None
+            else f"{m.estimate_error:.0%} / {m.estimate_error_p90:.0%}",
+        ),
+        (
+            "proofs by intra-proof threads",
+            ", ".join(f"{k}: {v}" for k, v in sorted(m.proofs_by_threads.items())) or "—",
         ),
         ("CPU utilization (all cores)", f"{m.cpu_utilization:.0%}"),
+        (
+            "CPU utilization while proving",
+            "—" if m.proving_cpu_utilization is None else f"{m.proving_cpu_utilization:.0%}",
+        ),
         (
             "verify, median: native / reference",
             f"{_seconds(statistics.median(native))} / {_seconds(statistics.median(reference))}"
