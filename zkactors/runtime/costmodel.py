@@ -36,7 +36,7 @@ weak ridge towards a prior keeps the fit defined when every recent proof had the
 shape. What the features miss at a given size (on this machine, a trace whose working
 set outgrows the last-level cache costs about 1.4x more per cell) is caught by a
 residual correction per trace length, the recent proofs' measured-over-fitted ratio,
-applied to that size and its neighbours.
+applied to that size (and half of it to its neighbours).
 
 Memory is not fitted: the native prover states its peak allocation as a formula of
 ``(w, T, profile)`` (``zkactors.zkvm.prover.memory_bytes``) and allocates exactly that.
@@ -469,8 +469,9 @@ class CalibratedCostModel:
 
     def correction(self, profile: str, threads: int, trace_length: int) -> float:
         """The residual factor applied to (``profile``, ``threads``) predictions of a
-        ``trace_length``-row trace: that size's own, else a neighbouring size's (one
-        doubling away), else 1."""
+        ``trace_length``-row trace: that size's own; else half (in log terms) of a
+        neighbouring size's, one doubling away (a residual partly carries over to the
+        next size, partly is that size's noise); else 1."""
         series = self._series.get((profile, threads))
         if series is None or self.coefficients(profile, threads) is None:
             return 1.0
@@ -479,7 +480,7 @@ class CalibratedCostModel:
         if log_t in corrections:
             return corrections[log_t]
         near = [corrections[k] for k in (log_t - 1, log_t + 1) if k in corrections]
-        return math.exp(sum(map(math.log, near)) / len(near)) if near else 1.0
+        return math.exp(0.5 * sum(map(math.log, near)) / len(near)) if near else 1.0
 
     def _deterministic_prediction(self, shape: ProofShape, threads: int) -> float:
         x = shape.features()
