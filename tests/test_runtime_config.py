@@ -9,9 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zkactors import RuntimeConfig
 from zkactors.errors import ConfigError
-from zkactors.runtime.config import MAX_PARALLEL, default_parallelism
+from zkactors.runtime import RuntimeConfig
+from zkactors.runtime.config import (
+    MAX_PARALLEL,
+    available_cores,
+    default_parallelism,
+    physical_memory_bytes,
+)
 
 
 def test_defaults_follow_the_seed() -> None:
@@ -57,11 +62,27 @@ def test_max_parallel_out_of_range_is_refused_with_the_range(value: int) -> None
         ("restart_period", 0, "restart_period must be a positive number"),
         ("max_restarts", -1, "max_restarts"),
         ("cache_max_bytes", -1, "cache_max_bytes"),
+        ("parallelism", "forced", "parallelism must be one of 'adaptive'"),
+        ("memory_budget_bytes", 0, "memory_budget_bytes"),
+        ("intra_proof_min_seconds", -1.0, "intra_proof_min_seconds"),
+        ("calibrate", "never", "'startup' or 'off'"),
+        ("calibration_cache", 1, "calibration_cache must be True or False"),
+        ("calibration_cache_dir", 3, "calibration_cache_dir must be a path"),
     ],
 )
 def test_bad_values_are_refused(field: str, value: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        RuntimeConfig(**{field: value})
+        RuntimeConfig(**{field: value})  # type: ignore[arg-type]
+
+
+def test_issue_7_defaults() -> None:
+    config = RuntimeConfig()
+    assert config.parallelism == "adaptive"
+    assert config.calibrate == "startup" and config.calibration_cache is False
+    physical = physical_memory_bytes()
+    if physical is not None:
+        assert config.memory_budget_bytes == int(physical * 0.5)
+    assert 1 <= config.prover_threads <= min(config.max_parallel, available_cores())
 
 
 def test_hysteresis_band_must_be_ordered() -> None:

@@ -10,7 +10,7 @@ import anyio.lowlevel
 import pytest
 from runtime_doubles import FaultInjectingTestProver, wait_until
 
-from zkactors import RuntimeConfig, ZkRuntime, assemble, programs
+from zkactors import assemble, programs
 from zkactors.errors import (
     DeadlineExceeded,
     ExecutionError,
@@ -20,6 +20,7 @@ from zkactors.errors import (
     ProgramFormatError,
     RuntimeClosed,
 )
+from zkactors.runtime import RuntimeConfig, ZkRuntime
 from zkactors.zkvm.receipt import Receipt
 from zkactors.zkvm.verifier import verify
 

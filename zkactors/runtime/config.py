@@ -126,6 +126,11 @@ def _calibrate(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
         raise ConfigError(f"{attribute.name} must be 'startup' or 'off', got {value!r}")
 
 
+def _bool(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{attribute.name} must be True or False, got {value!r}")
+
+
 def _optional_path(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not isinstance(value, str | os.PathLike):
         raise ConfigError(f"{attribute.name} must be a path or None, got {value!r}")
@@ -214,9 +219,7 @@ class RuntimeConfig:
     intra_proof_min_seconds: float = attrs.field(default=0.005, validator=_non_negative_seconds)
     memory_budget_bytes: int = attrs.field(factory=default_memory_budget, validator=_int_in(1))
     calibrate: Calibrate = attrs.field(default="startup", validator=_calibrate)
-    calibration_cache: bool = attrs.field(
-        default=False, validator=attrs.validators.instance_of(bool)
-    )
+    calibration_cache: bool = attrs.field(default=False, validator=_bool)
     calibration_cache_dir: str | os.PathLike[str] | None = attrs.field(
         default=None, validator=_optional_path
     )
