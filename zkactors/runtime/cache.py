@@ -113,6 +113,7 @@ class CacheActor:
         self._slot_freed = anyio.Event()
         self._resending = 0
         self._resent = anyio.Event()
+        self._orphans: set[CacheKey] = set()
         self._task_group: anyio.abc.TaskGroup | None = None
         self._switches = 0
         self._evictions = 0
@@ -337,6 +338,11 @@ class CacheActor:
             await self._jobs.send(job)
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             self._complete(Completion(job.request.key, self._closed_error()))
+        except BaseException:
+            # Cancelled (the actor crashed or stops): no job will complete this flight,
+            # so on_crash / on_stop must drop it after answering its waiters.
+            self._orphans.add(job.request.key)
+            raise
         finally:
             self._resending -= 1
             self._resent.set()
@@ -462,7 +468,9 @@ class CacheActor:
         """Fail every waiting request and the submission in hand; start afresh.
 
         Flights stay (without waiters): their jobs are still running and will complete
-        here, freeing their slots; requests arriving meanwhile join them."""
+        here, freeing their slots; requests arriving meanwhile join them. A flight whose
+        job was being sent again (after a deadline refusal) when the crash cancelled the
+        send has no job left: it goes."""
         tally = self._tally
         for flight in self._flights.values():
             for reply, slot, _ in flight.waiters:
@@ -474,6 +482,10 @@ class CacheActor:
             for slot in range(submission.offset, submission.offset + len(submission.requests)):
                 if submission.reply.settle(slot, error):
                     tally.record(error, 0.0)
+        for key in self._orphans:
+            self._flights.pop(key, None)
+        self._orphans.clear()
+        self._slot_freed.set()
         self._dirty = True
         self._flush()
 
