@@ -27,6 +27,9 @@ from collections.abc import Sequence
 #: A plan must beat the single-thread one by this share to be chosen: ties go to fewer
 #: threads, which leave room for requests that arrive meanwhile.
 MARGIN = 0.02
+#: Leaving a thread idle to wait for the running proofs must save this share: the wait
+#: rests on the running proofs' estimated ends, and each of them may run late.
+WAIT_MARGIN = 0.10
 
 
 def makespan(
@@ -98,7 +101,7 @@ def choose_threads(
         # Nothing else could use the free threads: compare with waiting until the
         # running proofs are done and starting with every thread.
         waiting = running_left + seconds[most - 1]
-        if waiting < best * (1 - MARGIN):
+        if waiting < best * (1 - WAIT_MARGIN):
             return 0
     return best_threads
 
@@ -118,4 +121,4 @@ def estimated_wait(
     return (ahead_work + running_work) / max(1, total_threads)
 
 
-__all__ = ["MARGIN", "choose_threads", "estimated_wait", "makespan"]
+__all__ = ["MARGIN", "WAIT_MARGIN", "choose_threads", "estimated_wait", "makespan"]
