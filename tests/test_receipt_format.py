@@ -254,3 +254,10 @@ def test_mutated_receipts_raise_only_receipt_format_error(data: bytes) -> None:
     except ReceiptFormatError:
         return
     assert receipt.to_bytes() == data  # whatever decodes re-encodes to the same bytes
+
+
+def test_input_larger_than_any_receipt_is_refused_before_it_is_read() -> None:
+    from zkactors.zkvm.receipt import MAX_RECEIPT_BYTES
+
+    with pytest.raises(ReceiptFormatError, match="larger than any v1 receipt"):
+        Receipt.from_bytes(b"ZKRC" + bytes(MAX_RECEIPT_BYTES))

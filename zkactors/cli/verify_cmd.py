@@ -16,7 +16,7 @@ from pathlib import Path
 
 from zkactors.cli._shared import assignments, load_program, report_assembly_error
 from zkactors.errors import AssemblyError, ReceiptFormatError, VerificationError
-from zkactors.zkvm.receipt import Receipt
+from zkactors.zkvm.receipt import MAX_RECEIPT_BYTES, Receipt
 from zkactors.zkvm.verifier import verify
 
 
@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     except AssemblyError as exc:
         return report_assembly_error("verify", args.program, exc)
     try:
-        data = args.file.read_bytes()
+        with args.file.open("rb") as file:
+            data = file.read(MAX_RECEIPT_BYTES + 1)  # one byte more is enough to refuse it
     except OSError as exc:
         return _error(f"cannot read {args.file}: {exc.strerror or exc}")
     started = time.perf_counter()

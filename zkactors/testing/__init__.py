@@ -1,8 +1,7 @@
 """Property-based testing for code built on zkactors: hypothesis strategies for zkVM
 programs, their inputs, receipts and runtime workloads, and a workload checker.
 
-Requires `hypothesis <https://hypothesis.readthedocs.io>`_ (``pip install hypothesis``;
-the ``test`` extra of zkactors includes it).
+Requires `hypothesis <https://hypothesis.readthedocs.io>`_: ``pip install 'zkactors[testing]'``.
 
 Strategies
     ``programs(max_cycles=64, max_instructions=32, max_inputs=3, max_outputs=4)``
@@ -61,9 +60,7 @@ from __future__ import annotations
 try:
     import hypothesis as _hypothesis  # noqa: F401  (checked here for a clear message)
 except ImportError as exc:  # pragma: no cover
-    raise ImportError(
-        "zkactors.testing needs hypothesis: pip install hypothesis (or zkactors[test])"
-    ) from exc
+    raise ImportError("zkactors.testing needs hypothesis: pip install 'zkactors[testing]'") from exc
 
 from zkactors.testing._programs import field_elements, inputs_for, program_sources, programs
 from zkactors.testing._receipts import receipts

@@ -38,6 +38,9 @@ MAX_OUTPUTS = 16
 MAX_TRACE_WIDTH = 64 + 128 + 128
 MIN_LOG_TRACE_LENGTH = 3
 MAX_LOG_TRACE_LENGTH = 26
+#: No v1 receipt is larger (the largest any statement implies is 359,213 bytes, profile
+#: ``high`` at the maximal T and width); anything longer is refused before it is read.
+MAX_RECEIPT_BYTES = 512 * 1024
 
 _DIGEST = 32
 _BASE = 8  # bytes of an element of F
@@ -170,6 +173,10 @@ class Receipt:
             view = memoryview(data).cast("B")
         except TypeError as exc:
             raise _fail(f"not a contiguous byte buffer ({exc})") from None
+        if view.nbytes > MAX_RECEIPT_BYTES:
+            raise _fail(
+                f"{view.nbytes} bytes is larger than any v1 receipt ({MAX_RECEIPT_BYTES} at most)"
+            )
         reader = _Reader(view)
         if reader.take(4) != MAGIC:
             raise _fail("bad magic; a receipt starts with b'ZKRC'")
