@@ -525,3 +525,11 @@ def test_input_count_is_checked_before_the_inputs_are_materialized() -> None:
     finally:
         tracemalloc.stop()
     assert peak < 100_000
+
+
+def test_oversized_source_is_refused_before_parsing() -> None:
+    from zkactors.zkvm.assembler import MAX_SOURCE_CHARS
+
+    with pytest.raises(AssemblyError, match="the limit is") as info:
+        assemble("halt\n" + ";" * MAX_SOURCE_CHARS)
+    assert (info.value.line, info.value.column) == (1, 1)

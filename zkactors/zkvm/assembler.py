@@ -28,7 +28,8 @@ Immediates are decimal (``42``, ``-1``) or hex (``0xff``); a negative immediate 
 means ``p - x``, so the accepted range is ``[-(p-1), p-1]``.
 
 Limits (the protocol's, so every program the assembler accepts can be proved):
-at most 64 registers, 16 inputs, 16 outputs and 128 instructions. There must be a
+at most 64 registers, 16 inputs, 16 outputs and 128 instructions (so canonical program
+bytes are at most 4,186), and source text of at most 1 MiB. There must be a
 ``halt``; the last instruction must be ``halt`` or ``jmp`` (execution cannot fall off the
 end); every ``.output`` register must be an input or written by some instruction.
 
@@ -73,6 +74,7 @@ _FORMS = {
 _LABEL = re.compile(r"\s*([^\s:,;#]+)\s*:")
 _WORD = re.compile(r"\s*([^\s,]+)")
 _DECIMAL = re.compile(r"-?[0-9]+\Z")
+MAX_SOURCE_CHARS = 1 << 20
 _MAX_DECIMAL_DIGITS = len(str(P - 1))
 _HEX = re.compile(r"-?0[xX][0-9a-fA-F]+\Z")
 
@@ -399,6 +401,14 @@ def assemble(source: str) -> Program:
     :raises AssemblyError: on any mistake, with line, column, source line and a message
         saying what is wrong and what was expected.
     """
+    if len(source) > MAX_SOURCE_CHARS:
+        # 128 instructions never need this much text; refusing early bounds the work a
+        # hostile input can cause before any token is read.
+        raise AssemblyError(
+            f"source is {len(source):,} characters; the limit is {MAX_SOURCE_CHARS:,}",
+            line=1,
+            column=1,
+        )
     assembler = _Assembler(source)
     assembler.parse()
     return assembler.build()
