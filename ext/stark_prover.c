@@ -245,6 +245,16 @@ static size_t open_commitment(const commitment *cm, const size_t *idx, size_t k,
 
 static const uint8_t *tree_root(const commitment *cm) { return cm->nodes[1].b; }
 
+/* Commit n_cols columns stored one after another (column c at block + c*n) and absorb
+ * the root: steps 1 and 2 end the same way. */
+static int commit_block(prover *pv, commitment *cm, const fe *block, size_t n_cols, size_t n) {
+    const fe *cols[ZK_AIR_MAX_WIDTH];
+    for (size_t c = 0; c < n_cols; c++) cols[c] = block + c * n;
+    if (commit_columns(pv, cm, cols, n_cols, n) != ZK_PROVE_OK) return ZK_PROVE_NO_MEMORY;
+    zk_transcript_absorb(&pv->tr, tree_root(cm), 32);
+    return ZK_PROVE_OK;
+}
+
 /* ---- 1. trace ---- */
 
 static int trace_step(prover *pv, zk_prove_timings *tm) {
@@ -256,11 +266,8 @@ static int trace_step(prover *pv, zk_prove_timings *tm) {
     double t1 = now();
     tm->lde += t1 - t0;
 
-    const fe *cols[ZK_AIR_MAX_WIDTH];
-    for (size_t c = 0; c < pv->w; c++) cols[c] = pv->lde + c * pv->N;
-    if (commit_columns(pv, &pv->trace_tree, cols, pv->w, pv->N) != ZK_PROVE_OK)
+    if (commit_block(pv, &pv->trace_tree, pv->lde, pv->w, pv->N) != ZK_PROVE_OK)
         return ZK_PROVE_NO_MEMORY;
-    zk_transcript_absorb(&pv->tr, tree_root(&pv->trace_tree), 32);
     tm->trace_commit += now() - t1;
     return ZK_PROVE_OK;
 }
@@ -403,11 +410,8 @@ static int composition_step(prover *pv, zk_prove_timings *tm) {
     double t1 = now();
     tm->composition += t1 - t0;
 
-    const fe *cols[4];
-    for (int c = 0; c < 4; c++) cols[c] = pv->comp_lde + c * N;
-    if (commit_columns(pv, &pv->comp_tree, cols, 4, N) != ZK_PROVE_OK)
+    if (commit_block(pv, &pv->comp_tree, pv->comp_lde, 4, N) != ZK_PROVE_OK)
         return ZK_PROVE_NO_MEMORY;
-    zk_transcript_absorb(&pv->tr, tree_root(&pv->comp_tree), 32);
     tm->composition_commit += now() - t1;
     return ZK_PROVE_OK;
 }
