@@ -152,7 +152,7 @@ class RowsTestCostModel:
         self.efficiency = efficiency
         self.observed: list[tuple[ProofShape, int, float]] = []
 
-    def predict(self, shape: ProofShape, threads: int = 1) -> float:
+    def predict(self, shape: ProofShape, threads: int = 1, *, shared: bool = False) -> float:
         return self.per_row * shape.trace_length / (1 + (threads - 1) * self.efficiency)
 
     def observe(
@@ -162,5 +162,6 @@ class RowsTestCostModel:
         seconds: float,
         *,
         grinding_seconds: float | None = None,
+        shared: bool = False,
     ) -> None:
         self.observed.append((shape, threads, seconds))

@@ -227,3 +227,25 @@ async def test_a_stopped_runtime_hands_its_measurements_to_the_next() -> None:
             assert len(calibrated.samples) > 0
     finally:
         calibration_module.forget()
+
+
+def test_proofs_beside_others_teach_the_slowdown_not_the_fit() -> None:
+    truth = (1e-3, 0.01, 0.002, 0.01, 0.001, 0.004)
+    model = CalibratedCostModel()
+    for shape in SHAPES:
+        model.observe(shape, 1, _truth(truth, shape))
+    alone_before = [model.predict(s, 1) for s in SHAPES]
+    assert model.contention("test", 1) == 1.0
+    for shape in SHAPES * 2:
+        model.observe(shape, 1, 1.4 * _truth(truth, shape), shared=True)
+    assert 1.25 < model.contention("test", 1) < 1.4
+    for shape, before in zip(SHAPES, alone_before, strict=True):
+        # The 40 % slowdown goes into the factor; the alone prediction moves a little
+        # (the first shared proofs were scaled back by a factor still being learnt).
+        assert before * 0.97 < model.predict(shape, 1) < before * 1.08
+        assert model.predict(shape, 1, shared=True) > 1.25 * before
+    # A later model started from these samples (as the next runtime of a process is)
+    # learns the slowdown from them too.
+    later = CalibratedCostModel()
+    later.calibrate(model.recent_samples())
+    assert later.contention("test", 1) > 1.1

@@ -189,9 +189,11 @@ async def test_modes_as_the_provers_see_them(mode: str, max_active: int, threads
         await _burst(rt, prover, 6)
         snapshot = rt.metrics()
     assert prover.max_active == max_active
-    # The first proof may start before the rest are queued (adaptive gives it both
-    # threads then); every later one saw the queue.
-    assert set(prover.threads_used[1:]) == threads
+    # In adaptive mode the first proof may start before the rest are queued, and the
+    # last may find both provers done: a lone proof, it gets both threads. Every other
+    # one saw the queue.
+    middle = prover.threads_used[1:-1] if mode == "adaptive" else prover.threads_used
+    assert set(middle) == threads
     assert sum(snapshot.proofs_by_threads.values()) == snapshot.proofs == 6
     assert snapshot.parallelism == mode
 
@@ -204,4 +206,4 @@ async def test_adaptive_gives_a_lone_proof_both_threads_and_a_queue_one_each() -
         await rt.prove(FIB, (5000,))
         await _burst(rt, prover, 6)
     assert prover.threads_used[0] == 2
-    assert prover.threads_used[2:] == [1] * 5
+    assert prover.threads_used[2:-1] == [1] * 4

@@ -38,6 +38,11 @@ set outgrows the last-level cache costs about 1.4x more per cell) is caught by a
 residual correction per trace length, the recent proofs' measured-over-fitted ratio,
 applied to that size (and half of it to its neighbours).
 
+Proofs that run side by side share caches and memory bandwidth, so each takes longer
+than it would alone (here about 1.2-1.5x for mid-size proofs). The supervisor says which
+measured proofs had company; the model learns that slowdown apart (per profile and
+thread count) and predicts either case, while its fit stays one of proofs alone.
+
 Memory is not fitted: the native prover states its peak allocation as a formula of
 ``(w, T, profile)`` (``zkactors.zkvm.prover.memory_bytes``) and allocates exactly that.
 
@@ -81,6 +86,8 @@ DEFAULT_PARALLEL_EFFICIENCY = 0.7
 DEFAULT_COEFFICIENTS = (2e-4, 0.02, 0.004, 0.02, 0.002, 0.008)
 #: Strength of the ridge towards the prior, relative to the data's own scale.
 RIDGE = 1e-4
+#: Weight in the fit of a proof that ran beside others, against one that ran alone.
+SHARED_WEIGHT = 0.25
 
 
 @functools.lru_cache(maxsize=512)
@@ -141,8 +148,9 @@ class ProofShape:
 class CostModel(Protocol):
     """Predicts a proof's wall time and learns from measured ones."""
 
-    def predict(self, shape: ProofShape, threads: int = 1) -> float:
-        """Seconds a proof of ``shape`` should take with ``threads`` intra-proof threads."""
+    def predict(self, shape: ProofShape, threads: int = 1, *, shared: bool = False) -> float:
+        """Seconds a proof of ``shape`` should take with ``threads`` intra-proof threads,
+        alone or (``shared``) while other proofs run beside it."""
         ...
 
     def observe(
@@ -152,9 +160,11 @@ class CostModel(Protocol):
         seconds: float,
         *,
         grinding_seconds: float | None = None,
+        shared: bool = False,
     ) -> None:
         """Learn from one measured proof (``grinding_seconds``: the part of ``seconds``
-        spent grinding, when the prover reported it)."""
+        spent grinding, when the prover reported it; ``shared``: other proofs ran beside
+        it for some of the time)."""
         ...
 
 
@@ -242,25 +252,49 @@ def fit_nonnegative(
 
 @attrs.frozen
 class Sample:
-    """One measured proof: its shape, thread count, wall seconds, and the part of them
-    spent grinding (None when the prover did not report it)."""
+    """One measured proof: its shape, thread count, wall seconds, the part of them spent
+    grinding (None when the prover did not report it), and whether other proofs ran
+    beside it."""
 
     shape: ProofShape
     threads: int
     seconds: float
     grinding_seconds: float | None = None
+    shared: bool = False
+
+
+class _Contention:
+    """Measured over predicted-alone time of proofs that ran beside others: a recency-
+    weighted geometric mean, starting from 1 with the weight of a few observations."""
+
+    __slots__ = ("log_sum", "weight")
+
+    PRIOR_WEIGHT = 1.0
+
+    def __init__(self) -> None:
+        self.log_sum = 0.0
+        self.weight = self.PRIOR_WEIGHT
+
+    def observe(self, ratio: float) -> None:
+        ratio = min(4.0, max(0.5, ratio))
+        self.log_sum = self.log_sum * RECENCY + math.log(ratio)
+        self.weight = self.weight * RECENCY + 1.0
+
+    @property
+    def factor(self) -> float:
+        return math.exp(self.log_sum / self.weight)
 
 
 class _Series:
-    """The data behind one (profile, threads) fit: ``(features, seconds, log2 T)`` of the
-    calibration's anchors and of the recent window; the fitted coefficients and, per
-    log2 T seen in the window, the residual correction."""
+    """The data behind one (profile, threads) fit: ``(features, seconds, log2 T,
+    weight)`` of the calibration's anchors and of the recent window; the fitted
+    coefficients and, per log2 T seen in the window, the residual correction."""
 
     __slots__ = ("anchors", "coefficients", "corrections", "dirty", "samples", "window")
 
     def __init__(self) -> None:
-        self.anchors: list[tuple[tuple[float, ...], float, int]] = []
-        self.window: deque[tuple[tuple[float, ...], float, int]] = deque(maxlen=WINDOW)
+        self.anchors: list[tuple[tuple[float, ...], float, int, float]] = []
+        self.window: deque[tuple[tuple[float, ...], float, int, float]] = deque(maxlen=WINDOW)
         self.samples: deque[Sample] = deque(maxlen=WINDOW)
         self.coefficients: tuple[float, ...] | None = None
         self.corrections: dict[int, float] = {}
@@ -319,6 +353,7 @@ class CalibratedCostModel:
         self._ridge = ridge
         self._series: dict[tuple[str, int], _Series] = {}
         self._grinding: dict[tuple[str, int], _GrindMean] = {}
+        self._contention: dict[tuple[str, int], _Contention] = {}
         self.observations = 0
 
     # ---- learning ----
@@ -328,8 +363,12 @@ class CalibratedCostModel:
         if hash_seconds is not None and hash_seconds > 0:
             self.hash_seconds = hash_seconds
             self._grinding.clear()
+        shared: list[Sample] = []
         for sample in samples:
             if not _usable(sample.seconds):
+                continue
+            if sample.shared:
+                shared.append(sample)  # they teach the slowdown, once the fit exists
                 continue
             key = (sample.shape.profile, sample.threads)
             series = self._series_for(key)
@@ -338,9 +377,18 @@ class CalibratedCostModel:
                     sample.shape.features(),
                     self._deterministic(sample, key, learn=True),
                     _log2(sample.shape.trace_length),
+                    1.0,
                 )
             )
             series.dirty = True
+        for sample in shared:
+            key = (sample.shape.profile, sample.threads)
+            if self.coefficients(*key) is None:
+                continue
+            alone = self._deterministic_prediction(sample.shape, sample.threads)
+            if alone > 0:
+                ratio = self._deterministic(sample, key, learn=False) / alone
+                self._contention_for(key).observe(ratio)
 
     def observe(
         self,
@@ -349,22 +397,41 @@ class CalibratedCostModel:
         seconds: float,
         *,
         grinding_seconds: float | None = None,
+        shared: bool = False,
     ) -> None:
         if not _usable(seconds) or threads < 1:
             return
         key = (shape.profile, threads)
         series = self._series_for(key)
-        sample = Sample(shape, threads, seconds, grinding_seconds)
-        series.window.append(
-            (
-                shape.features(),
-                self._deterministic(sample, key, learn=True),
-                _log2(shape.trace_length),
-            )
-        )
+        sample = Sample(shape, threads, seconds, grinding_seconds, shared)
+        deterministic = self._deterministic(sample, key, learn=True)
+        if shared:
+            # What running beside other proofs cost this one (shared caches and memory
+            # bandwidth); the fit itself stays one of proofs running alone.
+            alone = self._deterministic_prediction(shape, threads)
+            contention = self._contention_for(key)
+            if alone > 0 and self.coefficients(shape.profile, threads) is not None:
+                contention.observe(deterministic / alone)
+            deterministic /= contention.factor
+        # A shared proof, brought back to "alone" by a factor still being learnt, counts
+        # a quarter as much as a proof that ran alone.
+        weight = SHARED_WEIGHT if shared else 1.0
+        series.window.append((shape.features(), deterministic, _log2(shape.trace_length), weight))
         series.samples.append(sample)
         series.dirty = True
         self.observations += 1
+
+    def _contention_for(self, key: tuple[str, int]) -> _Contention:
+        contention = self._contention.get(key)
+        if contention is None:
+            contention = self._contention[key] = _Contention()
+        return contention
+
+    def contention(self, profile: str, threads: int = 1) -> float:
+        """How much slower a (``profile``, ``threads``) proof runs beside other proofs
+        than alone (1.0 until measured)."""
+        contention = self._contention.get((profile, threads))
+        return 1.0 if contention is None else contention.factor
 
     def _series_for(self, key: tuple[str, int]) -> _Series:
         series = self._series.get(key)
@@ -439,16 +506,16 @@ class CalibratedCostModel:
         targets: list[float] = []
         weights: list[float] = []
         anchor_weight = 1.0 / (1.0 + len(series.window) / ANCHOR_FADE)
-        for x, y, _ in series.anchors:
+        for x, y, _, weight in series.anchors:
             rows.append(x)
             targets.append(y)
-            weights.append(anchor_weight / (y * y))
+            weights.append(anchor_weight * weight / (y * y))
         age = len(series.window)
-        for x, y, _ in series.window:
+        for x, y, _, weight in series.window:
             age -= 1
             rows.append(x)
             targets.append(y)
-            weights.append(self._recency**age / (y * y))
+            weights.append(self._recency**age * weight / (y * y))
         return fit_nonnegative(rows, targets, weights, prior, self._ridge)
 
     def _corrections(self, series: _Series, coefficients: tuple[float, ...]) -> dict[int, float]:
@@ -457,12 +524,12 @@ class CalibratedCostModel:
         out of the last-level cache, say), learnt from the proofs themselves."""
         sums: dict[int, tuple[float, float]] = {}
         age = len(series.window)
-        for x, y, log_t in series.window:
+        for x, y, log_t, share in series.window:
             age -= 1
             fitted = _dot(coefficients, x)
             if fitted <= 0:
                 continue
-            weight = self._recency**age
+            weight = self._recency**age * share
             total, weights = sums.get(log_t, (0.0, 0.0))
             sums[log_t] = (total + weight * math.log(y / fitted), weights + weight)
         return {log_t: math.exp(total / weights) for log_t, (total, weights) in sums.items()}
@@ -511,14 +578,15 @@ class CalibratedCostModel:
             return _dot(self._prior_for(shape.profile, 1), x)
         return _dot(fitted, x) * self.correction(shape.profile, 1, shape.trace_length)
 
-    def predict(self, shape: ProofShape, threads: int = 1) -> float:
+    def predict(self, shape: ProofShape, threads: int = 1, *, shared: bool = False) -> float:
         threads = max(1, threads)
-        return self._deterministic_prediction(shape, threads) + self.expected_grinding(
-            shape.profile, threads
-        )
+        deterministic = self._deterministic_prediction(shape, threads)
+        if shared:
+            deterministic *= self.contention(shape.profile, threads)
+        return deterministic + self.expected_grinding(shape.profile, threads)
 
     def predict_all(self, shape: ProofShape, max_threads: int) -> tuple[float, ...]:
-        """:meth:`predict` for 1, 2, ..., ``max_threads`` threads."""
+        """:meth:`predict` for 1, 2, ..., ``max_threads`` threads, alone."""
         return tuple(self.predict(shape, k) for k in range(1, max(1, max_threads) + 1))
 
 

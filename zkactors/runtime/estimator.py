@@ -55,7 +55,9 @@ def estimate_job(
         peak = shape.peak_bytes()
     except ValueError:
         peak = 0
-    return EstimatedJob(request, execution, shape, predict_all(model, shape, max_threads), peak)
+    seconds = predict_all(model, shape, max_threads)
+    shared = model.predict(shape, 1, shared=True) if max_threads > 1 else None
+    return EstimatedJob(request, execution, shape, seconds, peak, shared)
 
 
 class EstimatorActor:
@@ -159,7 +161,13 @@ class EstimatorActor:
                 m = self._feedback.receive_nowait()
             except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
                 return
-            self.model.observe(m.shape, m.threads, m.seconds, grinding_seconds=m.grinding_seconds)
+            self.model.observe(
+                m.shape,
+                m.threads,
+                m.seconds,
+                grinding_seconds=m.grinding_seconds,
+                shared=m.shared,
+            )
 
     def _complete(self, request: ProofRequest, outcome: ZkActorsError) -> None:
         try:

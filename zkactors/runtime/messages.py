@@ -72,7 +72,8 @@ class Job:
 @attrs.frozen
 class EstimatedJob:
     """A job with its exact execution and its predicted cost (estimator -> supervisor):
-    ``seconds[k - 1]`` is the predicted proving time with k intra-proof threads, and
+    ``seconds[k - 1]`` is the predicted proving time with k intra-proof threads alone,
+    ``shared_seconds`` with one thread beside other proofs (None: as alone), and
     ``peak_bytes`` the prover's peak allocation (0 if unknown)."""
 
     request: ProofRequest
@@ -80,6 +81,7 @@ class EstimatedJob:
     shape: ProofShape
     seconds: tuple[float, ...]
     peak_bytes: int
+    shared_seconds: float | None = None
 
     @property
     def estimate(self) -> float:
@@ -136,3 +138,4 @@ class Measurement:
     threads: int
     seconds: float
     grinding_seconds: float | None = None
+    shared: bool = False

@@ -264,13 +264,15 @@ class _Queued:
 
 
 class _Running:
-    __slots__ = ("assignment", "ends", "peak_bytes", "threads")
+    __slots__ = ("assignment", "ends", "peak_bytes", "shared", "threads")
 
-    def __init__(self, assignment: ProverAssignment, ends: float) -> None:
+    def __init__(self, assignment: ProverAssignment, ends: float, shared: bool) -> None:
         self.assignment = assignment
         self.threads = assignment.threads
         self.ends = ends
         self.peak_bytes = assignment.job.peak_bytes
+        # Whether another proof ran beside it at any time (set again when one starts).
+        self.shared = shared
 
 
 class SupervisorActor:
@@ -561,11 +563,17 @@ class SupervisorActor:
             self._take(entry)
             prover = self._idle.pop()
             self._free_threads -= threads
+            # Company now, or soon: queued proofs will start on the threads left free.
+            shared = bool(self._running) or (self._queued > 0 and self._free_threads > 0)
             estimate = job.seconds[min(threads, len(job.seconds)) - 1]
+            if shared and threads == 1 and job.shared_seconds is not None:
+                estimate = job.shared_seconds
             assignment = ProverAssignment(job, threads, estimate, now - entry.arrived)
             if not self._running:
                 self._mark_busy()
-            self._running[prover] = _Running(assignment, now + estimate)
+            for running in self._running.values():
+                running.shared = True
+            self._running[prover] = _Running(assignment, now + estimate, bool(self._running))
             self._reserved_bytes += job.peak_bytes
             self._peak_reserved = max(self._peak_reserved, self._reserved_bytes)
             logger = _debug.logger()
@@ -644,7 +652,11 @@ class SupervisorActor:
                 logger.debug("proof.failed", error_type=error_type, error=str(outcome), **fields)
         if error_type is None and report.seconds is not None:
             measurement = Measurement(
-                job.shape, assignment.threads, report.seconds, report.grinding_seconds
+                job.shape,
+                assignment.threads,
+                report.seconds,
+                report.grinding_seconds,
+                running.shared,
             )
             try:
                 self._feedback.send_nowait(measurement)
