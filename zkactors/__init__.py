@@ -28,6 +28,9 @@ _EXPORTS = {
     "Receipt": "zkactors.zkvm.receipt",
     "ZkRuntime": "zkactors.runtime",
     "RuntimeConfig": "zkactors.runtime",
+    "MetricsSnapshot": "zkactors.runtime",
+    "ProofOutcome": "zkactors.runtime",
+    "Estimate": "zkactors.runtime",
 }
 _SUBMODULES = ("programs", "profiles", "errors", "testing")
 

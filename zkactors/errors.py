@@ -76,6 +76,19 @@ class ProvingError(ZkActorsError):
     """The prover could not produce a receipt (for example, the trace is too large)."""
 
 
+class MemoryBudgetExceeded(ProvingError):
+    """A proof that needs more memory than the runtime's ``memory_budget_bytes`` allows,
+    refused before it started (it could never be admitted, however long it waited).
+
+    ``needed`` and ``budget`` are in bytes.
+    """
+
+    def __init__(self, message: str, needed: int = 0, budget: int = 0) -> None:
+        super().__init__(message)
+        self.needed = needed
+        self.budget = budget
+
+
 class ReceiptFormatError(ZkActorsError, ValueError):
     """Bytes that are not a well-formed receipt of a supported format version."""
 

@@ -9,9 +9,9 @@ in :mod:`.scheduling`. Each actor lives in its own module with the messages it r
 in :mod:`.messages`.
 """
 
+from zkactors.errors import MemoryBudgetExceeded
 from zkactors.runtime.config import RuntimeConfig
 from zkactors.runtime.costmodel import CalibratedCostModel, CostModel, ProofShape
-from zkactors.runtime.errors import MemoryBudgetExceeded
 from zkactors.runtime.metrics import MetricsSnapshot
 from zkactors.runtime.outcomes import Estimate, ProofOutcome
 from zkactors.runtime.runtime import ProofHandle, ZkRuntime

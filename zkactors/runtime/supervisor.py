@@ -46,9 +46,14 @@ import anyio
 import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from zkactors.errors import ActorCrashed, DeadlineExceeded, RuntimeFailed, ZkActorsError
+from zkactors.errors import (
+    ActorCrashed,
+    DeadlineExceeded,
+    MemoryBudgetExceeded,
+    RuntimeFailed,
+    ZkActorsError,
+)
 from zkactors.runtime.config import RuntimeConfig, available_cores
-from zkactors.runtime.errors import MemoryBudgetExceeded
 from zkactors.runtime.logs import DebugEvents
 from zkactors.runtime.messages import (
     CacheKey,
