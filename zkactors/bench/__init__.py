@@ -8,6 +8,7 @@ different machines are not mixed up.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -29,6 +30,16 @@ class BenchResult:
     columns: tuple[str, ...]
     rows: tuple[dict[str, Any], ...]
     notes: tuple[str, ...] = ()
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    """An argparse type for ``--sizes 10,14,18``-style options."""
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
 
 
 def machine() -> dict[str, Any]:

@@ -36,7 +36,7 @@ import time
 from typing import Any
 
 from zkactors import programs
-from zkactors.bench import BenchResult
+from zkactors.bench import BenchResult, int_list
 from zkactors.runtime.calibration import calibrate
 from zkactors.runtime.config import available_cores
 from zkactors.runtime.costmodel import CalibratedCostModel, ProofShape
@@ -62,23 +62,14 @@ AIM_MEDIAN = 0.10
 AIM_P90 = 0.25
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="sizes 2^6..2^12, 3 proofs each")
     parser.add_argument(
-        "--sizes", type=_ints, default=None, help="log2 cycle counts (default 6..18)"
+        "--sizes", type=int_list, default=None, help="log2 cycle counts (default 6..18)"
     )
     parser.add_argument(
         "--threads",
-        type=_ints,
+        type=int_list,
         default=None,
         help="intra-proof thread counts (default 1 and the cores)",
     )

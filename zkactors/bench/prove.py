@@ -13,7 +13,7 @@ import argparse
 import time
 
 from zkactors import programs
-from zkactors.bench import BenchResult
+from zkactors.bench import BenchResult, int_list
 from zkactors.zkvm.prover import STEPS, ProveStats, prove_with_stats
 
 DESCRIPTION = "native prover: time (1 vs 2 threads), receipt size, per-step breakdown"
@@ -50,32 +50,25 @@ COLUMNS = (
 )
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="small sizes only (fib 20, 100; 2^10..2^14 cycles)"
     )
     parser.add_argument(
         "--sizes",
-        type=_ints,
+        type=int_list,
         default=None,
         help="log2 of the cycle counts to run, e.g. 10,14,18 (default 10..20)",
     )
     parser.add_argument(
         "--fib",
-        type=_ints,
+        type=int_list,
         default=None,
         help="fib(n) workloads, e.g. 20,100 (default 20,100,300,500,1000)",
     )
-    parser.add_argument("--threads", type=_ints, default=(1, 2), help="thread counts (default 1,2)")
+    parser.add_argument(
+        "--threads", type=int_list, default=(1, 2), help="thread counts (default 1,2)"
+    )
     parser.add_argument("--profile", default="default", help="security profile (default default)")
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs per point below 2^16 cycles (best is kept)"

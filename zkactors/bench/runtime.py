@@ -29,7 +29,7 @@ from typing import Any
 import anyio
 
 from zkactors import programs
-from zkactors.bench import BenchResult
+from zkactors.bench import BenchResult, int_list
 from zkactors.runtime import RuntimeConfig, ZkRuntime
 
 DESCRIPTION = "actor runtime: cache-hit round trips (prove, prove_many) and misses/s by parallelism"
@@ -51,15 +51,6 @@ AIM_HITS_PROVE = 20_000.0
 AIM_HITS_PROVE_MANY = 100_000.0
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer requests per phase")
     parser.add_argument(
@@ -72,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--misses", type=int, default=None, help="distinct proofs per miss phase")
     parser.add_argument(
-        "--parallel", type=_ints, default=(1, 2, 20), help="max_parallel values (default 1,2,20)"
+        "--parallel", type=int_list, default=(1, 2, 20), help="max_parallel values (default 1,2,20)"
     )
 
 
