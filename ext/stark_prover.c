@@ -349,22 +349,27 @@ static void intt_range(void *vctx, size_t begin, size_t end) {
             mark_failed(job->pv);
 }
 
-/* In place, coefficients -> values over the subgroup, for n_polys arrays of T at stride T. */
+/* In place over the subgroup H, for n_polys arrays of T at stride T: coefficients ->
+ * values (forward) or values -> coefficients (inverse), one array per thread at a time. */
 typedef struct {
     prover *pv;
     fe *polys;
     size_t T;
-} ntt_job;
+    int inverse;
+} h_transform_job;
 
-static void ntt_range(void *vctx, size_t begin, size_t end) {
-    ntt_job *job = vctx;
-    for (size_t k = begin; k < end; k++)
-        if (zk_ntt(job->polys + k * job->T, job->pv->log_t) != 0) mark_failed(job->pv);
+static void h_transform_range(void *vctx, size_t begin, size_t end) {
+    h_transform_job *job = vctx;
+    for (size_t k = begin; k < end; k++) {
+        fe *poly = job->polys + k * job->T;
+        int rc = job->inverse ? zk_intt(poly, job->pv->log_t) : zk_ntt(poly, job->pv->log_t);
+        if (rc != 0) mark_failed(job->pv);
+    }
 }
 
-static void ntt_all(prover *pv, fe *polys, size_t T, size_t n_polys) {
-    ntt_job job = {pv, polys, T};
-    zk_parallel_for(pv->threads, n_polys, ntt_range, &job);
+static void h_transform_all(prover *pv, fe *polys, size_t T, size_t n_polys, int inverse) {
+    h_transform_job job = {pv, polys, T, inverse};
+    zk_parallel_for(pv->threads, n_polys, h_transform_range, &job);
 }
 
 static int composition_step(prover *pv, zk_prove_timings *tm) {
@@ -401,7 +406,7 @@ static int composition_step(prover *pv, zk_prove_timings *tm) {
     memcpy(pv->comp_h + 3 * T, evals + M + T, T * sizeof(fe));
     free(evals);
     /* coefficients -> values over H, the input of the LDE and of the OOD formula */
-    ntt_all(pv, pv->comp_h, T, 4);
+    h_transform_all(pv, pv->comp_h, T, 4, 0);
     const fe *parts[4];
     for (int c = 0; c < 4; c++) parts[c] = pv->comp_h + c * T;
     if (pv->failed ||
@@ -597,18 +602,6 @@ static int deep_step(prover *pv, zk_prove_timings *tm) {
 
 /* ---- 5. FRI ---- */
 
-typedef struct {
-    prover *pv;
-    fe *polys;
-    size_t T;
-} intt_h_job;
-
-static void intt_h_range(void *vctx, size_t begin, size_t end) {
-    intt_h_job *job = vctx;
-    for (size_t k = begin; k < end; k++)
-        if (zk_intt(job->polys + k * job->T, job->pv->log_t) != 0) mark_failed(job->pv);
-}
-
 static int fri_step(prover *pv, zk_prove_timings *tm) {
     double t0 = now();
     size_t f = (size_t)1 << pv->log_f, d = pv->T, stride = pv->T;
@@ -617,8 +610,7 @@ static int fri_step(prover *pv, zk_prove_timings *tm) {
     if (!pv->fri_poly) return ZK_PROVE_NO_MEMORY;
     fe *poly = pv->fri_poly;
     memcpy(poly, pv->deep_h, 2 * pv->T * sizeof(fe));
-    intt_h_job ij = {pv, poly, pv->T};
-    zk_parallel_for(pv->threads, 2, intt_h_range, &ij);
+    h_transform_all(pv, poly, pv->T, 2, 1);
     if (pv->failed) return ZK_PROVE_NO_MEMORY;
     fe offset = ZK_LDE_OFFSET;
     for (unsigned l = 0; l < pv->n_layers; l++) {
