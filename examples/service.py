@@ -4,8 +4,11 @@ One ZkRuntime lives in the app's lifespan and serves every request:
 
 - ``POST /prove`` ``{"program": "fib" | "source": "<zkasm>", "inputs": [...], "profile": ...}``
   -> ``{"outputs", "program_hash", "receipt" (base64), "trace_length", "cycles", ...}``;
-- ``POST /verify`` ``{"receipt": "<base64>", "program" | "source"}`` -> ``{"valid": true, ...}``
-  or ``{"valid": false, "check", "reason"}``;
+- ``POST /verify`` ``{"receipt": "<base64>", "program" | "source", "min_security_bits"?}``
+  -> ``{"valid": true, "security_bits", ...}`` or ``{"valid": false, "check", "reason"}``.
+  The service's own minimum (``--min-security-bits``, default 100) is the policy: a
+  request may ask for more, never for less, so a receipt made under a weak profile is
+  ``{"valid": false, "check": "policy"}``;
 - ``GET /metrics``: the runtime's metrics in the Prometheus text format;
 - ``GET /programs``: the built-in program names.
 
@@ -181,13 +184,22 @@ async def verify(request: Request) -> Response:
             raise BadRequest(422, "InvalidRequest", '"receipt" is not valid base64') from None
         if len(receipt_bytes) > MAX_BODY_BYTES:
             raise BadRequest(413, "PayloadTooLarge", "the receipt is too large")
+        required = request.app.state.min_security_bits
+        asked = data.get("min_security_bits", required)
+        try:
+            # A client may demand more than the service's policy, never less.
+            required = max(required, zkactors.profiles.check_min_security_bits(asked))
+        except (TypeError, ValueError):
+            raise BadRequest(
+                422, "InvalidRequest", '"min_security_bits" must be a finite number >= 0'
+            ) from None
     except BadRequest as exc:
         return _error_response(exc)
     except ZkActorsError as exc:
         return _error_response(_from_library_error(exc))
     try:
         # Native, GIL released, well under a millisecond: no need to leave the loop.
-        zkactors.verify(receipt_bytes, program)
+        zkactors.verify(receipt_bytes, program, min_security_bits=required)
     except VerificationError as exc:
         return JSONResponse({"valid": False, "check": exc.check, "reason": str(exc)})
     receipt = zkactors.Receipt.from_bytes(receipt_bytes)
@@ -198,6 +210,8 @@ async def verify(request: Request) -> Response:
             "inputs": list(receipt.inputs),
             "outputs": list(receipt.outputs),
             "profile": receipt.profile,
+            "security_bits": round(receipt.security_bits(program), 1),
+            "min_security_bits": required,
         }
     )
 
@@ -224,10 +238,13 @@ def create_app(
     config: RuntimeConfig | None = None,
     *,
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    min_security_bits: float = zkactors.profiles.DEFAULT_MIN_SECURITY_BITS,
     runtime_factory: Callable[[], ZkRuntime] | None = None,
 ) -> Starlette:
     """The app; its runtime starts with the app and stops (draining) with it.
 
+    :param min_security_bits: ``POST /verify`` refuses receipts below this many
+        conjectured bits (the service's policy; requests may only raise it).
     :param runtime_factory: builds the runtime instead of ``ZkRuntime(config)`` (tests use
         it to slow the prover down).
     """
@@ -240,6 +257,9 @@ def create_app(
             app.state.in_flight = 0
             app.state.shed = 0
             app.state.max_in_flight = max_in_flight
+            app.state.min_security_bits = zkactors.profiles.check_min_security_bits(
+                min_security_bits
+            )
             yield
 
     return Starlette(
@@ -334,6 +354,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--profile", default=None, help="default security profile")
+    parser.add_argument(
+        "--min-security-bits",
+        type=float,
+        default=zkactors.profiles.DEFAULT_MIN_SECURITY_BITS,
+        help="POST /verify refuses receipts below this many conjectured bits",
+    )
 
 
 if __name__ == "__main__":
@@ -349,4 +375,5 @@ if __name__ == "__main__":
 
         config = RuntimeConfig() if args.profile is None else RuntimeConfig(profile=args.profile)
         say(f"serving on http://{args.host}:{args.port} (POST /prove, POST /verify, GET /metrics)")
-        uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info")
+        app = create_app(config, min_security_bits=args.min_security_bits)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")

@@ -8,6 +8,7 @@
 #ifndef ZK_PROFILES_H
 #define ZK_PROFILES_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,12 +33,13 @@ typedef struct {
     uint8_t grinding_bits; /* g */
     uint8_t log_folding;   /* f = 2^log_folding */
     uint16_t max_remainder;/* the remainder's degree bound d_L is <= this */
+    uint8_t extension_degree; /* challenges live in K = F_p^extension_degree */
 } zk_profile;
 
 static const zk_profile ZK_PROFILES[ZK_N_PROFILES] = {
-    {ZK_PROFILE_TEST, "test", 2, 8, 0, 2, 8},
-    {ZK_PROFILE_DEFAULT, "default", 3, 28, 16, 3, 32},
-    {ZK_PROFILE_HIGH, "high", 3, 38, 16, 3, 32},
+    {ZK_PROFILE_TEST, "test", 2, 8, 0, 2, 8, 2},
+    {ZK_PROFILE_DEFAULT, "default", 3, 28, 16, 3, 32, 2},
+    {ZK_PROFILE_HIGH, "high", 3, 38, 16, 3, 32, 2},
 };
 
 /* The profile with this id, or NULL for an unknown id. */
@@ -57,6 +59,20 @@ static inline unsigned zk_fri_num_layers(const zk_profile *prof, unsigned log_t,
     }
     if (remainder_size) *remainder_size = d;
     return layers;
+}
+
+/* Conjectured security bits of a receipt (protocol.md 11): the smaller of the query
+ * term q * log2(B) + g and the field term ext * log2(p) - log2(B * T * constraints).
+ * The verifier computes it from its own profile table, the receipt's T and the
+ * program's constraint count, and holds it against the caller's minimum; it is written
+ * operation for operation like zkactors.profiles.security_bits, so the native and the
+ * reference verifier reach the same verdict at the same minimum. */
+static inline double zk_security_bits(const zk_profile *prof, unsigned log_t,
+                                      uint32_t n_constraints) {
+    double query = (double)prof->queries * (double)prof->log_blowup + (double)prof->grinding_bits;
+    double field = (double)prof->extension_degree * log2((double)0xFFFFFFFF00000001ULL) -
+                   ((double)(prof->log_blowup + log_t) + log2((double)n_constraints));
+    return query < field ? query : field;
 }
 
 #endif

@@ -89,6 +89,7 @@ const char *zk_verify_check_name(int code) {
     case ZK_VERIFY_OK: return "ok";
     case ZK_CHECK_FORMAT: return "format";
     case ZK_CHECK_STATEMENT: return "statement";
+    case ZK_CHECK_POLICY: return "policy";
     case ZK_CHECK_OOD: return "ood";
     case ZK_CHECK_GRINDING: return "grinding";
     case ZK_CHECK_TRACE_MERKLE: return "trace_merkle";
@@ -411,7 +412,7 @@ static fe2 eval_remainder(const receipt_view *v, fe x) {
 }
 
 static int verify_decoded(const receipt_view *v, const zk_program *prog,
-                          verifier_scratch *s, reason_sink *sink) {
+                          double min_security_bits, verifier_scratch *s, reason_sink *sink) {
     const zk_profile *prof = v->prof;
     const unsigned w = v->width;
     const unsigned log_t = v->log_t;
@@ -426,6 +427,15 @@ static int verify_decoded(const receipt_view *v, const zk_program *prog,
         return fail(sink, ZK_CHECK_STATEMENT,
                     "receipt trace width %u does not match the program's %u", w,
                     (unsigned)s->air.width);
+
+    /* ---- policy: the receipt's profile and T are the prover's choices; whether the
+     * security they give is enough is the caller's (protocol.md 9.1). */
+    const double bits = zk_security_bits(prof, log_t, s->air.n_constraints);
+    if (!(bits >= min_security_bits))
+        return fail(sink, ZK_CHECK_POLICY,
+                    "the receipt's security is %.1f conjectured bits (profile %s, T = 2^%u, "
+                    "%u constraints), below the required %.1f",
+                    bits, prof->name, log_t, (unsigned)s->air.n_constraints, min_security_bits);
 
     /* ---- transcript replay (protocol.md 9.1) */
     zk_transcript t;
@@ -608,7 +618,7 @@ static int verify_decoded(const receipt_view *v, const zk_program *prog,
 }
 
 int zk_verify(const uint8_t *receipt, size_t receipt_len, const uint8_t *program,
-              size_t program_len, char *reason, size_t reason_cap) {
+              size_t program_len, double min_security_bits, char *reason, size_t reason_cap) {
     reason_sink sink = {reason, reason_cap};
     if (reason && reason_cap) reason[0] = '\0';
     if (!receipt && receipt_len) return fail(&sink, ZK_CHECK_FORMAT, "no receipt bytes");
@@ -635,7 +645,7 @@ int zk_verify(const uint8_t *receipt, size_t receipt_len, const uint8_t *program
 
     verifier_scratch *s = malloc(sizeof *s);
     if (!s) return fail(&sink, ZK_VERIFY_NO_MEMORY, "out of memory");
-    rc = verify_decoded(&v, &prog, s, &sink);
+    rc = verify_decoded(&v, &prog, min_security_bits, s, &sink);
     free(s);
     return rc;
 }

@@ -28,12 +28,17 @@
 #define ZK_CHECK_FRI_FOLD 9
 #define ZK_CHECK_FRI_REMAINDER 10
 #define ZK_VERIFY_NO_MEMORY 11 /* not a verdict: the verifier could not allocate */
+#define ZK_CHECK_POLICY 12
 
-/* Verify `receipt` against the program whose canonical bytes are `program`. Returns one
+/* Verify `receipt` against the program whose canonical bytes are `program`, accepting
+ * only a receipt whose conjectured security (zk_security_bits, from this verifier's own
+ * profile table, the receipt's T and the program's constraint count) is at least
+ * `min_security_bits`: the caller's policy, never the prover's choice. The policy is
+ * checked right after the statement, before the transcript is replayed. Returns one
  * of the codes above; on rejection writes a one-line, NUL-terminated reason (what was
  * wrong, and where) into reason[0..reason_cap). reason may be NULL when reason_cap is 0. */
 int zk_verify(const uint8_t *receipt, size_t receipt_len, const uint8_t *program,
-              size_t program_len, char *reason, size_t reason_cap);
+              size_t program_len, double min_security_bits, char *reason, size_t reason_cap);
 
 /* "format", "statement", ... for a rejection code; "ok" for 0; "" for unknown codes. */
 const char *zk_verify_check_name(int code);

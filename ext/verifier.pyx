@@ -12,7 +12,8 @@ from libc.stdint cimport uint8_t
 
 cdef extern from "verifier.h":
     int zk_verify(const uint8_t *receipt, size_t receipt_len, const uint8_t *program,
-                  size_t program_len, char *reason, size_t reason_cap) nogil
+                  size_t program_len, double min_security_bits, char *reason,
+                  size_t reason_cap) nogil
     const char *zk_verify_check_name(int code) nogil
     int ZK_VERIFY_OK
     int ZK_VERIFY_NO_MEMORY
@@ -21,8 +22,9 @@ cdef enum:
     REASON_CAP = 512
 
 
-def verify(const uint8_t[::1] receipt, const uint8_t[::1] program):
-    """Verify receipt bytes against canonical program bytes.
+def verify(const uint8_t[::1] receipt, const uint8_t[::1] program, double min_security_bits):
+    """Verify receipt bytes against canonical program bytes, accepting only receipts of at
+    least ``min_security_bits`` conjectured bits (the caller's policy).
 
     Returns ``None`` when the receipt proves its statement, else ``(check, reason)``: the
     failed check's name (protocol.md 9.5) and a one-line reason.
@@ -41,7 +43,8 @@ def verify(const uint8_t[::1] receipt, const uint8_t[::1] program):
     if program_len:
         program_ptr = &program[0]
     with nogil:
-        rc = zk_verify(receipt_ptr, receipt_len, program_ptr, program_len, reason, REASON_CAP)
+        rc = zk_verify(receipt_ptr, receipt_len, program_ptr, program_len, min_security_bits,
+                       reason, REASON_CAP)
     if rc == ZK_VERIFY_OK:
         return None
     if rc == ZK_VERIFY_NO_MEMORY:

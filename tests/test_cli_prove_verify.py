@@ -46,7 +46,7 @@ def test_prove_writes_a_verifiable_receipt(
     out = capsys.readouterr().out.strip().splitlines()[-1]
     receipt = Receipt.from_bytes(path.read_bytes())
     assert receipt.outputs == (55,) and receipt.profile == "test"
-    verify(receipt, programs.load("fib"))
+    verify(receipt, programs.load("fib"), min_security_bits=0)
     assert "a=55" in out
     assert "64 cycles" in out  # 6n + 4
     assert f"trace length {receipt.trace_length}" in out
@@ -63,7 +63,7 @@ def test_threads_do_not_change_the_receipt(
 
 
 def test_verify_accepts_with_a_summary(fib_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["verify", str(fib_file), "--program", "fib"]) == 0
+    assert main(["verify", str(fib_file), "--program", "fib", "--min-security-bits", "0"]) == 0
     out = capsys.readouterr().out.strip().splitlines()[-1]
     assert out.startswith("valid:")
     assert "n=10" in out and "a=55" in out and "profile test" in out
@@ -80,30 +80,30 @@ def _rejected(capsys: pytest.CaptureFixture[str], args: list[str]) -> str:
 def test_verify_names_the_failed_check(
     tmp_path: Path, fib_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    err = _rejected(capsys, ["verify", str(fib_file), "--program", "factorial"])
+    err = _rejected(capsys, ["verify", str(fib_file), "--program", "factorial", "--min-security-bits", "0"])
     assert "INVALID" in err and "(statement)" in err
 
     data = bytearray(fib_file.read_bytes())
     data[-5] ^= 0x40  # inside the last FRI multiproof
     tampered = tmp_path / "tampered.receipt"
     tampered.write_bytes(bytes(data))
-    err = _rejected(capsys, ["verify", str(tampered), "--program", "fib"])
+    err = _rejected(capsys, ["verify", str(tampered), "--program", "fib", "--min-security-bits", "0"])
     assert "(fri_merkle)" in err
 
     truncated = tmp_path / "truncated.receipt"
     truncated.write_bytes(bytes(data[:100]))
-    err = _rejected(capsys, ["verify", str(truncated), "--program", "fib"])
+    err = _rejected(capsys, ["verify", str(truncated), "--program", "fib", "--min-security-bits", "0"])
     assert "(format)" in err and "truncated" in err
 
 
 def test_verify_reports_unreadable_inputs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    err = _rejected(capsys, ["verify", str(tmp_path / "missing"), "--program", "fib"])
+    err = _rejected(capsys, ["verify", str(tmp_path / "missing"), "--program", "fib", "--min-security-bits", "0"])
     assert "cannot read" in err
     bad = tmp_path / "bad.zkasm"
     bad.write_text("halt\nfrobnicate a\n")
-    err = _rejected(capsys, ["verify", str(tmp_path / "missing"), "--program", str(bad)])
+    err = _rejected(capsys, ["verify", str(tmp_path / "missing"), "--program", str(bad), "--min-security-bits", "0"])
     assert "frobnicate" in err
 
 
@@ -113,9 +113,9 @@ def test_zkasm_files_prove_and_verify(tmp_path: Path, capsys: pytest.CaptureFixt
     path = tmp_path / "lucas.receipt"
     assert main(["prove", str(source), "5", "-o", str(path), "--profile", "test"]) == 0
     assert "a=11" in capsys.readouterr().out
-    assert main(["verify", str(path), "--program", str(source)]) == 0
+    assert main(["verify", str(path), "--program", str(source), "--min-security-bits", "0"]) == 0
     assert capsys.readouterr().out.startswith("valid:")
-    err = _rejected(capsys, ["verify", str(path), "--program", "fib"])
+    err = _rejected(capsys, ["verify", str(path), "--program", "fib", "--min-security-bits", "0"])
     assert "(statement)" in err
 
 
@@ -139,14 +139,14 @@ def test_prove_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_command_line_exit_status(fib_file: Path) -> None:
     """Through a real process: the status code is what scripts see."""
     ok = subprocess.run(
-        [sys.executable, "-m", "zkactors", "verify", str(fib_file), "--program", "fib"],
+        [sys.executable, "-m", "zkactors", "verify", str(fib_file), "--program", "fib", "--min-security-bits", "0"],
         capture_output=True,
         text=True,
         check=False,
     )
     assert ok.returncode == 0, ok.stderr
     bad = subprocess.run(
-        [sys.executable, "-m", "zkactors", "verify", str(fib_file), "--program", "power"],
+        [sys.executable, "-m", "zkactors", "verify", str(fib_file), "--program", "power", "--min-security-bits", "0"],
         capture_output=True,
         text=True,
         check=False,

@@ -86,7 +86,7 @@ BRANCHES = assemble(
 
 def _reject(receipt: Receipt | bytes, program: Program) -> str:
     with pytest.raises(VerificationError) as info:
-        verify(receipt, program)
+        verify(receipt, program, min_security_bits=0)
     return info.value.check
 
 
@@ -119,8 +119,8 @@ def test_library_programs_verify(name: str) -> None:
     data = oracle.prove(program, inputs)
     receipt = _receipt(data)
     assert receipt.outputs == interpreter.run(program, inputs)[0]
-    verify(receipt, program)
-    verify(data, program)  # raw bytes are decoded first
+    verify(receipt, program, min_security_bits=0)
+    verify(data, program, min_security_bits=0)  # raw bytes are decoded first
 
 
 @settings(max_examples=10)
@@ -133,7 +133,7 @@ def test_generated_programs_verify(case: tuple[Program, list[int]]) -> None:
         return  # a failing run has nothing to prove
     receipt = _receipt(oracle.prove(program, inputs))
     assert receipt.outputs == outputs
-    verify(receipt, program)
+    verify(receipt, program, min_security_bits=0)
 
 
 @pytest.mark.parametrize(
@@ -147,7 +147,7 @@ def test_generated_programs_verify(case: tuple[Program, list[int]]) -> None:
     ],
 )
 def test_hand_written_programs_verify(program: Program, inputs: tuple[int, ...]) -> None:
-    verify(oracle.prove(program, inputs), program)
+    verify(oracle.prove(program, inputs), program, min_security_bits=0)
 
 
 def test_hand_written_programs_cover_every_instruction_and_branch_outcome() -> None:
@@ -168,17 +168,17 @@ def test_hand_written_programs_cover_every_instruction_and_branch_outcome() -> N
 
 def test_programs_without_inputs_or_outputs() -> None:
     program = assemble("halt\n")  # no registers at all: the trace is one selector column
-    verify(oracle.prove(program, ()), program)
+    verify(oracle.prove(program, ()), program, min_security_bits=0)
     program = assemble("  set a, 3\n  halt\n")
-    verify(oracle.prove(program, ()), program)
+    verify(oracle.prove(program, ()), program, min_security_bits=0)
     program = assemble(".output a\n  set a, 3\n  jmp done\ndone: halt\n")
-    verify(oracle.prove(program, ()), program)
+    verify(oracle.prove(program, ()), program, min_security_bits=0)
 
 
 def test_default_profile(fib: Program, fib_default: bytes) -> None:
-    verify(fib_default, fib)
+    verify(fib_default, fib, min_security_bits=0)
     data = oracle.prove(fib, (10,), profile="default")  # T = 64, L = 1
-    verify(data, fib)
+    verify(data, fib, min_security_bits=0)
 
 
 # ------------------------------------------------------------------ tampered receipts
@@ -350,7 +350,7 @@ def test_cheat_remainder(fib: Program, inputs: tuple[int, ...]) -> None:
 
 
 def test_cheat_ood_on_an_honest_trace_changes_nothing(fib: Program) -> None:
-    verify(oracle.prove(fib, (5,), cheat="ood"), fib)
+    verify(oracle.prove(fib, (5,), cheat="ood"), fib, min_security_bits=0)
 
 
 # ------------------------------------------------------------------ forged traces

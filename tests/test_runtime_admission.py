@@ -47,7 +47,7 @@ async def test_a_deadline_the_estimate_cannot_meet_is_refused_before_proving() -
         assert "it was not started" in str(caught.value)
         # The runtime goes on serving: the same request without a deadline is proved.
         receipt = await rt.prove(FIB, (9,))
-        verify(receipt, FIB)
+        verify(receipt, FIB, min_security_bits=0)
         snapshot = rt.metrics()
     assert prover.calls == [(9,)]
     assert dict(snapshot.admission_refusals) == {"deadline": 1}
@@ -82,7 +82,7 @@ async def test_a_waiter_without_a_deadline_is_not_failed_by_anothers_refusal() -
             await hurried
         outcome = await patient.wait_detailed()
         snapshot = rt.metrics()
-    verify(outcome.receipt, FIB)
+    verify(outcome.receipt, FIB, min_security_bits=0)
     assert outcome.source == "proved"  # proved anew for the waiter that could wait
     assert prover.calls == [(12,)]
     assert snapshot.coalesced == 1 and snapshot.misses == 1
@@ -100,7 +100,7 @@ async def test_a_proof_over_the_memory_budget_is_refused_and_others_are_served()
         assert caught.value.needed == big and caught.value.budget == big - 1
         receipt = await rt.prove(FIB, (10,))
         snapshot = rt.metrics()
-    verify(receipt, FIB)
+    verify(receipt, FIB, min_security_bits=0)
     assert prover.calls == [(10,)]
     assert dict(snapshot.admission_refusals) == {"memory": 1}
     assert snapshot.failures["MemoryBudgetExceeded"] == 1

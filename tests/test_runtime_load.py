@@ -49,7 +49,7 @@ async def test_ten_thousand_concurrent_calls_with_small_mailboxes() -> None:
         assert receipt.inputs == (i % DISTINCT,)
     assert all(len(outputs) == 1 for outputs in by_key.values())
     for n in (0, 1, DISTINCT - 1):
-        verify(answers[n], FIB)
+        verify(answers[n], FIB, min_security_bits=0)
 
     # Every call answered exactly once, every lookup accounted for.
     assert snapshot.requests - warm.requests == CALLS

@@ -95,7 +95,7 @@ class Request:
         if isinstance(answer, DeadlineExceeded):
             return
         assert isinstance(answer, Receipt), answer
-        zkactors.verify(answer, self.program)
+        zkactors.verify(answer, self.program, min_security_bits=0)
         assert answer.inputs == self.inputs
         assert answer.outputs == self.outputs
         assert answer.profile == "test"

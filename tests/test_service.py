@@ -122,6 +122,8 @@ async def test_prove_then_verify_round_trip(url: str) -> None:
             "inputs": [30],
             "outputs": [832040],
             "profile": "default",
+            "security_bits": round(receipt.security_bits(fib), 1),
+            "min_security_bits": 100.0,
         }
 
 
@@ -136,8 +138,12 @@ async def test_prove_from_source_and_named_inputs(url: str) -> None:
         body = proved.json()
         assert body["outputs"] == [42]
         assert body["profile"] == "test"
+        program = zkactors.assemble(source)
+        zkactors.verify(base64.b64decode(body["receipt"]), program, min_security_bits=0)
+        # A real proof, but under the insecure profile: the service's policy refuses it.
         verified = await client.post("/verify", json={"source": source, "receipt": body["receipt"]})
-        assert verified.json()["valid"] is True
+        assert verified.json()["valid"] is False
+        assert verified.json()["check"] == "policy"
 
 
 @pytest.mark.anyio
@@ -288,7 +294,7 @@ async def test_twenty_concurrent_clients(url: str) -> None:
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["outputs"] == [2 ** inputs[1]]
-        zkactors.verify(base64.b64decode(body["receipt"]), power)
+        zkactors.verify(base64.b64decode(body["receipt"]), power, min_security_bits=0)
 
     def delta(name: str) -> float:
         return after[name] - before[name]

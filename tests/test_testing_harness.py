@@ -211,8 +211,8 @@ def test_receipts_verify_natively_and_with_the_reference(case: tuple[Any, Progra
     assert receipt.profile == "test"
     assert receipt.program_hash == program.hash
     assert receipt.outputs == execute(program, receipt.inputs).outputs
-    zkactors.verify(receipt, program)
-    reference.verify(receipt, program)
+    zkactors.verify(receipt, program, min_security_bits=0)
+    reference.verify(receipt, program, min_security_bits=0)
 
 
 def test_receipts_profile_is_checked_at_once() -> None:
@@ -329,7 +329,9 @@ async def test_run_workload_counts_right_answers(mode: str, fib_receipts: list[A
             (failing.hash, ()): ExecutionError("assertion failed"),
         }
     )
-    report = await run_workload(runtime, workload, mode=mode)  # type: ignore[arg-type]
+    report = await run_workload(  # type: ignore[arg-type]
+        runtime, workload, mode=mode, min_security_bits=0
+    )
     assert report == WorkloadReport(
         requests=4,
         distinct=3,
@@ -361,7 +363,7 @@ async def test_run_workload_reports_wrong_answers(fib_receipts: list[Any]) -> No
             for (program, inputs), answer in zip(workload, answers, strict=True)
         }
     )
-    report = await run_workload(runtime, workload)  # type: ignore[arg-type]
+    report = await run_workload(runtime, workload, min_security_bits=0)  # type: ignore[arg-type]
     assert not report.ok
     assert (report.receipts, report.verified, report.expected_errors) == (2, 0, 0)
     assert report.errors == {"VerificationError": 1, "str": 1}
@@ -388,7 +390,9 @@ async def test_run_workload_through_a_real_runtime(workload: list[Any], mode: st
     # A cache that never switches off, so every repeat is a hit or joins a running proof.
     config = zkactors.RuntimeConfig(profile="test", max_parallel=2, cache_off_below=0.0)
     async with zkactors.ZkRuntime(config) as runtime:
-        report = await run_workload(runtime, workload, mode=mode)  # type: ignore[arg-type]
+        report = await run_workload(  # type: ignore[arg-type]
+            runtime, workload, mode=mode, min_security_bits=0
+        )
         snapshot = runtime.metrics()
     assert report.ok, report.problems
     assert report.requests == len(workload) == report.verified

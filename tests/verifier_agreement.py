@@ -13,6 +13,11 @@ exception escapes and fails the calling test: "never crashes, only typed rejecti
 part of what is being tested. The reference verifier's documented check order is part
 of the specification, so the paths must agree on the *name* of the failed check, not just
 on accept/reject.
+
+Policy. Most receipts here are made under the insecure ``test`` profile, because the
+checks after the policy are what these helpers examine; so they verify with
+``min_security_bits=OPEN_POLICY`` (0) unless the caller passes a minimum, and the policy
+itself is exercised by tests that do pass one (tests/test_policy.py).
 """
 
 from __future__ import annotations
@@ -25,24 +30,38 @@ from zkactors.zkvm.verifier import verify as native_verify
 
 Verdict = str | None
 
+#: The minimum these helpers verify with by default: none (see the module docstring).
+OPEN_POLICY = 0.0
 
-def _run(fn: object, receipt: object, program: Program) -> Verdict:
+
+def _run(fn: object, receipt: object, program: Program, min_security_bits: float) -> Verdict:
     try:
-        fn(receipt, program)  # type: ignore[operator]
+        fn(receipt, program, min_security_bits=min_security_bits)  # type: ignore[operator]
     except VerificationError as exc:
         assert exc.check, f"a VerificationError without a check name: {exc}"
         return exc.check
     return None
 
 
-def native_verdict(data: bytes, program: Program) -> Verdict:
+def native_verdict(
+    data: bytes, program: Program, *, min_security_bits: float = OPEN_POLICY
+) -> Verdict:
     """The native verifier's verdict on raw bytes."""
-    return _run(native_verify, data, program)
+    return _run(native_verify, data, program, min_security_bits)
 
 
-def verdicts(data: bytes, program: Program, *, reference_too: bool = True) -> dict[str, Verdict]:
+def verdicts(
+    data: bytes,
+    program: Program,
+    *,
+    reference_too: bool = True,
+    min_security_bits: float = OPEN_POLICY,
+) -> dict[str, Verdict]:
     """Every path's verdict, by path name."""
-    out: dict[str, Verdict] = {"native(bytes)": native_verdict(data, program)}
+    bits = min_security_bits
+    out: dict[str, Verdict] = {
+        "native(bytes)": native_verdict(data, program, min_security_bits=bits)
+    }
     try:
         receipt = Receipt.from_bytes(data)
     except ReceiptFormatError:
@@ -51,28 +70,50 @@ def verdicts(data: bytes, program: Program, *, reference_too: bool = True) -> di
             out["reference(Receipt)"] = "format"
     else:
         assert receipt.to_bytes() == data, "from_bytes/to_bytes do not round-trip"
-        out["native(Receipt)"] = _run(native_verify, receipt, program)
+        out["native(Receipt)"] = _run(native_verify, receipt, program, bits)
         if reference_too:
-            out["reference(Receipt)"] = _run(reference.verify, receipt, program)
+            out["reference(Receipt)"] = _run(reference.verify, receipt, program, bits)
     if reference_too:
-        out["reference(bytes)"] = _run(reference.verify, data, program)
+        out["reference(bytes)"] = _run(reference.verify, data, program, bits)
     return out
 
 
-def agreed_verdict(data: bytes, program: Program, *, reference_too: bool = True) -> Verdict:
+def agreed_verdict(
+    data: bytes,
+    program: Program,
+    *,
+    reference_too: bool = True,
+    min_security_bits: float = OPEN_POLICY,
+) -> Verdict:
     """The verdict every path reaches; fails the test if two paths differ."""
-    seen = verdicts(data, program, reference_too=reference_too)
+    seen = verdicts(data, program, reference_too=reference_too, min_security_bits=min_security_bits)
     assert len(set(seen.values())) == 1, f"verifiers disagree: {seen}"
     return next(iter(seen.values()))
 
 
-def assert_rejected(data: bytes, program: Program, *, reference_too: bool = True) -> str:
+def assert_rejected(
+    data: bytes,
+    program: Program,
+    *,
+    reference_too: bool = True,
+    min_security_bits: float = OPEN_POLICY,
+) -> str:
     """Every path rejects ``data`` with the same check; returns its name."""
-    verdict = agreed_verdict(data, program, reference_too=reference_too)
+    verdict = agreed_verdict(
+        data, program, reference_too=reference_too, min_security_bits=min_security_bits
+    )
     assert verdict is not None, "a bad receipt was accepted"
     return verdict
 
 
-def assert_accepted(data: bytes, program: Program, *, reference_too: bool = True) -> None:
-    verdict = agreed_verdict(data, program, reference_too=reference_too)
+def assert_accepted(
+    data: bytes,
+    program: Program,
+    *,
+    reference_too: bool = True,
+    min_security_bits: float = OPEN_POLICY,
+) -> None:
+    verdict = agreed_verdict(
+        data, program, reference_too=reference_too, min_security_bits=min_security_bits
+    )
     assert verdict is None, f"an honest receipt was rejected ({verdict})"

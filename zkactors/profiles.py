@@ -51,9 +51,15 @@ import attrs
 
 from zkactors.errors import ProfileError
 
-#: The Goldilocks prime; challenges live in K = F_p[X]/(X^2 - 7), of order p^2.
+#: The Goldilocks prime; challenges live in an extension K of F_p of degree
+#: ``Profile.extension_degree``.
 _P = 2**64 - 2**32 + 1
-_LOG2_EXTENSION_FIELD = 2 * math.log2(_P)
+
+#: The minimum conjectured security every verification path demands unless its caller
+#: says otherwise: the figure of ``default``. Honest ``default`` and ``high`` receipts
+#: meet it at every trace length the prover accepts; ``test`` receipts do not, so code
+#: that verifies them must ask for that explicitly (``min_security_bits=0``).
+DEFAULT_MIN_SECURITY_BITS = 100.0
 
 
 @attrs.frozen
@@ -71,6 +77,7 @@ class Profile:
     grinding_bits: int
     folding_factor: int
     max_remainder_size: int
+    extension_degree: int = 2
     insecure: bool = False
 
     @property
@@ -98,17 +105,28 @@ class Profile:
 
     def field_security_bits(self, trace_length: int, num_constraints: int) -> float:
         """``log2|K| - log2(N * num_constraints)`` with ``N = B * trace_length`` and
-        ``|K| = p^2``: the bits the extension field leaves after the union bounds over the
-        evaluation domain and the constraints."""
-        if trace_length < 1 or num_constraints < 1:
-            raise ValueError("trace_length and num_constraints must be positive")
-        return _LOG2_EXTENSION_FIELD - math.log2(self.blowup * trace_length * num_constraints)
+        ``|K| = p^extension_degree``: the bits the extension field leaves after the union
+        bounds over the evaluation domain and the constraints.
+
+        ``trace_length`` must be a power of two (it always is for a receipt).
+        """
+        if trace_length < 1 or trace_length & (trace_length - 1) or num_constraints < 1:
+            raise ValueError(
+                "trace_length must be a power of two and num_constraints positive, got "
+                f"{trace_length} and {num_constraints}"
+            )
+        log_t = trace_length.bit_length() - 1
+        # Operation for operation as zk_security_bits in ext/profiles.h, so the native
+        # and the reference verifier judge a receipt against a minimum identically.
+        return self.extension_degree * math.log2(float(_P)) - (
+            float(self.log_blowup + log_t) + math.log2(float(num_constraints))
+        )
 
     def conjectured_security_bits(self, trace_length: int, num_constraints: int) -> float:
         """The conjectured security of a receipt: the smaller of the query and field terms."""
-        return min(
-            self.query_security_bits, self.field_security_bits(trace_length, num_constraints)
-        )
+        query = self.query_security_bits
+        field = self.field_security_bits(trace_length, num_constraints)
+        return query if query < field else field
 
 
 PROFILES: dict[str, Profile] = {
@@ -123,6 +141,50 @@ PROFILES: dict[str, Profile] = {
 _BY_ID: dict[int, Profile] = {profile.id: profile for profile in PROFILES.values()}
 
 DEFAULT = "default"
+
+
+def security_bits(profile: str | Profile, trace_length: int, num_constraints: int) -> float:
+    """The conjectured security, in bits, that verifiers assign to a receipt made under
+    ``profile`` (a name or a :class:`Profile`) for a trace of ``trace_length`` rows of a
+    program with ``num_constraints`` AIR constraints.
+
+    This is the figure every verification path holds against its ``min_security_bits``
+    (``Receipt.security_bits(program)`` applies it to a receipt).
+
+    :raises ProfileError: if ``profile`` names no profile.
+    :raises ValueError: if ``trace_length`` is not a power of two or ``num_constraints``
+        is not positive.
+    """
+    resolved = profile if isinstance(profile, Profile) else get(profile)
+    return resolved.conjectured_security_bits(trace_length, num_constraints)
+
+
+def own_receipts_minimum(profile: str | Profile) -> float:
+    """The minimum to verify receipts with that this process asked to be made under
+    ``profile`` (a runtime's own, a bench's): :data:`DEFAULT_MIN_SECURITY_BITS`, or 0 for
+    an insecure profile, whose receipts are below any meaningful minimum by design.
+
+    Only for receipts whose profile the *verifying* side chose and then checks the
+    receipt names; a receipt from anyone else is held to the caller's own minimum.
+    """
+    resolved = profile if isinstance(profile, Profile) else get(profile)
+    return 0.0 if resolved.insecure else DEFAULT_MIN_SECURITY_BITS
+
+
+def check_min_security_bits(min_security_bits: float) -> float:
+    """Validate a caller's minimum: a finite, non-negative number of bits.
+
+    :raises TypeError: if it is not a real number.
+    :raises ValueError: if it is negative, infinite or NaN.
+    """
+    if isinstance(min_security_bits, bool) or not isinstance(min_security_bits, int | float):
+        raise TypeError(
+            f"min_security_bits must be a number of bits, got {type(min_security_bits).__name__}"
+        )
+    value = float(min_security_bits)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"min_security_bits must be finite and >= 0, got {min_security_bits!r}")
+    return value
 
 
 def get(name: str) -> Profile:

@@ -14,6 +14,7 @@ import anyio.to_thread
 import attrs
 from hypothesis import strategies as st
 
+from zkactors import profiles
 from zkactors.errors import ExecutionError, VerificationError, ZkActorsError
 from zkactors.testing._programs import inputs_for, programs
 from zkactors.zkvm.execute import execute
@@ -164,7 +165,7 @@ class WorkloadReport:
 
 
 def _check_answer(
-    slot: int, request: Request, answer: object, profile: str
+    slot: int, request: Request, answer: object, profile: str, min_security_bits: float
 ) -> tuple[bool, bool, str | None]:
     """``(is_receipt, correct, problem)`` for one answer."""
     program, inputs = request
@@ -183,7 +184,7 @@ def _check_answer(
     if expected_error is not None:
         return True, False, f"request {slot}: got a receipt for a run that fails ({expected_error})"
     try:
-        verify(answer, program)
+        verify(answer, program, min_security_bits=min_security_bits)
     except VerificationError as exc:
         return True, False, f"request {slot}: the receipt does not verify: {exc}"
     mismatches = []
@@ -198,12 +199,19 @@ def _check_answer(
     return True, True, None
 
 
-def _report(workload: Sequence[Request], answers: Sequence[object], profile: str) -> WorkloadReport:
+def _report(
+    workload: Sequence[Request],
+    answers: Sequence[object],
+    profile: str,
+    min_security_bits: float,
+) -> WorkloadReport:
     errors: Counter[str] = Counter()
     receipts = verified = expected_errors = 0
     problems: list[str] = []
     for slot, (request, answer) in enumerate(zip(workload, answers, strict=True)):
-        is_receipt, correct, problem = _check_answer(slot, request, answer, profile)
+        is_receipt, correct, problem = _check_answer(
+            slot, request, answer, profile, min_security_bits
+        )
         if is_receipt:
             receipts += 1
             verified += correct
@@ -228,6 +236,7 @@ async def run_workload(
     workload: Sequence[Request],
     *,
     mode: Literal["batch", "concurrent"] = "batch",
+    min_security_bits: float = profiles.DEFAULT_MIN_SECURITY_BITS,
 ) -> WorkloadReport:
     """Run ``workload`` through a running ``runtime`` and check every answer.
 
@@ -236,13 +245,17 @@ async def run_workload(
     caches repeats either way). Every receipt is then checked with
     :func:`zkactors.verify` against its request's program, and its inputs, outputs and
     profile against the request, the native executor and ``runtime.config.profile``
-    (in a worker thread, so the event loop keeps running).
+    (in a worker thread, so the event loop keeps running). ``min_security_bits`` is the
+    verifier's policy, as for :func:`zkactors.verify`: a runtime configured with the
+    insecure ``test`` profile needs ``min_security_bits=0`` for its receipts to count as
+    verified.
 
     Typed errors (:class:`~zkactors.errors.ZkActorsError`) become counts in the report;
     any other exception propagates, since it is a bug in the runtime.
     """
     if mode not in ("batch", "concurrent"):
         raise ValueError(f"mode must be 'batch' or 'concurrent', got {mode!r}")
+    min_security_bits = profiles.check_min_security_bits(min_security_bits)
     requests = [(program, tuple(inputs)) for program, inputs in workload]
     answers: list[object]
     if mode == "batch":
@@ -260,4 +273,4 @@ async def run_workload(
             for slot, (program, inputs) in enumerate(requests):
                 group.start_soon(one, slot, program, inputs)
     profile = runtime.config.profile
-    return await anyio.to_thread.run_sync(_report, requests, answers, profile)
+    return await anyio.to_thread.run_sync(_report, requests, answers, profile, min_security_bits)

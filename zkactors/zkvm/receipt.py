@@ -20,12 +20,15 @@ import struct
 import sys
 from array import array
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from zkactors import profiles
 from zkactors.errors import ProfileError, ReceiptFormatError
+
+if TYPE_CHECKING:
+    from zkactors.zkvm.program import Program
 
 MAGIC = b"ZKRC"
 FORMAT_VERSION = 1
@@ -136,6 +139,25 @@ class Receipt:
     @property
     def log_trace_length(self) -> int:
         return self.trace_length.bit_length() - 1
+
+    def security_bits(self, program: Program) -> float:
+        """The conjectured security, in bits, that every verifier assigns to this receipt
+        for ``program``: :func:`zkactors.profiles.security_bits` of the receipt's profile,
+        its trace length and the program's constraint count. Verification refuses the
+        receipt (check ``policy``) when this is below the caller's ``min_security_bits``.
+
+        It says how strong the proof would be, not that it is valid: only
+        :func:`zkactors.verify` says that.
+
+        :raises ValueError: if the receipt names another program.
+        """
+        from zkactors.zkvm.reference.air import Air  # the AIR imports the program module
+
+        if program.hash != self.program_hash:
+            raise ValueError(
+                f"the receipt is for program {self.program_hash[:16]}…, not {program.hash[:16]}…"
+            )
+        return profiles.security_bits(self.profile, self.trace_length, Air(program).n_constraints)
 
     @property
     def header_size(self) -> int:

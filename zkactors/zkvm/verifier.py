@@ -16,6 +16,7 @@ from __future__ import annotations
 import structlog
 
 import zkactors._native.verifier as _native
+from zkactors import profiles
 from zkactors.errors import ReceiptFormatError, VerificationError
 from zkactors.zkvm.program import Program
 from zkactors.zkvm.receipt import Receipt
@@ -26,6 +27,7 @@ log = structlog.get_logger(__name__)
 CHECKS = (
     "format",
     "statement",
+    "policy",
     "grinding",
     "ood",
     "trace_merkle",
@@ -41,18 +43,36 @@ def _reject(check: str, message: str) -> VerificationError:
     return VerificationError(f"receipt rejected ({check}): {message}", check=check)
 
 
-def verify(receipt: Receipt | bytes | bytearray | memoryview, program: Program) -> None:
-    """Check that ``receipt`` proves that ``program`` maps its inputs to its outputs.
+def verify(
+    receipt: Receipt | bytes | bytearray | memoryview,
+    program: Program,
+    *,
+    min_security_bits: float = profiles.DEFAULT_MIN_SECURITY_BITS,
+) -> None:
+    """Check that ``receipt`` proves that ``program`` maps its inputs to its outputs with
+    at least ``min_security_bits`` bits of conjectured security.
 
     ``receipt`` is a :class:`Receipt` or its bytes (``Receipt.to_bytes()``); bytes are
     checked exactly as they are, malformed ones failing the ``format`` check. Returns
     ``None`` when the receipt holds.
 
+    The security figure is computed by the verifier from its own profile table, the
+    receipt's trace length and the program's constraint count
+    (:func:`zkactors.profiles.security_bits`; ``receipt.security_bits(program)`` shows
+    it): the prover chose the profile and the trace length, so the receipt's word for
+    them only selects a row; whether that row is secure enough is this call's policy. The
+    default, 100 bits, accepts honest ``default`` and ``high`` receipts at every trace
+    length and refuses ``test`` receipts, which anyone can forge; pass
+    ``min_security_bits=0`` to accept those knowingly (in tests).
+
     :raises VerificationError: if it does not; ``check`` names the first failed check of
-        protocol.md 9.5 (``statement`` when the receipt is for another program).
+        protocol.md 9.5 (``statement`` when the receipt is for another program,
+        ``policy`` when it is below ``min_security_bits``).
     :raises TypeError: if ``program`` is not a :class:`Program` or ``receipt`` is neither
         a :class:`Receipt` nor bytes.
+    :raises ValueError: if ``min_security_bits`` is negative or not finite.
     """
+    min_security_bits = profiles.check_min_security_bits(min_security_bits)
     if not isinstance(program, Program):
         raise TypeError(f"program must be a zkactors Program, got {type(program).__name__}")
     if isinstance(receipt, Receipt):
@@ -67,7 +87,7 @@ def verify(receipt: Receipt | bytes | bytearray | memoryview, program: Program) 
         data = bytes(receipt)
     else:
         raise TypeError(f"receipt must be a Receipt or its bytes, got {type(receipt).__name__}")
-    verdict = _native.verify(data, program.to_bytes())
+    verdict = _native.verify(data, program.to_bytes(), min_security_bits)
     if verdict is None:
         return
     check, reason = verdict
@@ -75,17 +95,25 @@ def verify(receipt: Receipt | bytes | bytearray | memoryview, program: Program) 
     raise _reject(check, reason)
 
 
-def verify_bytes(data: bytes, program: Program) -> Receipt:
-    """Decode ``data`` strictly, verify it, and return the :class:`Receipt`.
+def verify_bytes(
+    data: bytes,
+    program: Program,
+    *,
+    min_security_bits: float = profiles.DEFAULT_MIN_SECURITY_BITS,
+) -> Receipt:
+    """Decode ``data`` strictly, verify it (as :func:`verify`, with the same policy), and
+    return the :class:`Receipt`.
 
     The one call for receipts that arrive from outside (a file, the network).
 
-    :raises VerificationError: if the bytes are malformed (check ``format``) or the
-        receipt does not prove its statement.
+    :raises VerificationError: if the bytes are malformed (check ``format``), the
+        receipt does not prove its statement, or it is below ``min_security_bits``
+        (check ``policy``).
     """
+    min_security_bits = profiles.check_min_security_bits(min_security_bits)
     try:
         receipt = Receipt.from_bytes(data)
     except ReceiptFormatError as exc:
         raise _reject("format", str(exc)) from None
-    verify(receipt, program)
+    verify(receipt, program, min_security_bits=min_security_bits)
     return receipt

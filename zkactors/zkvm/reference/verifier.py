@@ -6,6 +6,10 @@ is part of the specification and the native verifier follows it:
 
 1. ``format``: the proof is decoded strictly (protocol.md 10);
 2. ``statement``: program hash, input and output counts, trace width, trace length;
+   then ``policy``: the conjectured security of the receipt's profile at its T for this
+   program's constraint count (:func:`zkactors.profiles.security_bits`) must reach the
+   caller's ``min_security_bits``: the prover chose the profile and T, the caller decides
+   whether the result is enough;
 3. the transcript is replayed; ``grinding`` is checked where the nonce is absorbed;
 4. ``ood``: the constraints at z, combined, equal ``C_0(z) + z^T·C_1(z)``;
 5. ``format``: the number of opened positions is |P| and each FRI layer opens exactly
@@ -42,13 +46,22 @@ def _reject(check: str, message: str) -> VerificationError:
     return VerificationError(f"receipt rejected ({check}): {message}", check=check)
 
 
-def verify(receipt: Receipt | bytes, program: Program) -> None:
+def verify(
+    receipt: Receipt | bytes,
+    program: Program,
+    *,
+    min_security_bits: float = profiles.DEFAULT_MIN_SECURITY_BITS,
+) -> None:
     """Check that ``receipt`` proves that ``program`` maps the receipt's inputs to its
-    outputs. Returns None on success.
+    outputs, with at least ``min_security_bits`` conjectured bits of security. Returns
+    None on success.
 
     :raises VerificationError: naming the first failed check (``check`` is one of the
-        names of protocol.md 9.5) if the receipt does not prove its statement.
+        names of protocol.md 9.5) if the receipt does not prove its statement, or
+        ``policy`` if it does not reach ``min_security_bits``.
+    :raises ValueError: if ``min_security_bits`` is negative or not finite.
     """
+    min_security_bits = profiles.check_min_security_bits(min_security_bits)
     if not isinstance(receipt, Receipt):
         try:
             receipt = Receipt.from_bytes(receipt)
@@ -79,6 +92,14 @@ def verify(receipt: Receipt | bytes, program: Program) -> None:
     # 2. The statement must be about this program.
     air = Air(program)
     _check_statement(receipt, program, air, log_t)
+    bits = profile.conjectured_security_bits(trace_length, air.n_constraints)
+    if not bits >= min_security_bits:
+        raise _reject(
+            "policy",
+            f"the receipt's security is {bits:.1f} conjectured bits (profile {profile.name}, "
+            f"T = 2^{log_t}, {air.n_constraints} constraints), below the required "
+            f"{min_security_bits:.1f}",
+        )
 
     # 3. Replay the transcript.
     transcript = Transcript()
