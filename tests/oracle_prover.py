@@ -18,7 +18,14 @@ Cheats (each aims at one verifier check when applied to an honest trace):
   DEEP polynomial is then not low-degree and FRI's remainder check fails);
 - ``"deep"``: commit FRI layer 0 as DEEP + 1 (still low-degree): the ``deep`` check fails;
 - ``"fold"``: commit FRI layer 1 as fold + 1 (needs L >= 2): the ``fri_fold`` check fails;
-- ``"remainder"``: send the remainder with its constant coefficient + 1: ``fri_remainder``.
+- ``"remainder"``: send the remainder with its constant coefficient + 1: ``fri_remainder``;
+- ``"downgrade"``: a complete forgery that works whenever queries are few, the attack a
+  verifier that lets the prover pick the profile invites. ``"ood"``'s lie, then FRI
+  layer 0 committed as the polynomial of degree < T that agrees with DEEP on the coset
+  of indices ``i = 0 mod B`` (a quarter of D under ``test``), so every fold and the
+  remainder are honest; finally the grinding nonce is searched until every drawn query
+  position falls in that coset (about ``B^q`` tries: 2^16 under ``test``). Every check
+  passes; only the verifier's security policy can refuse it.
 """
 
 from __future__ import annotations
@@ -534,7 +541,7 @@ def prove(
     t_z = [horner_at_ext(c, z) for c in trace_coeffs]
     t_zw = [horner_at_ext(c, zw) for c in trace_coeffs]
     c_z = [horner_at_ext(s, z) for s in segments]
-    if cheat == "ood":
+    if cheat in ("ood", "downgrade"):
         trans, first, last = constraints(program, t_z, t_zw, inputs, claimed)
         z_t = kpow(z, t)
         combined = ZERO
@@ -567,6 +574,11 @@ def prove(
         deep.append(kadd(kmul(num_z, kinv(ksub(x, z))), kmul(num_zw, kinv(ksub(x, zw)))))
     if cheat == "deep":
         deep = [kadd(v, ONE) for v in deep]
+    if cheat == "downgrade":
+        # Index B*k is the point G * w_T^k: the coset G*H. The polynomial through DEEP
+        # there has degree < T, so FRI accepts it; it equals DEEP at those indices only.
+        agreeing = k_interpolate([deep[blowup * k] for k in range(t)], G)
+        deep = k_evaluate_on_coset(agreeing, n, G)
 
     # 5. FRI
     layers: list[tuple[Tree, list[Fe2]]] = []
@@ -603,7 +615,9 @@ def prove(
     # 6. grinding
     nonce = 0
     mask = (1 << prof.grinding_bits) - 1
-    while int.from_bytes(sha(b"\x04" + ch.s + nonce.to_bytes(8, "little"))[:8], "little") & mask:
+    while int.from_bytes(
+        sha(b"\x04" + ch.s + nonce.to_bytes(8, "little"))[:8], "little"
+    ) & mask or (cheat == "downgrade" and not _queries_in_coset(ch, nonce, prof, n)):
         nonce += 1
     ch.absorb(nonce.to_bytes(8, "little"))
 
@@ -643,6 +657,14 @@ def prove(
         out += _digests(tree.multiproof(leaves))
         size = stride
     return b"".join(out)
+
+
+def _queries_in_coset(ch: Channel, nonce: int, prof: profiles.Profile, n: int) -> bool:
+    """Would absorbing ``nonce`` draw only positions ``i = 0 mod B`` (the forger's coset)?"""
+    trial = Channel()
+    trial.s = ch.s
+    trial.absorb(nonce.to_bytes(8, "little"))
+    return all(trial.index(n) % prof.blowup == 0 for _ in range(prof.queries))
 
 
 def _groups(n_trans: int, n_first: int, n_cons: int) -> list[int]:
