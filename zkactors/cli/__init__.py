@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 
 from zkactors._version import __version__
-from zkactors.errors import ZkActorsError
+from zkactors.errors import CycleLimitExceeded, ZkActorsError
 
 # name -> (module, one-line help). Each module defines ``add_arguments(parser)`` and
 # ``run(args) -> int``; only the module of the command being run is imported.
@@ -90,6 +90,14 @@ def _configure_logging(verbose: bool) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
+def _hint(exc: ZkActorsError, args: argparse.Namespace) -> str:
+    """What to change on this command line: the library's messages name its parameters,
+    never flags, and only a command that has the flag may suggest it."""
+    if isinstance(exc, CycleLimitExceeded) and hasattr(args, "max_cycles"):
+        return f"; on this command line: --max-cycles N (now {args.max_cycles})"
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     command = next((arg for arg in args_list if not arg.startswith("-")), None)
@@ -100,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(module.run(args))  # type: ignore[attr-defined]
     except ZkActorsError as exc:
-        print(f"zkactors {args.command}: error: {exc}", file=sys.stderr)
+        print(f"zkactors {args.command}: error: {exc}{_hint(exc, args)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
