@@ -201,6 +201,28 @@ def test_structlog_formatters_get_the_event_fields() -> None:
     assert event["request_id"] == "r-1" and event["cycles"] > 0
 
 
+def test_records_point_at_the_library_call_site() -> None:
+    """File, line and function of a record are where the library logged, not structlog's
+    internals (for ``%(filename)s:%(lineno)d`` formats)."""
+    records: list[logging.LogRecord] = []
+
+    class Records(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Records()
+    logger = logging.getLogger("zkactors")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        zkactors.prove(FIB, [4], profile="test")
+    finally:
+        logger.removeHandler(handler)
+    (record,) = records
+    assert record.name == "zkactors.zkvm.prover"
+    assert Path(record.pathname).name == "prover.py" and record.funcName == "prove"
+
+
 def _readme_runtime_quick_start() -> str:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"^```python\n(.*?)^```", readme, re.MULTILINE | re.DOTALL)

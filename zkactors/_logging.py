@@ -22,6 +22,9 @@ logger is a ``structlog.stdlib.BoundLogger`` built here around
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -69,12 +72,30 @@ def _to_stdlib(
         # treats the record as a structlog event rather than a foreign string.
         "extra": {"_logger": logger, "_name": method_name},
     }
+    if "stacklevel" not in event_dict:
+        kwargs["stacklevel"] = _caller_stacklevel()
     for name in _LOG_KWARGS:
         if name in event_dict:
             # Passed to logging too (the traceback of a plain formatter), and kept in the
             # event for ProcessorFormatter's own exception processors.
             kwargs[name] = event_dict[name]
     return (EventMessage(event_dict),), kwargs
+
+
+_STRUCTLOG_DIR = os.path.dirname(structlog.__file__)
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` that makes the record's file, line and function the library's
+    call site rather than structlog's: the frames from structlog's event processing (this
+    processor's caller) up to the first frame outside structlog, which are all still on
+    the stack when logging looks for the caller, except the processing frame itself."""
+    frame: types.FrameType | None = sys._getframe(2)  # skip this one and the processor
+    level = 0
+    while frame is not None and frame.f_code.co_filename.startswith(_STRUCTLOG_DIR):
+        level += 1
+        frame = frame.f_back
+    return max(1, level)
 
 
 _PROCESSORS: list[Callable[..., Any]] = [
