@@ -22,11 +22,11 @@ import anyio
 import pytest
 import structlog
 from log_capture import capture_events
-from runtime_doubles import FaultInjectingTestProver, wait_until
+from runtime_doubles import FaultInjectingTestProver, RowsTestCostModel, wait_until
 
 import zkactors
 from zkactors import RuntimeConfig, ZkRuntime, programs
-from zkactors.errors import ProvingError
+from zkactors.errors import DeadlineExceeded, ProvingError
 
 pytestmark = pytest.mark.anyio
 
@@ -147,6 +147,33 @@ async def test_every_event_of_a_request_carries_both_ids() -> None:
     first = by_id[next(i for i, s in by_id.items() if s[0]["request_id"] == "first")]
     joined = next(e for e in events if e["event"] == "request.coalesced")
     assert joined["joined"] == first[0]["runtime_request_id"]
+
+
+async def test_after_a_refusal_the_proof_is_the_remaining_waiters() -> None:
+    """A hurried request is refused at admission; the patient one that had joined it is
+    proved anew, and the proof's events and the ``proved`` reply are the patient's."""
+    model = RowsTestCostModel(per_row=1.0)
+    with capture_events() as events:
+        async with ZkRuntime(config(), cost_model=model, _prover=FaultInjectingTestProver()) as rt:
+            structlog.contextvars.bind_contextvars(request_id="hurried")
+            hurried = rt.try_prove(FIB, (12,), timeout=30)
+            structlog.contextvars.bind_contextvars(request_id="patient")
+            patient = rt.try_prove(FIB, (12,))
+            with pytest.raises(DeadlineExceeded):
+                await hurried
+            await patient
+    story = [
+        (e["event"], e["request_id"], e.get("source"))
+        for e in events
+        if e["event"].startswith(("proof.", "request.replied"))
+    ]
+    assert story == [
+        ("proof.refused", "hurried", None),
+        ("request.replied", "hurried", "refused"),
+        ("proof.started", "patient", None),
+        ("proof.proved", "patient", None),
+        ("request.replied", "patient", "proved"),
+    ]
 
 
 async def test_cache_switches_are_logged_at_info() -> None:

@@ -327,8 +327,9 @@ class CacheActor:
         flight.waiters = remaining
         deadlines = [request.deadline for _, _, request in remaining]
         latest = None if None in deadlines else max(d for d in deadlines if d is not None)
-        # Still the first requester's proof in the logs: evolve keeps its ids.
-        flight.request = attrs.evolve(flight.request, deadline=latest)
+        # The proof is now the first remaining waiter's (its ids on the proof.* events, and
+        # it is the one answered as ``proved``); evolve keeps those ids.
+        flight.request = attrs.evolve(remaining[0][2], deadline=latest)
         self._resend(Job(flight.request))
         return True
 
