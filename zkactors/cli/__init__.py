@@ -81,6 +81,8 @@ def _configure_logging(verbose: bool) -> None:
         structlog.stdlib.ProcessorFormatter(
             processors=[
                 structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.dev.ConsoleRenderer(colors=False),
             ]

@@ -70,7 +70,7 @@ def verify(receipt: Receipt | bytes | bytearray | memoryview, program: Program) 
     if verdict is None:
         return
     check, reason = verdict
-    log.debug("receipt.rejected", check=check, reason=reason, program=program.hash)
+    log.debug("receipt.rejected", check=check, reason=reason, program=program.hash[:16])
     raise _reject(check, reason)
 
 
