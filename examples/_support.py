@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import structlog
 
 from zkactors import Program, Receipt, ZkRuntime
 from zkactors.bench import machine
@@ -55,9 +54,10 @@ def parse_args(
 
 
 def quiet_logs() -> None:
-    """The library logs with structlog and never configures it; an application does.
-    These scripts show their own tables, so only warnings and errors get through."""
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    """The library logs through the standard ``logging`` module and never configures it;
+    an application does. These scripts show their own tables, so only the library's
+    warnings and errors get through, on stderr."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
 def print_table(

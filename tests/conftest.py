@@ -6,6 +6,7 @@ one of them run twice, once on asyncio and once on trio.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -29,8 +30,17 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _structlog_defaults() -> Iterator[None]:
-    """Undo any structlog configuration a test made (the CLI's main() configures it, as
-    an application should), so later tests see the library's unconfigured defaults."""
+def _logging_defaults() -> Iterator[None]:
+    """Undo any logging configuration a test made (the CLI's main() configures the
+    ``zkactors`` logger, as an application should; the README's snippet configures the
+    root logger and binds context), so later tests see the library's unconfigured
+    defaults."""
+    loggers = [logging.getLogger(), logging.getLogger("zkactors")]
+    saved = [(list(lg.handlers), lg.level, lg.propagate) for lg in loggers]
     yield
+    for logger, (handlers, level, propagate) in zip(loggers, saved, strict=True):
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
+    structlog.contextvars.clear_contextvars()
     structlog.reset_defaults()

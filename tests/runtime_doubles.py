@@ -18,12 +18,18 @@ from zkactors.errors import ZkActorsError
 from zkactors.runtime.costmodel import ProofShape
 from zkactors.zkvm.execute import Execution, execute
 from zkactors.zkvm.program import Program
-from zkactors.zkvm.prover import prove
+from zkactors.zkvm.prover import prove_with_stats
 from zkactors.zkvm.receipt import Receipt
 
 
 class InjectedCrash(RuntimeError):
     """The exception a test double raises to simulate a crash (an untyped failure)."""
+
+
+def _runtime_prove(*args: Any, **kwargs: Any) -> Receipt:
+    # What the runtime's own prover calls (prove_with_stats): unlike the public prove(),
+    # it emits no log event, so the runtime's events are the only ones of a proof.
+    return prove_with_stats(*args, **kwargs)[0]
 
 
 class FaultInjectingTestProver:
@@ -39,7 +45,7 @@ class FaultInjectingTestProver:
     ``times`` limits how many calls a fault applies to (None: all).
     """
 
-    def __init__(self, real: Callable[..., Receipt] = prove) -> None:
+    def __init__(self, real: Callable[..., Receipt] = _runtime_prove) -> None:
         self._real = real
         self._lock = threading.Lock()
         self._faults: dict[tuple[int, ...], list[Any]] = {}

@@ -153,3 +153,19 @@ def test_command_line_exit_status(fib_file: Path) -> None:
     )
     assert bad.returncode == 1
     assert "statement" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_verbose_shows_the_library_events_on_stderr(
+    tmp_path: Path, fib_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = bytearray(fib_file.read_bytes())
+    data[-5] ^= 0x40
+    tampered = tmp_path / "tampered.receipt"
+    tampered.write_bytes(bytes(data))
+    assert main(["-v", "verify", str(tampered), "--program", "fib"]) == 1
+    captured = capsys.readouterr()
+    assert "receipt.rejected" in captured.err and "check=fri_merkle" in captured.err
+    assert "receipt.rejected" not in captured.out
+    # Without -v the CLI shows warnings and errors only.
+    assert main(["verify", str(tampered), "--program", "fib"]) == 1
+    assert "receipt.rejected" not in capsys.readouterr().err

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import zkactors
 from zkactors.cli import main
 
 
@@ -72,8 +75,40 @@ def test_file_with_assembly_error(tmp_path: Path, capsys: pytest.CaptureFixture[
         (["run", "fob", "1"], "no built-in program named 'fob'"),
         (["run", "missing/file.zkasm"], "no such program file"),
         (["run", "fib", "100", "--max-cycles", "10"], "did not halt within 10 cycles"),
+        (["run", "fib", "100", "--max-cycles", "10"], "--max-cycles N (now 10)"),
+        (["prove", "fib", "100", "-o", "x", "--max-cycles", "10"], "--max-cycles N (now 10)"),
     ],
 )
 def test_errors_exit_1(argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 1
     assert fragment in capsys.readouterr().err
+
+
+def test_library_messages_name_no_command_line_flags() -> None:
+    """The library's own strings (not the CLI's, nor the bench commands') name parameters,
+    never flags: the command line adds its own hint (tested above, with a flag that
+    exists on that command)."""
+    root = Path(zkactors.__file__).parent
+    flag = re.compile(r"(^|[\s(`'\"])--[a-z]")
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.relative_to(root).parts[0] in ("cli", "bench"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+                and flag.search(node.value)
+            ):
+                found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value!r}")
+    assert not found, found

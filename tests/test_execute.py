@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from zkvm_strategies import field_elements, programs_with_inputs
 
 from zkactors._native.executor import TRACE_TOO_SHORT, NativeProgram
-from zkactors.errors import ExecutionError, InputError
+from zkactors.errors import CycleLimitExceeded, ExecutionError, InputError
 from zkactors.zkvm import interpreter
 from zkactors.zkvm.assembler import assemble
 from zkactors.zkvm.execute import Execution, execute, execution_trace, trace_length
@@ -125,6 +125,8 @@ def test_cycle_limit() -> None:
     with pytest.raises(ExecutionError, match=r"did not halt within 50 cycles.*max_cycles") as info:
         execute(FIB, [100], max_cycles=50)
     assert info.value.pc is None
+    assert isinstance(info.value, CycleLimitExceeded) and info.value.max_cycles == 50
+    assert "--" not in str(info.value)  # a command line adds its own flag
     # Exactly enough cycles is enough: fib(10) takes 64.
     assert execute(FIB, [10], max_cycles=64).cycles == 64
     with pytest.raises(ExecutionError):

@@ -7,8 +7,8 @@ from typing import Any
 
 import anyio
 import pytest
+from log_capture import capture_events
 from runtime_doubles import FaultInjectingTestProver, wait_until
-from structlog.testing import capture_logs
 
 from zkactors import RuntimeConfig, ZkRuntime, programs
 from zkactors.zkvm.receipt import Receipt
@@ -108,7 +108,7 @@ async def test_cache_is_bounded_by_bytes() -> None:
 async def test_low_hit_rate_turns_the_cache_off_and_high_turns_it_on() -> None:
     prover = FaultInjectingTestProver()
     cfg = config(cache_window=40, cache_min_requests=10)
-    with capture_logs() as logs:
+    with capture_events() as logs:
         async with ZkRuntime(cfg, _prover=prover) as rt:
             # 10 % repeats: every tenth request repeats an earlier one.
             for i in range(40):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import attrs
 import pytest
 from hypothesis import given
@@ -14,14 +12,14 @@ from zkactors.runtime import RuntimeConfig
 from zkactors.runtime.config import (
     MAX_PARALLEL,
     available_cores,
+    available_memory_bytes,
     default_parallelism,
-    physical_memory_bytes,
 )
 
 
 def test_defaults_follow_the_seed() -> None:
     config = RuntimeConfig()
-    assert config.max_parallel == max(1, min(os.cpu_count() or 1, MAX_PARALLEL))
+    assert config.max_parallel == max(1, min(available_cores(), MAX_PARALLEL))
     assert config.max_parallel == default_parallelism()
     assert config.cache_window == 200
     assert config.cache_min_requests == 10
@@ -79,9 +77,9 @@ def test_issue_7_defaults() -> None:
     config = RuntimeConfig()
     assert config.parallelism == "adaptive"
     assert config.calibrate == "startup" and config.calibration_cache is False
-    physical = physical_memory_bytes()
-    if physical is not None:
-        assert config.memory_budget_bytes == int(physical * 0.5)
+    available = available_memory_bytes()
+    if available is not None:
+        assert config.memory_budget_bytes == int(available * 0.5)
     assert 1 <= config.prover_threads <= min(config.max_parallel, available_cores())
 
 

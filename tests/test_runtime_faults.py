@@ -7,13 +7,13 @@ from typing import Any
 
 import anyio
 import pytest
+from log_capture import capture_events
 from runtime_doubles import (
     CrashingTestExecute,
     FaultInjectingTestProver,
     InjectedCrash,
     wait_until,
 )
-from structlog.testing import capture_logs
 
 from zkactors import RuntimeConfig, ZkRuntime, programs
 from zkactors.errors import ActorCrashed, ProvingError, RuntimeFailed, ZkActorsError
@@ -55,7 +55,7 @@ async def test_a_crashing_prover_is_restarted_and_its_waiters_get_actor_crashed(
         except ZkActorsError as exc:
             outcomes.append(exc)
 
-    with capture_logs() as logs:
+    with capture_events() as logs:
         async with ZkRuntime(config(), _prover=prover) as rt:
             async with anyio.create_task_group() as tg:
                 for _ in range(3):
@@ -80,7 +80,7 @@ async def test_a_crashing_prover_is_restarted_and_its_waiters_get_actor_crashed(
 async def test_a_crashing_estimator_is_restarted() -> None:
     execute = CrashingTestExecute()
     execute.crash_on((4,), times=1)
-    with capture_logs():
+    with capture_events():
         async with ZkRuntime(config(), _execute=execute) as rt:
             with pytest.raises(ActorCrashed, match="estimator"):
                 await rt.prove(FIB, (4,))
@@ -103,7 +103,7 @@ async def test_beyond_the_restart_limit_the_runtime_fails_and_answers_everyone()
             outcomes[n] = exc
 
     cfg = config(max_restarts=1, restart_period=60.0)
-    with capture_logs() as logs, pytest.raises(RuntimeFailed, match="restart limit") as failed:
+    with capture_events() as logs, pytest.raises(RuntimeFailed, match="restart limit") as failed:
         async with ZkRuntime(cfg, _prover=prover) as rt:
             # First crash: within the limit, restarted.
             prover.release()
@@ -152,7 +152,7 @@ async def test_restart_intensity_window_forgives_old_crashes() -> None:
 async def test_an_estimator_crash_fails_only_the_request_that_caused_it() -> None:
     execute = CrashingTestExecute()
     execute.crash_on((5,), times=1)
-    with capture_logs():
+    with capture_events():
         async with ZkRuntime(config(), _execute=execute) as rt:
             answers = await rt.prove_many(
                 [(FIB, (n,)) for n in range(3, 9)], return_exceptions=True

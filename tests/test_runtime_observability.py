@@ -1,51 +1,51 @@
-"""Observability: each request's lifecycle appears as structlog events (debug; cache
-switches at info), the Prometheus text parses line by line and its counters add up, and
-the snapshot reports CPU utilization while proving and the estimator's own error."""
+"""Observability: each request's lifecycle appears as log events (debug; cache switches
+at info) delivered through the standard ``logging`` module under ``zkactors``, every event
+of a request carries the caller's bound context and the runtime's request id, nothing is
+printed unless the application configures logging; the Prometheus text parses line by
+line and its counters add up, and the snapshot reports CPU utilization while proving and
+the estimator's own error."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import math
 import re
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 import structlog
-from runtime_doubles import FaultInjectingTestProver
-from structlog.testing import capture_logs
+from log_capture import capture_events
+from runtime_doubles import FaultInjectingTestProver, RowsTestCostModel, wait_until
 
+import zkactors
 from zkactors import RuntimeConfig, ZkRuntime, programs
-from zkactors.errors import ProvingError
+from zkactors.errors import DeadlineExceeded, ProvingError
 
 pytestmark = pytest.mark.anyio
 
 FIB = programs.load("fib")
+ROOT = Path(zkactors.__file__).resolve().parent.parent
 SAMPLE = re.compile(
     r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?P<labels>\{([a-zA-Z_][a-zA-Z0-9_]*="[^"]*",?)*\})?'
     r" (?P<value>\S+)$"
 )
 
 
-@pytest.fixture
-def debug_logging() -> Iterator[None]:
-    """Debug events on, whatever an earlier test configured; restored afterwards."""
-    saved = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
-    try:
-        yield
-    finally:
-        structlog.configure(**saved)
-
-
 def config(**overrides: Any) -> RuntimeConfig:
     return RuntimeConfig(**{"profile": "test", "max_parallel": 2, **overrides})
 
 
-async def test_the_lifecycle_of_requests_is_logged(debug_logging: None) -> None:
+async def test_the_lifecycle_of_requests_is_logged() -> None:
     prover = FaultInjectingTestProver()
     prover.fail_on((7,), ProvingError("injected"))
-    with capture_logs() as events:
+    with capture_events() as events:
         async with ZkRuntime(config(), _prover=prover) as rt:
             await rt.prove(FIB, (5,))
             await rt.prove(FIB, (5,))
@@ -63,6 +63,7 @@ async def test_the_lifecycle_of_requests_is_logged(debug_logging: None) -> None:
     ):
         assert name in names, name
     for event in events:
+        assert event["logger"].startswith("zkactors."), event
         if event["event"].startswith(("request.", "proof.")):
             assert event["log_level"] == "debug", event
     started = next(e for e in events if e["event"] == "proof.started")
@@ -70,7 +71,8 @@ async def test_the_lifecycle_of_requests_is_logged(debug_logging: None) -> None:
     proved = next(e for e in events if e["event"] == "proof.proved")
     assert proved["seconds"] > 0 and proved["estimate_error"] >= 0
     replies = [e for e in events if e["event"] == "request.replied"]
-    assert [r["source"] for r in replies] == ["proved", "cache", "proved"]
+    # A failed request is not said to be proved.
+    assert [r["source"] for r in replies] == ["proved", "cache", "failed"]
     assert replies[2]["error_type"] == "ProvingError"
     failed = next(e for e in events if e["event"] == "proof.failed")
     assert failed["error_type"] == "ProvingError" and failed["inputs"] == (7,)
@@ -80,9 +82,103 @@ async def test_the_lifecycle_of_requests_is_logged(debug_logging: None) -> None:
     assert names.index("proof.started") < names.index("proof.proved")
 
 
-async def test_cache_switches_are_logged_at_info(debug_logging: None) -> None:
+async def test_one_event_name_per_fact() -> None:
+    """One style (``noun.verb``), and a proof through the runtime is one ``proof.proved``
+    (the runtime's, with the request's ids), not also the prover's own."""
+    with capture_events() as events:
+        async with ZkRuntime(config(calibrate="startup")) as rt:
+            await rt.prove(FIB, (3,))
+    names = [e["event"] for e in events]
+    assert all(re.fullmatch(r"[a-z_]+\.[a-z_]+", name) for name in names), names
+    assert names.count("proof.proved") == 1
+
+
+async def test_every_event_of_a_request_carries_both_ids() -> None:
+    """The caller's bound ``request_id`` and the runtime's ``runtime_request_id`` are on
+    each event of that request, those emitted in the cache's and the supervisor's tasks
+    included, through misses, coalescing, cache hits and failures."""
+    prover = FaultInjectingTestProver()
+    prover.fail_on((7,), ProvingError("injected"))
+    prover.hold()
+
+    async def caller(rt: ZkRuntime, name: str, n: int) -> None:
+        # Each task has its own context: what it binds is its own.
+        structlog.contextvars.bind_contextvars(request_id=name)
+        with contextlib.suppress(ProvingError):
+            await rt.prove(FIB, (n,))
+
+    with capture_events() as events:
+        async with ZkRuntime(config(), _prover=prover) as rt:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(caller, rt, "first", 5)
+                await wait_until(lambda: rt.metrics().in_flight == 1)
+                tg.start_soon(caller, rt, "joins-first", 5)
+                tg.start_soon(caller, rt, "fails", 7)
+                await wait_until(lambda: rt.metrics().coalesced == 1)
+                prover.release()
+            await caller(rt, "hit", 5)
+    by_id: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for event in events:
+        if event["event"].startswith(("request.", "proof.")):
+            assert "runtime_request_id" in event and "request_id" in event, event
+            by_id[event["runtime_request_id"]].append(event)
+    assert len(by_id) == 4
+    stories = {}
+    for story in by_id.values():
+        callers = {e["request_id"] for e in story}
+        assert len(callers) == 1, story  # one runtime id, one caller
+        stories[callers.pop()] = [e["event"] for e in story]
+    assert stories["first"] == [
+        "request.accepted",
+        "request.miss",
+        "proof.started",
+        "proof.proved",
+        "request.replied",
+    ]
+    assert stories["joins-first"] == ["request.accepted", "request.coalesced", "request.replied"]
+    assert stories["fails"] == [
+        "request.accepted",
+        "request.miss",
+        "proof.started",
+        "proof.failed",
+        "request.replied",
+    ]
+    assert stories["hit"] == ["request.accepted", "request.cache_hit", "request.replied"]
+    first = by_id[next(i for i, s in by_id.items() if s[0]["request_id"] == "first")]
+    joined = next(e for e in events if e["event"] == "request.coalesced")
+    assert joined["joined"] == first[0]["runtime_request_id"]
+
+
+async def test_after_a_refusal_the_proof_is_the_remaining_waiters() -> None:
+    """A hurried request is refused at admission; the patient one that had joined it is
+    proved anew, and the proof's events and the ``proved`` reply are the patient's."""
+    model = RowsTestCostModel(per_row=1.0)
+    with capture_events() as events:
+        async with ZkRuntime(config(), cost_model=model, _prover=FaultInjectingTestProver()) as rt:
+            structlog.contextvars.bind_contextvars(request_id="hurried")
+            hurried = rt.try_prove(FIB, (12,), timeout=30)
+            structlog.contextvars.bind_contextvars(request_id="patient")
+            patient = rt.try_prove(FIB, (12,))
+            with pytest.raises(DeadlineExceeded):
+                await hurried
+            await patient
+    story = [
+        (e["event"], e["request_id"], e.get("source"))
+        for e in events
+        if e["event"].startswith(("proof.", "request.replied"))
+    ]
+    assert story == [
+        ("proof.refused", "hurried", None),
+        ("request.replied", "hurried", "refused"),
+        ("proof.started", "patient", None),
+        ("proof.proved", "patient", None),
+        ("request.replied", "patient", "proved"),
+    ]
+
+
+async def test_cache_switches_are_logged_at_info() -> None:
     cfg = config(cache_window=4, cache_min_requests=4)
-    with capture_logs() as events:
+    with capture_events() as events:
         async with ZkRuntime(cfg) as rt:
             await rt.prove_many([(FIB, (n,)) for n in range(6)])
     switches = [e for e in events if e["event"] in ("cache.disabled", "cache.enabled")]
@@ -91,17 +187,107 @@ async def test_cache_switches_are_logged_at_info(debug_logging: None) -> None:
     assert switches[0]["would_be_hit_rate"] < 0.5
 
 
-async def test_no_debug_events_when_debug_is_filtered_out() -> None:
-    saved = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
-    try:
-        with capture_logs() as events:
-            async with ZkRuntime(config()) as rt:
-                await rt.prove(FIB, (5,))
-                await rt.prove(FIB, (5,))
-    finally:
-        structlog.configure(**saved)
+async def test_no_debug_events_when_the_level_filters_them_out() -> None:
+    with capture_events(logging.INFO) as events:
+        async with ZkRuntime(config()) as rt:
+            await rt.prove(FIB, (5,))
+            await rt.prove(FIB, (5,))
     assert not [e for e in events if e["log_level"] == "debug"]
+
+
+def test_structlog_formatters_get_the_event_fields() -> None:
+    """An application that formats with structlog's ProcessorFormatter receives the
+    library's events as structured events, not as strings."""
+    lines: list[str] = []
+
+    class Lines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    handler = Lines()
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(),
+            ]
+        )
+    )
+    logger = logging.getLogger("zkactors")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    structlog.contextvars.bind_contextvars(request_id="r-1")
+    try:
+        zkactors.prove(FIB, [4], profile="test")
+    finally:
+        structlog.contextvars.clear_contextvars()
+        logger.removeHandler(handler)
+    (event,) = [json.loads(line) for line in lines]
+    assert event["event"] == "proof.proved" and event["level"] == "debug"
+    assert event["request_id"] == "r-1" and event["cycles"] > 0
+
+
+def test_records_point_at_the_library_call_site() -> None:
+    """File, line and function of a record are where the library logged, not structlog's
+    internals (for ``%(filename)s:%(lineno)d`` formats)."""
+    records: list[logging.LogRecord] = []
+
+    class Records(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Records()
+    logger = logging.getLogger("zkactors")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        zkactors.prove(FIB, [4], profile="test")
+    finally:
+        logger.removeHandler(handler)
+    (record,) = records
+    assert record.name == "zkactors.zkvm.prover"
+    assert Path(record.pathname).name == "prover.py" and record.funcName == "prove"
+
+
+def _readme_runtime_quick_start() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", readme, re.MULTILINE | re.DOTALL)
+    return next(block for block in blocks if "ZkRuntime(" in block and "anyio.run" in block)
+
+
+def _run_python(code: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def test_the_quick_start_prints_only_its_own_output() -> None:
+    """A library is silent until the application configures logging."""
+    done = _run_python(_readme_runtime_quick_start())
+    assert done.stderr == ""
+    assert len(done.stdout.splitlines()) == 1, done.stdout  # its own print()
+
+
+def test_basic_config_shows_the_events_under_the_zkactors_logger() -> None:
+    setup = (
+        "import logging\n"
+        "logging.basicConfig(level=logging.DEBUG, format='%(name)s|%(levelname)s|%(message)s')\n"
+    )
+    done = _run_python(setup + _readme_runtime_quick_start())
+    records = [line.split("|", 2) for line in done.stderr.splitlines() if line.count("|") >= 2]
+    ours = [(name, level, message) for name, level, message in records if name != "asyncio"]
+    assert ours and all(name.startswith("zkactors.") for name, _, _ in ours), ours
+    messages = [message for _, _, message in ours]
+    assert any(m.startswith("request.miss runtime_request_id=") for m in messages), messages
+    assert any(m.startswith("proof.proved ") for m in messages)
+    assert any(m.startswith("request.replied ") and "source=proved" in m for m in messages)
 
 
 def _parse(text: str) -> dict[str, dict[str, float]]:

@@ -68,6 +68,14 @@ class ExecutionError(ZkActorsError):
         self.source_line = source_line
 
 
+class CycleLimitExceeded(ExecutionError):
+    """The program did not halt within ``max_cycles`` cycles (the limit it was run with)."""
+
+    def __init__(self, message: str, *, max_cycles: int) -> None:
+        super().__init__(message)
+        self.max_cycles = max_cycles
+
+
 class ProfileError(ZkActorsError, ValueError):
     """An unknown security profile name."""
 

@@ -13,11 +13,12 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import structlog
 
 from zkactors._version import __version__
-from zkactors.errors import ZkActorsError
+from zkactors.errors import CycleLimitExceeded, ZkActorsError
 
 # name -> (module, one-line help). Each module defines ``add_arguments(parser)`` and
 # ``run(args) -> int``; only the module of the command being run is imported.
@@ -49,20 +50,54 @@ def _parser(command: str | None) -> tuple[argparse.ArgumentParser, object | None
     return parser, chosen
 
 
-def _stderr_logger(*_args: object) -> structlog.PrintLogger:
-    # Looked up per logger, not bound once: sys.stderr may be replaced after configure().
-    return structlog.PrintLogger(sys.stderr)
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the event: it may be replaced
+    after the handler is installed (by a test's capture, say)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+_handler: logging.Handler | None = None
 
 
 def _configure_logging(verbose: bool) -> None:
     """The CLI is an application, so it (not the library) decides what is shown: warnings
     and errors by default, every event with ``--verbose``, always on stderr so that
-    stdout carries only the command's own output."""
-    level = logging.DEBUG if verbose else logging.WARNING
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=_stderr_logger,
+    stdout carries only the command's own output. The library's events arrive through
+    the standard ``logging`` module under ``zkactors``; structlog's ProcessorFormatter
+    renders them with their fields."""
+    global _handler
+    root = logging.getLogger("zkactors")
+    if _handler is not None:  # main() called again in one process (tests)
+        root.removeHandler(_handler)
+    _handler = _StderrHandler()
+    _handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.dev.ConsoleRenderer(colors=False),
+            ]
+        )
     )
+    root.addHandler(_handler)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def _hint(exc: ZkActorsError, args: argparse.Namespace) -> str:
+    """What to change on this command line: the library's messages name its parameters,
+    never flags, and only a command that has the flag may suggest it."""
+    if isinstance(exc, CycleLimitExceeded) and hasattr(args, "max_cycles"):
+        return f"; on this command line: --max-cycles N (now {args.max_cycles})"
+    return ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(module.run(args))  # type: ignore[attr-defined]
     except ZkActorsError as exc:
-        print(f"zkactors {args.command}: error: {exc}", file=sys.stderr)
+        print(f"zkactors {args.command}: error: {exc}{_hint(exc, args)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

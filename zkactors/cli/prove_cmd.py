@@ -17,6 +17,7 @@ from pathlib import Path
 from zkactors import profiles
 from zkactors.cli._shared import assignments, load_program, parse_inputs, report_assembly_error
 from zkactors.errors import AssemblyError
+from zkactors.zkvm.execute import DEFAULT_MAX_CYCLES
 from zkactors.zkvm.prover import prove_with_stats
 
 
@@ -42,6 +43,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=int, default=1, metavar="N", help="native threads for the proof"
     )
+    parser.add_argument(
+        "--max-cycles",
+        type=int,
+        default=DEFAULT_MAX_CYCLES,
+        metavar="N",
+        help="fail if the program has not halted after this many cycles "
+        f"(default {DEFAULT_MAX_CYCLES})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
         return report_assembly_error("prove", args.program, exc)
     inputs = parse_inputs(program, args.inputs)
     started = time.perf_counter()
-    receipt, stats = prove_with_stats(program, inputs, profile=args.profile, threads=args.threads)
+    receipt, stats = prove_with_stats(
+        program, inputs, profile=args.profile, threads=args.threads, max_cycles=args.max_cycles
+    )
     seconds = time.perf_counter() - started
     data = receipt.to_bytes()
     try:

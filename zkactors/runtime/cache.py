@@ -41,19 +41,21 @@ import time
 from collections import OrderedDict, deque
 
 import anyio
+import attrs
 import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from zkactors._logging import get_logger
 from zkactors.errors import ZkActorsError
 from zkactors.runtime.config import RuntimeConfig
-from zkactors.runtime.logs import DebugEvents
+from zkactors.runtime.logs import DebugEvents, for_request
 from zkactors.runtime.messages import CacheKey, Completion, Job, ProofRequest, Submission
 from zkactors.runtime.metrics import CacheReport, MetricsSink, ReplyTally
 from zkactors.runtime.replies import Outcome, ProofInfo, Provenance, Reply
 from zkactors.zkvm.receipt import Receipt
 
-log = structlog.get_logger(__name__)
-_debug = DebugEvents(log)
+log = get_logger(__name__)
+_debug = DebugEvents(__name__)
 
 # Window entries: bit 0 = the shadow cache would hit, bit 1 = the real cache did hit.
 _WOULD = 1
@@ -65,13 +67,14 @@ _FLUSH_EVERY = 1024
 
 class Flight:
     """A proof in progress and the requests waiting for it (cache-owned): each waiter's
-    reply slot and deadline; the first waiter is the one that started the proof."""
+    reply slot and its own request (for its deadline, and its ids in log events); the
+    first waiter is the one that started the proof."""
 
     __slots__ = ("request", "waiters")
 
     def __init__(self, request: ProofRequest, reply: Reply, slot: int) -> None:
         self.request = request
-        self.waiters: list[tuple[Reply, int, float | None]] = [(reply, slot, request.deadline)]
+        self.waiters: list[tuple[Reply, int, ProofRequest]] = [(reply, slot, request)]
 
 
 class _Entry:
@@ -196,24 +199,28 @@ class CacheActor:
                 if reply.settle(slot, receipt, entry.provenance):
                     self._tally.record(receipt, now - reply.started)
                     if logger is not None:
-                        logger.debug(
+                        bound = for_request(logger, request)
+                        bound.debug(
                             "request.cache_hit",
                             program=key.program_hash[:16],
                             inputs=key.inputs,
                             profile=key.profile,
                         )
-                        _replied(logger, request, "cache", now - reply.started, receipt)
+                        _replied(bound, request, "cache", now - reply.started, receipt)
                 self._observe(_HIT | _WOULD)
             elif (flight := flights.get(key)) is not None:
-                flight.waiters.append((reply, slot, request.deadline))
+                flight.waiters.append((reply, slot, request))
                 self._coalesced += 1
                 if logger is not None:
-                    logger.debug(
+                    # ``joined``: the request whose proof (and its proof.* events) this
+                    # one shares.
+                    for_request(logger, request).debug(
                         "request.coalesced",
                         program=key.program_hash[:16],
                         inputs=key.inputs,
                         profile=key.profile,
                         waiters=len(flight.waiters),
+                        joined=flight.request.request_id,
                     )
             else:
                 if key in self._shadow:
@@ -224,7 +231,7 @@ class CacheActor:
                     self._observe(0)
                 self._misses += 1
                 if logger is not None:
-                    logger.debug(
+                    for_request(logger, request).debug(
                         "request.miss",
                         program=key.program_hash[:16],
                         inputs=key.inputs,
@@ -284,13 +291,16 @@ class CacheActor:
             proved = Provenance("proved", info)
             coalesced = Provenance("coalesced", info)
         logger = _debug.logger()
-        for index, (reply, slot, _) in enumerate(flight.waiters):
+        failed = isinstance(outcome, BaseException)
+        for index, (reply, slot, request) in enumerate(flight.waiters):
             provenance = proved if index == 0 else coalesced
             if reply.settle(slot, outcome, provenance):
                 tally.record(outcome, now - reply.started)
                 if logger is not None:
-                    source = "proved" if index == 0 else "coalesced"
-                    _replied(logger, flight.request, source, now - reply.started, outcome)
+                    # A coalesced request shared the attempt, whichever way it ended.
+                    source = "coalesced" if index else "failed" if failed else "proved"
+                    bound = for_request(logger, request)
+                    _replied(bound, request, source, now - reply.started, outcome)
         if isinstance(outcome, Receipt):
             self._remember(key, outcome, info)
 
@@ -301,21 +311,25 @@ class CacheActor:
         now = time.perf_counter()
         remaining = []
         logger = _debug.logger()
-        for reply, slot, own in flight.waiters:
+        for reply, slot, request in flight.waiters:
+            own = request.deadline
             if own is not None and own <= deadline:
                 if reply.settle(slot, error):
                     self._tally.record(error, now - reply.started)
                     if logger is not None:
-                        _replied(logger, flight.request, "refused", now - reply.started, error)
+                        bound = for_request(logger, request)
+                        _replied(bound, request, "refused", now - reply.started, error)
             else:
-                remaining.append((reply, slot, own))
+                remaining.append((reply, slot, request))
         self._dirty = True
         if not remaining:
             return False
         flight.waiters = remaining
-        deadlines = [own for _, _, own in remaining]
+        deadlines = [request.deadline for _, _, request in remaining]
         latest = None if None in deadlines else max(d for d in deadlines if d is not None)
-        flight.request = ProofRequest(flight.request.key, flight.request.program, latest)
+        # The proof is now the first remaining waiter's (its ids on the proof.* events, and
+        # it is the one answered as ``proved``); evolve keeps those ids.
+        flight.request = attrs.evolve(remaining[0][2], deadline=latest)
         self._resend(Job(flight.request))
         return True
 
@@ -520,9 +534,15 @@ class CacheActor:
 
 
 def _replied(
-    logger: object, request: ProofRequest, source: str, latency: float, outcome: object
+    logger: structlog.stdlib.BoundLogger,
+    request: ProofRequest,
+    source: str,
+    latency: float,
+    outcome: object,
 ) -> None:
-    """The ``request.replied`` debug event."""
+    """The ``request.replied`` debug event; ``logger`` is bound to the request's ids.
+    ``source``: ``cache``, ``proved``, ``failed`` (the proof it started failed),
+    ``coalesced`` (it shared another request's proof) or ``refused`` (at admission)."""
     key = request.key
     fields: dict[str, object] = {
         "program": key.program_hash[:16],
@@ -533,4 +553,4 @@ def _replied(
     }
     if isinstance(outcome, BaseException):
         fields["error_type"] = type(outcome).__name__
-    logger.debug("request.replied", **fields)  # type: ignore[attr-defined]
+    logger.debug("request.replied", **fields)

@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import structlog
 
 from zkactors import profiles, programs
+from zkactors._logging import get_logger
 from zkactors._version import __version__
 from zkactors.runtime.costmodel import ProofShape, Sample
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 #: (program, log2 T) pairs proved by a calibration, cheapest first; widths 9, 11, 14, 19.
 POINTS: tuple[tuple[str, int], ...] = (

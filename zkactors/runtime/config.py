@@ -6,7 +6,9 @@ intra-proof threads for a lone large proof, one thread per proof for a queue), b
 forcing either kind made the seed's batches slower; a result cache that measures its own
 hit rate over the last 200 lookups and switches itself off below 50 % (on again at 60 %)
 because below that line a cache costs more than it saves; proofs admitted only while
-their estimated peak memory fits a budget (half the machine by default).
+their estimated peak memory fits a budget (by default half the memory the process may
+use: the machine's, or its container's limit). Cores and memory respect the container's
+cgroup limits (:mod:`zkactors.runtime.limits`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ import attrs
 
 from zkactors import profiles
 from zkactors.errors import ConfigError, ProfileError
+from zkactors.runtime.limits import container_cores, container_memory_bytes
 
 #: The hard cap on concurrent proofs (seed finding 4: past ~20 threads only contention grows).
 MAX_PARALLEL = 20
 
-#: The default memory budget: this share of the machine's physical memory.
+#: The default memory budget: this share of the memory the process may use (the
+#: machine's, or its container's limit if lower).
 MEMORY_BUDGET_FRACTION = 0.5
 
 ShutdownMode = Literal["drain", "cancel"]
@@ -33,11 +37,14 @@ Calibrate = Literal["startup", "off"]
 
 
 def available_cores() -> int:
-    """The cores this process may run on (its CPU affinity, where the OS has one)."""
+    """The cores this process may use: its CPU affinity (where the OS has one), and no
+    more than its container's CPU quota (cgroup ``cpu.max``, rounded up)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    quota = container_cores()
+    return cores if quota is None else min(cores, quota)
 
 
 def default_parallelism() -> int:
@@ -54,10 +61,17 @@ def physical_memory_bytes() -> int | None:
     return pages * page if pages > 0 and page > 0 else None
 
 
+def available_memory_bytes() -> int | None:
+    """The memory this process may use: physical memory, and no more than its
+    container's limit (cgroup ``memory.max`` / ``memory.high``); None if neither is known."""
+    known = [m for m in (physical_memory_bytes(), container_memory_bytes()) if m is not None]
+    return min(known) if known else None
+
+
 def default_memory_budget() -> int:
-    """:data:`MEMORY_BUDGET_FRACTION` of physical memory (4 GiB where it is unknown)."""
-    physical = physical_memory_bytes()
-    return int(physical * MEMORY_BUDGET_FRACTION) if physical else 4 << 30
+    """:data:`MEMORY_BUDGET_FRACTION` of the available memory (4 GiB where it is unknown)."""
+    available = available_memory_bytes()
+    return int(available * MEMORY_BUDGET_FRACTION) if available else 4 << 30
 
 
 def _int_in(low: int, high: int | None = None) -> Any:
@@ -148,7 +162,8 @@ class RuntimeConfig:
 
     Parallelism
         ``max_parallel``: proofs at once (each in its own worker thread); also the total
-        number of prover threads. Allowed range [1, 20]; default: the number of cores.
+        number of prover threads. Allowed range [1, 20]; default: the cores the
+        process may use (its affinity and its container's CPU quota).
         ``parallelism``: how those threads are spent.
 
         - ``"adaptive"`` (default): per proof, from the estimates and the queue, the
@@ -170,7 +185,8 @@ class RuntimeConfig:
     Admission (after the estimator has run the program, before any prover time is spent)
         ``memory_budget_bytes``: the estimated peak memory of the proofs running at once
         stays under this; a proof that alone needs more is refused with
-        ``MemoryBudgetExceeded``. Default: half the physical memory.
+        ``MemoryBudgetExceeded``. Default: half the memory the process may use (physical
+        memory, or its container's limit if lower).
         A request whose ``timeout`` cannot be met (the estimated wait for the proofs ahead
         of it plus its own estimated proving time ends past its deadline) is refused with
         ``DeadlineExceeded`` at once, instead of proving something nobody will wait for.

@@ -19,12 +19,13 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 import anyio
-import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from zkactors._logging import get_logger
 from zkactors.errors import ZkActorsError
 from zkactors.runtime.config import RuntimeConfig
 from zkactors.runtime.costmodel import CostModel, ProofShape, predict_all
+from zkactors.runtime.logs import for_request
 from zkactors.runtime.messages import (
     Completion,
     EstimatedJob,
@@ -35,7 +36,7 @@ from zkactors.runtime.messages import (
 from zkactors.runtime.metrics import MetricsSink, QueueDepth
 from zkactors.zkvm.execute import Execution
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 #: Jobs executed per trip to a worker thread (a thread hop costs ~0.1 ms; tiny runs
 #: cost microseconds, so batching them keeps the estimator off the critical path).
@@ -175,7 +176,7 @@ class EstimatorActor:
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass  # the cache has stopped and answered its waiters itself
         except anyio.WouldBlock:  # pragma: no cover - the capacity covers every job
-            log.error("estimator.completion_overflow", key=request.key)
+            for_request(log, request).error("estimator.completion_overflow", key=request.key)
 
     def on_crash(self, error: ZkActorsError) -> None:
         """Fail the job that was being handled when the actor crashed (the first in hand);

@@ -19,24 +19,24 @@ import weakref
 from collections.abc import Iterable, Mapping
 
 import anyio
-import structlog
 from anyio.streams.memory import MemoryObjectSendStream
 
 from zkactors import profiles
+from zkactors._logging import get_logger
 from zkactors.errors import (
     DeadlineExceeded,
     InputError,
     ProgramFormatError,
     ZkActorsError,
 )
-from zkactors.runtime.logs import DebugEvents
+from zkactors.runtime.logs import DebugEvents, for_request
 from zkactors.runtime.messages import CacheKey, ProofRequest, Submission
 from zkactors.runtime.metrics import Accepted, MetricsSink, ReplyTally
 from zkactors.runtime.replies import Reply
 from zkactors.zkvm.program import Program
 
-log = structlog.get_logger(__name__)
-_debug = DebugEvents(log)
+log = get_logger(__name__)
+_debug = DebugEvents(__name__)
 
 #: Distinct programs whose hashes intake remembers (cleared, not evicted, when full).
 _HASH_MEMO = 1024
@@ -188,7 +188,7 @@ class Intake:
         if logger is not None:
             for request in submission.requests:
                 key = request.key
-                logger.debug(
+                for_request(logger, request).debug(
                     "request.accepted",
                     program=key.program_hash[:16],
                     inputs=key.inputs,

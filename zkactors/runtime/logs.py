@@ -1,77 +1,63 @@
-"""Cheap debug events on hot paths.
+"""Cheap debug events on hot paths, and the ids that tie a request's events together.
 
-The runtime logs each request's lifecycle (accepted, cache hit, proving started, proved,
-failed, replied) as structlog events at debug level, one line each, with key=value
-fields; cache state changes are info. The library never configures structlog: the
-application decides what is shown.
+The runtime logs each request's lifecycle (accepted, cache hit, miss, proving started,
+proved or failed, replied) as debug events, one line each, with key=value fields; cache
+state changes are info. Events go through the standard ``logging`` module under the
+``zkactors`` logger (see :mod:`zkactors._logging`); the application decides what is shown.
 
-A cache hit costs about 30 us, and a filtered-out ``log.debug`` through structlog's lazy
-module-level proxy costs about 5 us (it binds a fresh logger on every call), so the hot
-paths ask a :class:`DebugEvents` once per batch for a bound logger, which is ``None``
-while debug is filtered out. The bound logger is cached until structlog's configuration
-changes, so reconfiguring logging at run time, or ``structlog.testing.capture_logs``,
-takes effect at once. The change is detected from structlog's configuration object
-(about 0.1 us); should structlog's internals move, ``structlog.get_config()`` (about
-0.7 us, public) takes over.
+A cache hit costs about 30 us, so the hot paths ask a :class:`DebugEvents` once per batch
+for the logger, which is ``None`` while debug is filtered out: one
+``Logger.isEnabledFor`` call (a dict lookup in the logger's own cache), which follows any
+change of levels or ``logging.disable`` at once.
+
+One request, one story: every event about a request carries ``runtime_request_id``, the
+id the runtime gave it, and whatever the caller had bound with
+``structlog.contextvars.bind_contextvars`` (a ``request_id`` of the application, say) when
+it submitted the request, even when the event is emitted in an actor's task: the
+request message carries both (:class:`~zkactors.runtime.messages.ProofRequest`) and
+:func:`for_request` binds them.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-_structlog_config: Any
-try:
-    from structlog._config import _CONFIG as _structlog_config
-except ImportError:  # pragma: no cover - a structlog without that internal
-    _structlog_config = None
+from zkactors._logging import get_logger
 
-
-def _config_key() -> tuple[Any, ...]:
-    config = _structlog_config
-    if config is not None:
-        try:
-            return (
-                config.default_wrapper_class,
-                id(config.default_processors),
-                config.logger_factory,
-                config.default_context_class,
-            )
-        except AttributeError:  # pragma: no cover - internals changed
-            pass
-    public = structlog.get_config()
-    return (
-        public["wrapper_class"],
-        id(public["processors"]),
-        public["logger_factory"],
-        public["context_class"],
-    )
+if TYPE_CHECKING:
+    from zkactors.runtime.messages import ProofRequest
 
 
 class DebugEvents:
-    """Hands out a bound logger for debug events, or None when debug is filtered out."""
+    """Hands out the module's logger for debug events, or None when debug is filtered out."""
 
-    __slots__ = ("_bound", "_key", "_log")
+    __slots__ = ("_log", "_stdlib")
 
-    def __init__(self, log: Any) -> None:
-        self._log = log
-        self._key: tuple[Any, ...] | None = None
-        self._bound: Any = None
+    def __init__(self, name: str) -> None:
+        self._stdlib = logging.getLogger(name)
+        self._log = get_logger(name)
 
-    def logger(self) -> Any:
-        """A bound logger whose ``debug`` emits, or None if debug events are dropped."""
-        key = _config_key()
-        if key != self._key:
-            self._key = key
-            bound = self._log.bind()
-            check = getattr(bound, "is_enabled_for", None)
-            # Filtering loggers know their level; any other wrapper (stdlib's, whose level
-            # can change under it) is asked every time by emitting.
-            enabled = True if check is None else bool(check(logging.DEBUG))
-            self._bound = bound if enabled else None
-        return self._bound
+    def logger(self) -> structlog.stdlib.BoundLogger | None:
+        """The logger, if its ``debug`` events would be emitted now."""
+        return self._log if self._stdlib.isEnabledFor(logging.DEBUG) else None
 
 
-__all__ = ["DebugEvents"]
+def request_fields(request: ProofRequest) -> dict[str, Any]:
+    """What identifies ``request`` in an event: the caller's bound context at submission
+    and the runtime's id for it (which wins over a caller key of the same name)."""
+    fields = request.context.run(structlog.contextvars.get_contextvars)
+    fields["runtime_request_id"] = request.request_id
+    return fields
+
+
+def for_request(
+    logger: structlog.stdlib.BoundLogger, request: ProofRequest
+) -> structlog.stdlib.BoundLogger:
+    """``logger`` bound to the ids of ``request`` (see :func:`request_fields`)."""
+    return logger.bind(**request_fields(request))
+
+
+__all__ = ["DebugEvents", "for_request", "request_fields"]

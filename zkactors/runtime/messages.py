@@ -15,6 +15,8 @@ All are frozen attrs classes; none holds a reference to mutable actor state exce
 
 from __future__ import annotations
 
+import contextvars
+import itertools
 from typing import NamedTuple
 
 import attrs
@@ -33,14 +35,31 @@ class CacheKey(NamedTuple):
     profile: str
 
 
+# Ids for requests, unique in the process (so also across runtimes); ``next`` on a count
+# is atomic under the GIL, and requests may be built in several threads' event loops.
+_request_ids = itertools.count(1)
+
+
 @attrs.frozen
 class ProofRequest:
     """One validated request: ``key.inputs`` are checked field elements for ``program``,
-    ``key.profile`` a known profile; ``deadline`` is in ``anyio.current_time()`` units."""
+    ``key.profile`` a known profile; ``deadline`` is in ``anyio.current_time()`` units.
+
+    It is built in the caller's task, and so captures there what its log events need
+    when actors emit them later in their own tasks: ``request_id``, the runtime's id for
+    it, and ``context``, a copy of the caller's context variables (structlog's bound
+    contextvars among them). Copying a context is O(1) and extracting from it happens only
+    when a debug event is emitted. Neither takes part in equality: two requests for the
+    same proof are the same request to the cache. A request re-sent for other waiters is
+    built with ``attrs.evolve`` and keeps both."""
 
     key: CacheKey
     program: Program
     deadline: float | None = None
+    request_id: int = attrs.field(factory=_request_ids.__next__, eq=False)
+    context: contextvars.Context = attrs.field(
+        factory=contextvars.copy_context, eq=False, repr=False
+    )
 
 
 @attrs.frozen

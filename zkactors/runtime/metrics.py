@@ -22,10 +22,11 @@ from typing import Any
 
 import anyio
 import attrs
-import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-log = structlog.get_logger(__name__)
+from zkactors._logging import get_logger
+
+log = get_logger(__name__)
 
 #: Latencies kept for the percentiles (the most recent ones).
 LATENCY_SAMPLES = 10_000

@@ -47,10 +47,10 @@ from types import TracebackType
 from typing import Any, Self
 
 import anyio
-import structlog
 from anyio.abc import TaskGroup, TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from zkactors._logging import get_logger
 from zkactors.errors import (
     DeadlineExceeded,
     InputError,
@@ -90,7 +90,7 @@ from zkactors.runtime.supervisor import (
 )
 from zkactors.zkvm.receipt import Receipt
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 #: Measurements the supervisor may queue for the estimator before it drops some.
 _FEEDBACK_CAPACITY = 256

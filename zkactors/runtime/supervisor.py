@@ -43,9 +43,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import anyio
-import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from zkactors._logging import get_logger
 from zkactors.errors import (
     ActorCrashed,
     DeadlineExceeded,
@@ -54,7 +54,7 @@ from zkactors.errors import (
     ZkActorsError,
 )
 from zkactors.runtime.config import RuntimeConfig, available_cores
-from zkactors.runtime.logs import DebugEvents
+from zkactors.runtime.logs import DebugEvents, for_request
 from zkactors.runtime.messages import (
     CacheKey,
     Completion,
@@ -74,13 +74,13 @@ from zkactors.runtime.replies import Outcome, ProofInfo
 from zkactors.runtime.scheduling import choose_threads, estimated_wait
 from zkactors.zkvm.receipt import Receipt
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 #: ``prove(program, inputs, *, profile, threads, max_cycles)``: a receipt, or a receipt and
 #: the prover's stats (``zkactors.zkvm.prover.ProveStats``, whose grinding time the cost
 #: model separates from the rest).
 ProveFn = Callable[..., Any]
-_debug = DebugEvents(log)
+_debug = DebugEvents(__name__)
 
 
 # ---- supervision ----
@@ -458,7 +458,7 @@ class SupervisorActor:
             self._sink.emit(AdmissionRefused(reason))
             logger = _debug.logger()
             if logger is not None:
-                logger.debug(
+                for_request(logger, job.request).debug(
                     "proof.refused",
                     reason=reason,
                     program=job.request.key.program_hash[:16],
@@ -584,7 +584,7 @@ class SupervisorActor:
             logger = _debug.logger()
             if logger is not None:
                 request = job.request
-                logger.debug(
+                for_request(logger, request).debug(
                     "proof.started",
                     program=request.key.program_hash[:16],
                     inputs=request.key.inputs,
@@ -652,9 +652,11 @@ class SupervisorActor:
                 if report.seconds:
                     error = abs(assignment.estimate - report.seconds) / report.seconds
                     fields["estimate_error"] = round(error, 4)
-                logger.debug("proof.proved", **fields)
+                for_request(logger, request).debug("proof.proved", **fields)
             else:
-                logger.debug("proof.failed", error_type=error_type, error=str(outcome), **fields)
+                for_request(logger, request).debug(
+                    "proof.failed", error_type=error_type, error=str(outcome), **fields
+                )
         if error_type is None and report.seconds is not None:
             measurement = Measurement(
                 job.shape,

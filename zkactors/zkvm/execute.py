@@ -13,9 +13,9 @@ from array import array
 from collections.abc import Sequence
 
 import attrs
-import structlog
 
 import zkactors._native.executor as _native
+from zkactors._logging import get_logger
 from zkactors.errors import ExecutionError, InputError
 from zkactors.zkvm.interpreter import (
     DEFAULT_MAX_CYCLES,
@@ -27,7 +27,7 @@ from zkactors.zkvm.program import Program
 
 __all__ = ["DEFAULT_MAX_CYCLES", "Execution", "execute", "execution_trace", "trace_length"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 #: Traces are allocated in memory; past 2^30 rows a single column alone is 8 GiB.
 MAX_TRACE_LOG_LENGTH = 30

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zkactors.errors import ExecutionError
+from zkactors.errors import CycleLimitExceeded, ExecutionError
 from zkactors.zkvm.isa import Op, P
 from zkactors.zkvm.program import Program
 
@@ -27,10 +27,13 @@ def trace_length(cycles: int) -> int:
     return length
 
 
-def cycle_limit_error(max_cycles: int) -> ExecutionError:
-    return ExecutionError(
+def cycle_limit_error(max_cycles: int) -> CycleLimitExceeded:
+    # Names the library's parameter (of execute, prove and RuntimeConfig); a command line
+    # adds its own flag to the message.
+    return CycleLimitExceeded(
         f"the program did not halt within {max_cycles} cycles; if it is meant to run "
-        "longer, pass a larger max_cycles (--max-cycles on the command line)"
+        "longer, pass a larger max_cycles",
+        max_cycles=max_cycles,
     )
 
 

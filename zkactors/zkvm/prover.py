@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
-import structlog
 
 import zkactors._native.prover as _native
 from zkactors import profiles
+from zkactors._logging import get_logger
 from zkactors.errors import InputError, ProvingError
 from zkactors.zkvm.interpreter import (
     DEFAULT_MAX_CYCLES,
@@ -31,7 +31,7 @@ from zkactors.zkvm.receipt import Receipt
 
 __all__ = ["ProveStats", "memory_bytes", "prove", "prove_with_stats"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 #: The steps of protocol.md 8 that :class:`ProveStats` times, in order.
 STEPS = (
@@ -150,16 +150,6 @@ def prove_with_stats(
         receipt_size=len(receipt_bytes),
         timings=dict(details["timings"]),
     )
-    log.debug(
-        "proved",
-        program=program.hash[:16],
-        cycles=stats.cycles,
-        trace_length=stats.trace_length,
-        profile=chosen.name,
-        threads=n_threads,
-        seconds=round(stats.timings["total"], 6),
-        receipt_bytes=stats.receipt_size,
-    )
     return receipt, stats
 
 
@@ -188,8 +178,20 @@ def prove(
     :raises ProvingError: if the run is too long to prove (trace over 2^26 rows) or memory
         runs out.
     """
-    receipt, _ = prove_with_stats(
+    receipt, stats = prove_with_stats(
         program, inputs, profile=profile, threads=threads, max_cycles=max_cycles
+    )
+    # Here and not in prove_with_stats, which the runtime calls: its supervisor logs the
+    # same fact as ``proof.proved`` with the request's ids, and one proof is one event.
+    log.debug(
+        "proof.proved",
+        program=program.hash[:16],
+        cycles=stats.cycles,
+        trace_length=stats.trace_length,
+        profile=receipt.profile,
+        threads=threads,
+        seconds=round(stats.timings["total"], 6),
+        receipt_bytes=stats.receipt_size,
     )
     return receipt
 

@@ -13,15 +13,14 @@ the same order and is held to the same verdicts by the tests; this one is the fa
 
 from __future__ import annotations
 
-import structlog
-
 import zkactors._native.verifier as _native
 from zkactors import profiles
+from zkactors._logging import get_logger
 from zkactors.errors import ReceiptFormatError, VerificationError
 from zkactors.zkvm.program import Program
 from zkactors.zkvm.receipt import Receipt
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 #: The check names of protocol.md 9.5, in the order the verifier applies them.
 CHECKS = (
@@ -91,7 +90,7 @@ def verify(
     if verdict is None:
         return
     check, reason = verdict
-    log.debug("receipt_rejected", check=check, reason=reason, program=program.hash)
+    log.debug("receipt.rejected", check=check, reason=reason, program=program.hash[:16])
     raise _reject(check, reason)
 
 
