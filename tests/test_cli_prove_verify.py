@@ -80,30 +80,42 @@ def _rejected(capsys: pytest.CaptureFixture[str], args: list[str]) -> str:
 def test_verify_names_the_failed_check(
     tmp_path: Path, fib_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    err = _rejected(capsys, ["verify", str(fib_file), "--program", "factorial", "--min-security-bits", "0"])
+    err = _rejected(
+        capsys, ["verify", str(fib_file), "--program", "factorial", "--min-security-bits", "0"]
+    )
     assert "INVALID" in err and "(statement)" in err
 
     data = bytearray(fib_file.read_bytes())
     data[-5] ^= 0x40  # inside the last FRI multiproof
     tampered = tmp_path / "tampered.receipt"
     tampered.write_bytes(bytes(data))
-    err = _rejected(capsys, ["verify", str(tampered), "--program", "fib", "--min-security-bits", "0"])
+    err = _rejected(
+        capsys, ["verify", str(tampered), "--program", "fib", "--min-security-bits", "0"]
+    )
     assert "(fri_merkle)" in err
 
     truncated = tmp_path / "truncated.receipt"
     truncated.write_bytes(bytes(data[:100]))
-    err = _rejected(capsys, ["verify", str(truncated), "--program", "fib", "--min-security-bits", "0"])
+    err = _rejected(
+        capsys, ["verify", str(truncated), "--program", "fib", "--min-security-bits", "0"]
+    )
     assert "(format)" in err and "truncated" in err
 
 
 def test_verify_reports_unreadable_inputs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    err = _rejected(capsys, ["verify", str(tmp_path / "missing"), "--program", "fib", "--min-security-bits", "0"])
+    err = _rejected(
+        capsys,
+        ["verify", str(tmp_path / "missing"), "--program", "fib", "--min-security-bits", "0"],
+    )
     assert "cannot read" in err
     bad = tmp_path / "bad.zkasm"
     bad.write_text("halt\nfrobnicate a\n")
-    err = _rejected(capsys, ["verify", str(tmp_path / "missing"), "--program", str(bad), "--min-security-bits", "0"])
+    err = _rejected(
+        capsys,
+        ["verify", str(tmp_path / "missing"), "--program", str(bad), "--min-security-bits", "0"],
+    )
     assert "frobnicate" in err
 
 
@@ -139,14 +151,34 @@ def test_prove_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_command_line_exit_status(fib_file: Path) -> None:
     """Through a real process: the status code is what scripts see."""
     ok = subprocess.run(
-        [sys.executable, "-m", "zkactors", "verify", str(fib_file), "--program", "fib", "--min-security-bits", "0"],
+        [
+            sys.executable,
+            "-m",
+            "zkactors",
+            "verify",
+            str(fib_file),
+            "--program",
+            "fib",
+            "--min-security-bits",
+            "0",
+        ],
         capture_output=True,
         text=True,
         check=False,
     )
     assert ok.returncode == 0, ok.stderr
     bad = subprocess.run(
-        [sys.executable, "-m", "zkactors", "verify", str(fib_file), "--program", "power", "--min-security-bits", "0"],
+        [
+            sys.executable,
+            "-m",
+            "zkactors",
+            "verify",
+            str(fib_file),
+            "--program",
+            "power",
+            "--min-security-bits",
+            "0",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -162,10 +194,11 @@ def test_verbose_shows_the_library_events_on_stderr(
     data[-5] ^= 0x40
     tampered = tmp_path / "tampered.receipt"
     tampered.write_bytes(bytes(data))
-    assert main(["-v", "verify", str(tampered), "--program", "fib"]) == 1
+    args = ["verify", str(tampered), "--program", "fib", "--min-security-bits", "0"]
+    assert main(["-v", *args]) == 1
     captured = capsys.readouterr()
     assert "receipt.rejected" in captured.err and "check=fri_merkle" in captured.err
     assert "receipt.rejected" not in captured.out
     # Without -v the CLI shows warnings and errors only.
-    assert main(["verify", str(tampered), "--program", "fib"]) == 1
+    assert main(args) == 1
     assert "receipt.rejected" not in capsys.readouterr().err
