@@ -284,13 +284,15 @@ class CacheActor:
                     await self._slot_freed.wait()
                 flights[key] = Flight(request, reply, slot)
                 front = self._store_front
-                if front is not None and front.available():
-                    # Asked in a task: the next request need not wait for the store.
-                    assert self._task_group is not None
-                    self._resending += 1
-                    self._task_group.start_soon(self._look_up, front, request)
-                    slot += 1
-                    continue
+                if front is not None:
+                    if front.available():
+                        # Asked in a task: the next request need not wait for the store.
+                        assert self._task_group is not None
+                        self._resending += 1
+                        self._task_group.start_soon(self._look_up, front, request)
+                        slot += 1
+                        continue
+                    front.stats.skipped += 1  # backing off after a failure
                 job = Job(request)
                 try:
                     self._jobs.send_nowait(job)

@@ -7,7 +7,8 @@ thread never outlives a hung server by much.
 
 Layout, under the prefix ``zkactors:r1:``: one string per entry (``...e:<key hex>``),
 written with ``PX`` when a TTL is set; a sorted set (``...index``) of entries by write
-time (the server's clock, so the machines of a fleet agree on "oldest"); a hash of their
+time (the server's clock in microseconds, so the machines of a fleet agree on "oldest";
+kept strictly increasing by ``...last``); a hash of their
 sizes (``...sizes``) and a byte counter (``...bytes``). A write is one Lua script, atomic
 on the server: it drops index entries whose TTL has passed, stores the entry, and evicts
 the oldest until the entry and byte bounds hold again. Deleting (a rejected entry) is a
@@ -39,16 +40,22 @@ local function drop(k)
 end
 """
 
-# KEYS: index, sizes, bytes, entry. ARGV: value, ttl ms (0: none), max entries, max bytes.
+# KEYS: index, sizes, bytes, entry, last score. ARGV: value, ttl ms (0: none), max entries,
+# max bytes. Scores are microseconds of the server's clock.
 _PUT = (
     _DROP
     + """
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local ttl = tonumber(ARGV[2])
 if ttl > 0 then
-  for _, k in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - ttl)) do drop(k) end
+  for _, k in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - ttl * 1000)) do
+    drop(k)
+  end
 end
+-- Scores strictly increase (two writes in one microsecond keep their order).
+local score = math.max(now, tonumber(redis.call('GET', KEYS[5]) or '0') + 1)
+redis.call('SET', KEYS[5], score)
 drop(KEYS[4])
 if ttl > 0 then
   redis.call('SET', KEYS[4], ARGV[1], 'PX', ttl)
@@ -56,7 +63,7 @@ else
   redis.call('SET', KEYS[4], ARGV[1])
 end
 local size = string.len(ARGV[1])
-redis.call('ZADD', KEYS[1], now, KEYS[4])
+redis.call('ZADD', KEYS[1], score, KEYS[4])
 redis.call('HSET', KEYS[2], KEYS[4], size)
 redis.call('INCRBY', KEYS[3], size)
 local max_entries = tonumber(ARGV[3])
@@ -85,21 +92,24 @@ class RedisStore(ThreadedStore):
         from redis.retry import Retry
 
         self.url = url
-        self.client = redis.Redis(
-            host=url.host,
-            port=url.port,
-            db=url.db,
-            username=url.username,
-            password=url.password,
-            socket_timeout=limits.timeout,
-            socket_connect_timeout=limits.timeout,
-            retry=Retry(NoBackoff(), 1),
+        options: dict[str, Any] = {
+            "host": url.host,
+            "port": url.port,
+            "db": url.db,
+            "username": url.username,
+            "password": url.password,
+            "socket_timeout": limits.timeout,
+            "socket_connect_timeout": limits.timeout,
+            "retry": Retry(NoBackoff(), 1),
             # Threads still busy with abandoned calls hold connections too.
-            max_connections=2 * limits.threads,
-            # No CLIENT SETINFO on connect: one round trip less, and older servers
-            # answer it with an error.
-            driver_info=None,
-        )
+            "max_connections": 2 * limits.threads,
+        }
+        # No CLIENT SETINFO on connect: one round trip less per connection, and servers
+        # before 7.2 answer it with an error. (The option's name changed in redis 8.)
+        try:
+            self.client = redis.Redis(**options, driver_info=None)
+        except TypeError:
+            self.client = redis.Redis(**options, lib_name=None, lib_version=None)
         self._put_script = self.client.register_script(_PUT)
         self._delete_script = self.client.register_script(_DELETE)
         self._meta = [PREFIX + "index", PREFIX + "sizes", PREFIX + "bytes"]
@@ -119,7 +129,7 @@ class RedisStore(ThreadedStore):
         if len(value) > limits.max_bytes or limits.max_entries == 0:
             return
         ttl_ms = 0 if limits.ttl is None else max(1, int(limits.ttl * 1000))
-        keys = [*self._meta, self.entry_key(key)]
+        keys = [*self._meta, self.entry_key(key), PREFIX + "last"]
         args: list[bytes | int] = [value, ttl_ms, limits.max_entries, limits.max_bytes]
         await self._call("put", lambda: self._put_script(keys=keys, args=args))
 
