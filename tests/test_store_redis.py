@@ -87,7 +87,7 @@ async def test_two_runtimes_share_a_store_through_a_server_crash_and_restart(
             writes = writes_settled(a)
             await ledger.ask(a, n)
             # a's write of n is done (or failed) before b asks
-            await wait_until(lambda w=writes: writes_settled(a) > w)  # type: ignore[misc]  # a's write of n is done (or failed)
+            await wait_until(lambda w=writes: writes_settled(a) > w)
             await ledger.ask(b, n)
             last = ledger.answers[ledger.next_id - 1][0]
             if isinstance(last, ProofOutcome) and last.source == "store":
