@@ -243,13 +243,14 @@ class StoreLimits:
 
 class ThreadedStore:
     """Runs a blocking client's calls in worker threads: at most ``limits.threads`` at
-    once (one :class:`anyio.CapacityLimiter`), each under ``limits.timeout`` (waiting for
-    a thread included).
+    once (one :class:`anyio.CapacityLimiter`; more calls wait for a thread), each under
+    ``limits.timeout`` (the wait for a thread included).
 
     A call that times out is abandoned, not waited for: its thread finishes on its own
-    (the clients' own socket and lock timeouts bound that). Threads still busy with
-    abandoned calls count against ``threads`` too, so a hanging server cannot make the
-    store start more and more of them: calls beyond that fail at once.
+    (the clients' own socket and lock timeouts bound that) and no longer holds the
+    limiter. So that a hanging server cannot make the store start ever more threads,
+    calls fail at once while ``limits.threads`` abandoned calls are still running: at
+    most twice ``limits.threads`` threads exist.
     """
 
     url: StoreURL
@@ -257,28 +258,32 @@ class ThreadedStore:
     def __init__(self, limits: StoreLimits) -> None:
         self._limits = limits
         self._limiter = anyio.CapacityLimiter(limits.threads)
-        self._busy = 0
-        self._busy_lock = threading.Lock()
+        self._abandoned = 0
+        self._lock = threading.Lock()
 
     async def _call(self, what: str, fn: Callable[[], T]) -> T:
-        lock = self._busy_lock
+        lock = self._lock
         with lock:
-            if self._busy >= self._limits.threads:
-                raise StoreError(f"{what}: all {self._limits.threads} store threads are busy")
-            self._busy += 1
-        # [started, given up]: whichever side comes second must not release the count.
-        state = [False, False]
+            if self._abandoned >= self._limits.threads:
+                raise StoreError(
+                    f"{what}: {self._abandoned} store threads are still busy with calls "
+                    "that timed out"
+                )
+        # started, given up (before it started), abandoned (after), finished
+        state = [False, False, False, False]
 
         def run() -> T:
             with lock:
                 if state[1]:
-                    raise StoreError("abandoned before it started")
+                    raise StoreError("given up before it started")
                 state[0] = True
             try:
                 return fn()
             finally:
                 with lock:
-                    self._busy -= 1
+                    state[3] = True
+                    if state[2]:
+                        self._abandoned -= 1
 
         try:
             with anyio.fail_after(self._limits.timeout):
@@ -293,10 +298,11 @@ class ThreadedStore:
             raise StoreError(f"{what}: {type(exc).__name__}: {exc}") from exc
         finally:
             with lock:
-                if not state[0] and not state[1]:
-                    # Cancelled (or timed out) before a thread took it: it never will.
-                    state[1] = True
-                    self._busy -= 1
+                if not state[0]:
+                    state[1] = True  # timed out or cancelled before a thread took it
+                elif not state[3] and not state[2]:
+                    state[2] = True
+                    self._abandoned += 1
 
 
 def open_store(url: StoreURL, limits: StoreLimits) -> ReceiptStore:
