@@ -202,6 +202,11 @@ def decode_entry(data: bytes, key: CacheKey, program: Program) -> tuple[Receipt,
     return receipt, cycles
 
 
+class StoreBusy(StoreError):
+    """Every store thread stayed busy for a whole call timeout: the store is overloaded,
+    not failing (the front skips it for this lookup and does not back off)."""
+
+
 class StoreEntryRejected(Exception):
     """A store entry that is not a valid receipt for the key it was found under (internal:
     it is counted and deleted, never raised to a caller)."""
@@ -243,8 +248,8 @@ class StoreLimits:
 
 class ThreadedStore:
     """Runs a blocking client's calls in worker threads: at most ``limits.threads`` at
-    once (one :class:`anyio.CapacityLimiter`; more calls wait for a thread), each under
-    ``limits.timeout`` (the wait for a thread included).
+    once (one :class:`anyio.CapacityLimiter`; more calls wait for a thread, at most
+    ``limits.timeout``, then raise :class:`StoreBusy`), each under ``limits.timeout``.
 
     A call that times out is abandoned, not waited for: its thread finishes on its own
     (the clients' own socket and lock timeouts bound that) and no longer holds the
@@ -258,6 +263,9 @@ class ThreadedStore:
     def __init__(self, limits: StoreLimits) -> None:
         self._limits = limits
         self._limiter = anyio.CapacityLimiter(limits.threads)
+        # Our own pool limiter (abandoned calls release it too), so store calls never
+        # take tokens of anyio's default limiter, which the rest of the process shares.
+        self._threads = anyio.CapacityLimiter(2 * limits.threads)
         self._abandoned = 0
         self._lock = threading.Lock()
 
@@ -285,10 +293,18 @@ class ThreadedStore:
                     if state[2]:
                         self._abandoned -= 1
 
+        # Waiting for a thread is bounded too, but running out of threads means the
+        # store is busy, not broken: StoreBusy, which the front counts as a skip.
+        acquired = False
+        with anyio.move_on_after(self._limits.timeout):
+            await self._limiter.acquire()
+            acquired = True
+        if not acquired:
+            raise StoreBusy(f"{what}: no store thread free within {self._limits.timeout:g} s")
         try:
             with anyio.fail_after(self._limits.timeout):
                 return await anyio.to_thread.run_sync(
-                    run, abandon_on_cancel=True, limiter=self._limiter
+                    run, abandon_on_cancel=True, limiter=self._threads
                 )
         except TimeoutError:
             raise StoreError(f"{what}: no answer within {self._limits.timeout:g} s") from None
@@ -297,6 +313,7 @@ class ThreadedStore:
         except Exception as exc:
             raise StoreError(f"{what}: {type(exc).__name__}: {exc}") from exc
         finally:
+            self._limiter.release()
             with lock:
                 if not state[0]:
                     state[1] = True  # timed out or cancelled before a thread took it
@@ -419,6 +436,9 @@ class StoreFront:
         skey = store_key(key)
         try:
             data = await self.store.get(skey)
+        except StoreBusy:
+            stats.skipped += 1
+            return None
         except StoreError as exc:
             stats.errors += 1
             self._failed("get", exc)
@@ -462,6 +482,9 @@ class StoreFront:
             return
         try:
             await self.store.put(store_key(key), encode_entry(receipt, cycles))
+        except StoreBusy:
+            stats.writes_dropped += 1
+            return
         except StoreError as exc:
             stats.write_errors += 1
             self._failed("put", exc)
@@ -485,6 +508,7 @@ def default_threads() -> int:
 
 __all__ = [
     "ReceiptStore",
+    "StoreBusy",
     "StoreEntryRejected",
     "StoreFront",
     "StoreHit",
