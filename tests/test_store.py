@@ -492,3 +492,25 @@ async def test_sigkill_in_the_middle_of_writes_leaves_every_written_receipt(
         assert hit.receipt.inputs == (n,)
     assert front.stats.rejected == 0 and front.stats.errors == 0
     await front.close()
+
+
+async def test_cancel_shutdown_answers_requests_waiting_on_the_store() -> None:
+    from zkactors.errors import RuntimeClosed
+
+    limits = StoreLimits(max_entries=10, max_bytes=1 << 20, ttl=None, timeout=10.0, threads=2)
+    store = HangingStore(limits)
+    prover = FaultInjectingTestProver()
+    handles = []
+    async with ZkRuntime(
+        config(store_timeout=10.0, shutdown="cancel"), _store=store, _prover=prover
+    ) as rt:
+        for n in range(1, 6):
+            handles.append(rt.try_prove(FIB, (n,)))
+        await wait_until(lambda: rt.metrics().misses == 5)
+    store.gate.set()
+    for handle in handles:
+        assert handle.done()
+        with pytest.raises(RuntimeClosed):
+            await handle
+    assert prover.calls == []
+    assert rt.metrics().in_flight == 0
