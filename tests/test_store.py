@@ -514,3 +514,29 @@ async def test_cancel_shutdown_answers_requests_waiting_on_the_store() -> None:
             await handle
     assert prover.calls == []
     assert rt.metrics().in_flight == 0
+
+
+class BrokenStore:
+    """TEST DOUBLE: a store whose every call raises something no store should (a bug)."""
+
+    url = parse_store_url("memory://")
+
+    async def get(self, key: bytes) -> bytes | None:
+        raise RuntimeError("bug in get")
+
+    async def put(self, key: bytes, value: bytes) -> None:
+        raise RuntimeError("bug in put")
+
+    async def delete(self, key: bytes) -> None:
+        raise RuntimeError("bug in delete")
+
+    async def close(self) -> None:
+        raise RuntimeError("bug in close")
+
+
+async def test_a_buggy_store_never_fails_a_request_or_crashes_an_actor() -> None:
+    async with ZkRuntime(config(), _store=BrokenStore()) as rt:
+        receipts = await rt.prove_many([(FIB, (n,)) for n in range(1, 6)])
+        snapshot = rt.metrics()
+    assert len(receipts) == 5 and not snapshot.failures and not snapshot.restarts
+    assert snapshot.store_errors >= 1

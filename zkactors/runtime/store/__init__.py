@@ -197,7 +197,7 @@ def decode_entry(data: bytes, key: CacheKey, program: Program) -> tuple[Receipt,
         raise StoreEntryRejected(f"{cycles} cycles cannot fit a trace of {receipt.trace_length}")
     try:
         verify(receipt, program)
-    except VerificationError as exc:
+    except (VerificationError, TypeError, ValueError) as exc:
         raise StoreEntryRejected(str(exc)) from None
     return receipt, cycles
 
@@ -394,7 +394,9 @@ class StoreStats:
 class StoreFront:
     """What the cache actor talks to: verified lookups, best-effort writes, a back-off
     after failures, and the counters for the metrics. No method raises (except
-    cancellation): a failure is logged, counted and reported as a miss."""
+    cancellation): a failure is logged, counted and reported as a miss. Anything a
+    backend raises counts as a failure, not only ``StoreError``: a bug in a store must
+    not become a failed request either."""
 
     def __init__(self, store: ReceiptStore, limits: StoreLimits) -> None:
         self.store = store
@@ -415,7 +417,7 @@ class StoreFront:
             "store.failed",
             store=self.store.url.redacted(),
             operation=what,
-            error=str(exc),
+            error=str(exc) if isinstance(exc, StoreError) else repr(exc),
             retry_in_s=self._backoff,
         )
 
@@ -439,7 +441,7 @@ class StoreFront:
         except StoreBusy:
             stats.skipped += 1
             return None
-        except StoreError as exc:
+        except Exception as exc:  # StoreError, or a backend's bug: a failure either way
             stats.errors += 1
             self._failed("get", exc)
             return None
@@ -466,7 +468,7 @@ class StoreFront:
             )
             try:
                 await self.store.delete(skey)
-            except StoreError as exc2:
+            except Exception as exc2:
                 stats.errors += 1
                 self._failed("delete", exc2)
             return None
@@ -485,7 +487,7 @@ class StoreFront:
         except StoreBusy:
             stats.writes_dropped += 1
             return
-        except StoreError as exc:
+        except Exception as exc:
             stats.write_errors += 1
             self._failed("put", exc)
             return
@@ -497,7 +499,7 @@ class StoreFront:
         with anyio.move_on_after(self.limits.timeout + 1.0, shield=True):
             try:
                 await self.store.close()
-            except StoreError as exc:
+            except Exception as exc:
                 log.warning("store.close_failed", store=self.store.url.redacted(), error=str(exc))
 
 
