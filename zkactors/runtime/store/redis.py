@@ -2,8 +2,8 @@
 
 Needs the ``redis`` client package (``pip install 'zkactors[redis]'``). Its blocking
 client runs in worker threads (:class:`~.ThreadedStore`), so the store serves asyncio
-and trio runtimes alike; the client's socket timeouts are the store's call timeout, so a
-thread never outlives a hung server by much.
+and trio runtimes alike; the client's socket timeouts are just under the store's call
+timeout, so a thread never outlives a hung server by much.
 
 Layout, under the prefix ``zkactors:r1:``: one string per entry (``...e:<key hex>``),
 written with ``PX`` when a TTL is set; a sorted set (``...index``) of entries by write
@@ -98,8 +98,10 @@ class RedisStore(ThreadedStore):
             "db": url.db,
             "username": url.username,
             "password": url.password,
-            "socket_timeout": limits.timeout,
-            "socket_connect_timeout": limits.timeout,
+            # A little under the call's timeout: the client gives up first, so a dead
+            # server ends calls with an error rather than abandoned threads.
+            "socket_timeout": 0.8 * limits.timeout,
+            "socket_connect_timeout": 0.8 * limits.timeout,
             "retry": Retry(NoBackoff(), 1),
             # Threads still busy with abandoned calls hold connections too.
             "max_connections": 2 * limits.threads,

@@ -75,14 +75,14 @@ class SqliteStore(ThreadedStore):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # autocommit (isolation_level=None): transactions are explicit below. The
         # connection moves between worker threads, one at a time.
+        # SQLite gives up waiting for a lock a little before the call's own timeout, so
+        # a locked file ends the call with an error rather than an abandoned thread.
+        busy = 0.8 * self._limits.timeout
         conn = sqlite3.connect(
-            self.path,
-            timeout=self._limits.timeout,
-            isolation_level=None,
-            check_same_thread=False,
+            self.path, timeout=busy, isolation_level=None, check_same_thread=False
         )
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self._limits.timeout * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout = {int(busy * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
