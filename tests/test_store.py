@@ -235,6 +235,28 @@ async def _corrupt_sqlite(path: Path, entries: dict[int, bytes]) -> None:
             assert changed == 1
 
 
+def _flip_in_sqlite_file(path: Path, entry: bytes, at: int) -> None:
+    """Flip one bit of ``entry`` where it lies in the database file itself, beneath
+    SQLite (bit rot: SQLite keeps no checksums of row contents)."""
+    with sqlite3.connect(path) as conn:  # move the WAL's pages into the main file
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    needle = entry[at : at + 32]
+    assert data.count(needle) == 1
+    data[data.index(needle)] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def _flip_in_redis(server: RedisServer, n: int, at: int) -> None:
+    client = server.client()
+    try:
+        name = RedisStore.entry_key(store_key(key_of(n)))
+        value = client.get(name)
+        client.setrange(name, at, bytes([value[at] ^ 0x01]))
+    finally:
+        client.close()
+
+
 async def _corrupt_redis(server: RedisServer, entries: dict[int, bytes]) -> None:
     client = server.client()
     try:
@@ -255,7 +277,7 @@ async def test_corrupted_truncated_and_foreign_entries_are_never_served(
     else:
         server: RedisServer = request.getfixturevalue("redis_server")
         url = server.url
-    numbers = range(1, 8)
+    numbers = range(1, 9)
     async with ZkRuntime(config(store=url)) as rt:
         for n in numbers:
             await rt.prove(FIB, (n,))
@@ -272,10 +294,13 @@ async def test_corrupted_truncated_and_foreign_entries_are_never_served(
         5: b"",
         6: bytes(bad_cycles),
     }
+    # 8: one bit flipped in the stored bytes themselves, inside the proof's first root.
     if backend == "sqlite":
         await _corrupt_sqlite(tmp_path / "receipts.db", damage)
+        _flip_in_sqlite_file(tmp_path / "receipts.db", good[8], at=120)
     else:
         await _corrupt_redis(server, damage)
+        _flip_in_redis(server, 8, at=120)
 
     prover = FaultInjectingTestProver()
     async with ZkRuntime(config(store=url), _prover=prover) as rt:
@@ -285,15 +310,15 @@ async def test_corrupted_truncated_and_foreign_entries_are_never_served(
         verify(outcome.receipt, FIB)
         assert outcome.receipt.inputs == (n,)
         assert outcome.source == ("store" if n == 7 else "proved"), n
-    assert sorted(prover.calls) == [(n,) for n in range(1, 7)]
-    assert snapshot.store_rejected == 6 and snapshot.store_hits == 1
+    assert sorted(prover.calls) == [(n,) for n in numbers if n != 7]
+    assert snapshot.store_rejected == 7 and snapshot.store_hits == 1
     assert not snapshot.failures
 
     # The bad entries were deleted and the new proofs written: all are served now.
     async with ZkRuntime(config(store=url), _prover=FaultInjectingTestProver()) as rt:
         sources = [(await rt.prove_detailed(FIB, (n,))).source for n in numbers]
         assert rt.metrics().store_rejected == 0
-    assert sources == ["store"] * 7
+    assert sources == ["store"] * 8
 
 
 # ---- failures: never a failed request, never a stall ----
