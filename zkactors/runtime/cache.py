@@ -126,6 +126,8 @@ class CacheActor:
         # must find its flight (to free its slot and answer anyone who joined since).
         self._flights: dict[CacheKey, Flight] = {}
         self._slot_freed = anyio.Event()
+        # Tasks that may still send a job (a resend after a deadline refusal, a store
+        # lookup): the estimator's mailbox is closed only once they are all done.
         self._resending = 0
         self._resent = anyio.Event()
         self._orphans: set[CacheKey] = set()
