@@ -565,3 +565,47 @@ async def test_a_buggy_store_never_fails_a_request_or_crashes_an_actor() -> None
         snapshot = rt.metrics()
     assert len(receipts) == 5 and not snapshot.failures and not snapshot.restarts
     assert snapshot.store_errors >= 1
+
+
+async def test_a_cache_crash_during_a_lookup_answers_its_waiters_and_forgets_the_flight() -> None:
+    from zkactors.errors import ActorCrashed
+    from zkactors.runtime.store.memory import MemoryStore
+
+    class GatedStore(MemoryStore):
+        """TEST DOUBLE: lookups of keys in ``held`` wait until ``gate`` is set."""
+
+        def __init__(self) -> None:
+            super().__init__(parse_store_url("memory://"), LIMITS)
+            self.held = {store_key(key_of(1))}
+            self.gate = anyio.Event()
+
+        async def get(self, key: bytes) -> bytes | None:
+            if key in self.held:
+                await self.gate.wait()
+            return await super().get(key)
+
+    store = GatedStore()
+    async with ZkRuntime(config(), _store=store) as rt:
+        cache = rt._cache
+        remember = cache._remember
+
+        def crash_once(key: CacheKey, *args: Any) -> None:
+            if key == key_of(2):
+                cache._remember = remember  # type: ignore[method-assign]
+                raise RuntimeError("injected crash in the cache actor")
+            remember(key, *args)
+
+        cache._remember = crash_once  # type: ignore[method-assign]
+        waiting = rt.try_prove(FIB, (1,))  # its lookup hangs in the store
+        await wait_until(lambda: rt.metrics().misses == 1)
+        verify(await rt.prove(FIB, (2,)), FIB)  # answered, then the actor crashes
+        with pytest.raises(ActorCrashed):
+            await waiting
+        store.gate.set()
+        # The crashed lookup's flight is gone: the same request is looked up afresh
+        # (a flight left behind would make it wait forever).
+        with anyio.fail_after(20):
+            receipt = await rt.prove(FIB, (1,))
+        verify(receipt, FIB)
+        snapshot = rt.metrics()
+    assert snapshot.restarts == {"cache": 1}
