@@ -83,17 +83,18 @@ async def test_two_runtimes_share_a_store_through_a_server_crash_and_restart(
 
         # Phase 3: both use the store again: what a proves now, b finds in the store.
         n = 300
-        while True:
-            writes = writes_settled(a)
-            await ledger.ask(a, n)
-            # a's write of n is done (or failed) before b asks
-            await wait_until(lambda w=writes: writes_settled(a) > w)
-            await ledger.ask(b, n)
-            last = ledger.answers[ledger.next_id - 1][0]
-            if isinstance(last, ProofOutcome) and last.source == "store":
-                break
-            n += 1
-            await anyio.sleep(0.05)  # the back-off after the crash passes
+        with anyio.fail_after(60):  # a bound for a hung test, not a performance assertion
+            while True:
+                writes = writes_settled(a)
+                await ledger.ask(a, n)
+                # a's write of n is done (or failed) before b asks
+                await wait_until(lambda w=writes: writes_settled(a) > w)
+                await ledger.ask(b, n)
+                last = ledger.answers[ledger.next_id - 1][0]
+                if isinstance(last, ProofOutcome) and last.source == "store":
+                    break
+                n += 1
+                await anyio.sleep(0.05)  # the back-off after the crash passes
         snap_a, snap_b = a.metrics(), b.metrics()
 
     # Every request: exactly one answer, a receipt for its own inputs that verifies.
@@ -128,10 +129,11 @@ async def test_a_store_that_is_down_at_start_is_used_once_it_is_up(
         assert rt.metrics().store_errors >= 1
         redis_server.start()
         n = 10
-        while rt.metrics().store_writes == 0:
-            verify(await rt.prove(FIB, (n,)), FIB)
-            n += 1
-            await anyio.sleep(0.05)
+        with anyio.fail_after(60):  # a bound for a hung test only
+            while rt.metrics().store_writes == 0:
+                verify(await rt.prove(FIB, (n,)), FIB)
+                n += 1
+                await anyio.sleep(0.05)
         assert not rt.metrics().failures
     async with ZkRuntime(config(redis_server.url)) as rt:
         outcome = await rt.prove_detailed(FIB, (n - 1,))
