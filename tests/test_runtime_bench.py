@@ -1,4 +1,4 @@
-"""``zkactors bench estimator`` and ``zkactors bench adaptive`` run end to end on tiny
+"""``zkactors bench estimator``, ``adaptive`` and ``store`` run end to end on tiny
 workloads and report what they claim (the figures themselves are the machine's, never
 asserted)."""
 
@@ -9,6 +9,8 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+
+from conftest import RedisServer
 
 from zkactors.bench import adaptive, estimator
 
@@ -71,3 +73,25 @@ def test_adaptive_bench_runs_every_mode_with_real_proofs(tmp_path: Path) -> None
             assert row["threads"] == f"2x{count}" or row["threads"] == f"1x{count}"
     burst = [row for row in rows if row["workload"].startswith("burst")]
     assert len(burst) == 1 and 0 < burst[0]["cpu"] <= 1.0 + 1e-6
+
+
+def test_store_bench_reports_every_store(redis_server: RedisServer) -> None:
+    from zkactors.bench import store
+
+    args = _args(
+        store,
+        "--lookups",
+        "40",
+        "--requests",
+        "3",
+        "--profile",
+        "test",
+        "--redis-url",
+        redis_server.url,
+    )
+    result = store.run(args)
+    assert [row["store"] for row in result.rows] == ["memory", "sqlite", "redis"]
+    for row in result.rows:
+        assert row["lookups_per_s"] > 0 and 0 < row["hit_p50_ms"] <= row["hit_p95_ms"]
+        assert row["warm_sources"] == "store"  # the warm run proved nothing
+        assert row["saved_s"] == row["cold_s"] - row["warm_s"]

@@ -131,3 +131,9 @@ class ActorCrashed(ZkActorsError):
 
 class DeadlineExceeded(ZkActorsError):
     """A request cannot (or did not) finish before its deadline."""
+
+
+class StoreError(ZkActorsError):
+    """A receipt store call failed (unreachable, timed out, locked, full). The runtime
+    never lets one reach a request: it logs and counts it and proves instead; it is
+    raised only by the store classes themselves (``zkactors.runtime.store``)."""

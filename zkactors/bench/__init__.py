@@ -19,7 +19,16 @@ from typing import Any
 
 import attrs
 
-BENCHMARKS = ("primitives", "execute", "prove", "runtime", "estimator", "adaptive", "soak")
+BENCHMARKS = (
+    "primitives",
+    "execute",
+    "prove",
+    "runtime",
+    "estimator",
+    "adaptive",
+    "soak",
+    "store",
+)
 
 
 @attrs.frozen

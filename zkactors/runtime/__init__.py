@@ -6,7 +6,8 @@
 return (:mod:`.outcomes`). The cost model and its start-up calibration live in
 :mod:`.costmodel` and :mod:`.calibration`, the supervisor's decisions as pure functions
 in :mod:`.scheduling`. Each actor lives in its own module with the messages it receives
-in :mod:`.messages`.
+in :mod:`.messages`. The persistent receipt stores behind the cache (sqlite, Redis) are in
+:mod:`.store`.
 """
 
 from zkactors.errors import MemoryBudgetExceeded

@@ -27,6 +27,14 @@ Three mechanisms:
 Distinct jobs past the cache are capped at ``max_pending_proofs``: at the cap the request
 loop waits for a completion, which bounds every queue behind it.
 
+**Persistent store** (``RuntimeConfig.store``; :mod:`.store`). A miss that starts a new
+flight first asks the store, in a task of this actor (so the request loop goes on, and
+identical requests arriving meanwhile join the flight); a verified receipt from it
+answers every waiter (provenance ``store``) and enters the memory cache, anything else
+(absent, rejected, the store failing or backing off) sends the job on as before. After
+a proof the receipt is queued for a writer task of this actor, after the replies: a
+write never delays an answer, and a full queue drops the write (counted), never waits.
+
 Each answer carries its provenance (:class:`~.replies.Provenance`): ``cache`` for a hit,
 ``proved`` for the request that started the proof, ``coalesced`` for those that joined
 it; the cache keeps the proof's figures (cycles above all: a receipt states only the
@@ -50,8 +58,9 @@ from zkactors.errors import ZkActorsError
 from zkactors.runtime.config import RuntimeConfig
 from zkactors.runtime.logs import DebugEvents, for_request
 from zkactors.runtime.messages import CacheKey, Completion, Job, ProofRequest, Submission
-from zkactors.runtime.metrics import CacheReport, MetricsSink, ReplyTally
+from zkactors.runtime.metrics import CacheReport, MetricsSink, ReplyTally, StoreReport
 from zkactors.runtime.replies import Outcome, ProofInfo, Provenance, Reply
+from zkactors.runtime.store import StoreFront, StoreHit
 from zkactors.zkvm.receipt import Receipt
 
 log = get_logger(__name__)
@@ -63,6 +72,9 @@ _HIT = 2
 
 #: Emit metrics at least every this many lookups while a burst keeps the mailbox busy.
 _FLUSH_EVERY = 1024
+
+#: Receipts waiting to be written to the store; past this, writes are dropped (counted).
+WRITE_QUEUE = 1024
 
 
 class Flight:
@@ -97,8 +109,11 @@ class CacheActor:
         completions: MemoryObjectReceiveStream[Completion],
         jobs: MemoryObjectSendStream[Job],
         sink: MetricsSink,
+        store: StoreFront | None = None,
     ) -> None:
         self._config = config
+        self._store_front = store
+        self._writes: MemoryObjectSendStream[tuple[CacheKey, Receipt, int]] | None = None
         self._mailbox = mailbox
         self._completions = completions
         self._jobs = jobs
@@ -114,6 +129,8 @@ class CacheActor:
         # must find its flight (to free its slot and answer anyone who joined since).
         self._flights: dict[CacheKey, Flight] = {}
         self._slot_freed = anyio.Event()
+        # Tasks that may still send a job (a resend after a deadline refusal, a store
+        # lookup): the estimator's mailbox is closed only once they are all done.
         self._resending = 0
         self._resent = anyio.Event()
         self._orphans: set[CacheKey] = set()
@@ -143,18 +160,49 @@ class CacheActor:
     # ---- the actor ----
 
     async def run(self) -> None:
-        async with anyio.create_task_group() as tg:
-            self._task_group = tg
-            tg.start_soon(self._completion_loop)
-            await self._request_loop()
-            # Jobs proved anew after a deadline refusal are still on their way.
-            while self._resending:
-                self._resent = anyio.Event()
-                await self._resent.wait()
-            # No request will come any more: let the estimator finish and close down.
-            # The completion loop ends once the last job's completion has arrived.
-            self._jobs.close()
-        self._task_group = None
+        writes, pending_writes = anyio.create_memory_object_stream[tuple[CacheKey, Receipt, int]](
+            WRITE_QUEUE
+        )
+        try:
+            async with anyio.create_task_group() as tg:
+                self._task_group = tg
+                if self._store_front is not None:
+                    self._writes = writes
+                    tg.start_soon(self._write_loop, self._store_front, pending_writes)
+                tg.start_soon(self._completions_then_writes, writes)
+                await self._serve()
+        finally:
+            self._task_group = None
+            self._writes = None
+            writes.close()
+            pending_writes.close()
+
+    async def _completions_then_writes(
+        self, writes: MemoryObjectSendStream[tuple[CacheKey, Receipt, int]]
+    ) -> None:
+        await self._completion_loop()
+        # No receipt will come any more: the writer finishes the queue and ends.
+        writes.close()
+
+    async def _write_loop(
+        self,
+        front: StoreFront,
+        pending: MemoryObjectReceiveStream[tuple[CacheKey, Receipt, int]],
+    ) -> None:
+        async for key, receipt, cycles in pending:
+            await front.save(key, receipt, cycles)
+            self._flush_store()
+
+    async def _serve(self) -> None:
+        await self._request_loop()
+        # Jobs proved anew after a deadline refusal, and store lookups, are still on
+        # their way (each may yet send a job).
+        while self._resending:
+            self._resent = anyio.Event()
+            await self._resent.wait()
+        # No request will come any more: let the estimator finish and close down.
+        # The completion loop ends once the last job's completion has arrived.
+        self._jobs.close()
 
     async def _request_loop(self) -> None:
         mailbox = self._mailbox
@@ -244,6 +292,16 @@ class CacheActor:
                     self._slot_freed = anyio.Event()
                     await self._slot_freed.wait()
                 flights[key] = Flight(request, reply, slot)
+                front = self._store_front
+                if front is not None:
+                    if front.available():
+                        # Asked in a task: the next request need not wait for the store.
+                        assert self._task_group is not None
+                        self._resending += 1
+                        self._task_group.start_soon(self._look_up, front, request)
+                        slot += 1
+                        continue
+                    front.stats.skipped += 1  # backing off after a failure
                 job = Job(request)
                 try:
                     self._jobs.send_nowait(job)
@@ -252,6 +310,52 @@ class CacheActor:
                     await self._jobs.send(job)
                 now = time.perf_counter()
             slot += 1
+
+    async def _look_up(self, front: StoreFront, request: ProofRequest) -> None:
+        """Ask the store for ``request``'s receipt: answer its flight with it, or send
+        the job on (``front.lookup`` never raises but for cancellation)."""
+        key = request.key
+        try:
+            hit = await front.lookup(key, request.program)
+            flight = self._flights.get(key)
+            if flight is not None:
+                if hit is not None:
+                    self._answer_from_store(key, flight, hit)
+                else:
+                    job = Job(flight.request)
+                    try:
+                        self._jobs.send_nowait(job)
+                    except anyio.WouldBlock:
+                        self._flush()
+                        await self._jobs.send(job)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._complete(Completion(key, self._closed_error()))
+        except BaseException:
+            # Cancelled (the actor crashed or stops): no job will complete this flight,
+            # so on_crash / on_stop must drop it after answering its waiters.
+            self._orphans.add(key)
+            raise
+        finally:
+            self._resending -= 1
+            self._resent.set()
+        self._flush_store()
+        self._flush()
+
+    def _answer_from_store(self, key: CacheKey, flight: Flight, hit: StoreHit) -> None:
+        self._flights.pop(key, None)
+        self._slot_freed.set()
+        self._dirty = True
+        receipt = hit.receipt
+        info = ProofInfo(hit.cycles, receipt.trace_length, receipt.trace_width, 0, 0.0, 0.0, 0.0)
+        provenance = Provenance("store", info)
+        now = time.perf_counter()
+        logger = _debug.logger()
+        for reply, slot, _ in flight.waiters:
+            if reply.settle(slot, receipt, provenance):
+                self._tally.record(receipt, now - reply.started)
+                if logger is not None:
+                    _replied(logger, flight.request, "store", now - reply.started, receipt)
+        self._remember(key, receipt, info)
 
     async def _completion_loop(self) -> None:
         completions = self._completions
@@ -303,6 +407,16 @@ class CacheActor:
                     _replied(bound, request, source, now - reply.started, outcome)
         if isinstance(outcome, Receipt):
             self._remember(key, outcome, info)
+            if self._writes is not None and info is not None:
+                self._queue_write(key, outcome, info.cycles)
+
+    def _queue_write(self, key: CacheKey, receipt: Receipt, cycles: int) -> None:
+        """Hand a new receipt to the writer (after its replies: never waits)."""
+        assert self._writes is not None and self._store_front is not None
+        try:
+            self._writes.send_nowait((key, receipt, cycles))
+        except (anyio.WouldBlock, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._store_front.stats.writes_dropped += 1
 
     def _answer_refused(self, flight: Flight, deadline: float, error: Outcome) -> bool:
         """Answer the waiters of a job refused for ``deadline`` whose own deadline is no
@@ -447,7 +561,28 @@ class CacheActor:
 
     # ---- metrics ----
 
+    def _flush_store(self) -> None:
+        front = self._store_front
+        if front is None or not front.stats:
+            return
+        stats = front.stats
+        self._sink.emit(
+            StoreReport(
+                stats.hits,
+                stats.misses,
+                stats.errors,
+                stats.rejected,
+                stats.skipped,
+                stats.writes,
+                stats.write_errors,
+                stats.writes_dropped,
+                tuple(stats.latencies),
+            )
+        )
+        stats.clear()
+
     def _flush(self) -> None:
+        self._flush_store()
         if not self._dirty:
             return
         self._dirty = False

@@ -150,6 +150,19 @@ def _optional_path(_: Any, attribute: attrs.Attribute[Any], value: object) -> No
         raise ConfigError(f"{attribute.name} must be a path or None, got {value!r}")
 
 
+def _store_url(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    from zkactors.runtime.store import parse_store_url
+
+    parse_store_url(value)  # raises ConfigError, naming the URL
+
+
+def _optional_positive_seconds(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _positive_seconds(_, attribute, value)
+
+
 def _shutdown_mode(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
     if value not in ("drain", "cancel"):
         raise ConfigError(f"{attribute.name} must be 'drain' or 'cancel', got {value!r}")
@@ -215,6 +228,18 @@ class RuntimeConfig:
         ``cache_on_at``: the hysteresis band (off below the first, on at or above the
         second).
 
+    Store (persistent receipts behind the cache; see ``zkactors.runtime.store``)
+        ``store``: ``None`` (default: none), ``"sqlite:///path/to/receipts.db"`` (one
+        machine) or ``"redis://host:port/db"`` (a fleet sharing receipts; needs
+        ``zkactors[redis]``). A cache miss asks the store before proving; every proof is
+        written to it in the background. Nothing read from it is trusted: each entry is
+        verified before it is served, and a bad one is deleted and proved anew. A failing
+        store never fails a request: it is counted, logged and asked again later.
+        ``store_max_entries`` / ``store_max_bytes``: its bounds (oldest written out
+        first); ``store_ttl``: seconds an entry lives (None: until evicted);
+        ``store_timeout``: the longest one store call may take (a lookup past it is
+        proved instead); ``store_threads``: worker threads for store calls at once.
+
     Proving
         ``profile``: the security profile of requests that do not name one;
         ``max_cycles``: the cycle limit of every run.
@@ -253,6 +278,13 @@ class RuntimeConfig:
     cache_min_requests: int = attrs.field(default=10, validator=_int_in(1))
     cache_off_below: float = attrs.field(default=0.5, validator=_fraction)
     cache_on_at: float = attrs.field(default=0.6, validator=_fraction)
+
+    store: str | None = attrs.field(default=None, validator=_store_url)
+    store_max_entries: int = attrs.field(default=100_000, validator=_int_in(0))
+    store_max_bytes: int = attrs.field(default=4 * 1024**3, validator=_int_in(0))
+    store_ttl: float | None = attrs.field(default=None, validator=_optional_positive_seconds)
+    store_timeout: float = attrs.field(default=0.5, validator=_positive_seconds)
+    store_threads: int = attrs.field(default=4, validator=_int_in(1, 64))
 
     profile: str = attrs.field(default=profiles.DEFAULT, validator=_profile_name)
     max_cycles: int = attrs.field(default=2**22, validator=_int_in(1))

@@ -115,6 +115,26 @@ class CacheReport:
 
 
 @attrs.frozen
+class StoreReport:
+    """What the receipt store did since the cache's last report: lookups answered
+    (``hits``), absent (``misses``), failed (``errors``: unreachable, timed out, ...),
+    ``rejected`` (an entry that did not verify: deleted and proved anew), ``skipped``
+    (not asked: backing off after a failure); ``writes`` done, ``write_errors``,
+    ``writes_dropped`` (not attempted: backing off, or the write queue full); the
+    ``latencies`` (seconds) of answered lookups, verification included."""
+
+    hits: int
+    misses: int
+    errors: int
+    rejected: int
+    skipped: int
+    writes: int
+    write_errors: int
+    writes_dropped: int
+    latencies: tuple[float, ...]
+
+
+@attrs.frozen
 class ProofMeasured:
     """One proof attempt: estimate (for the threads it got) vs measured seconds
     (``seconds`` is None when the prover crashed); ``error_type`` is None for a receipt;
@@ -156,6 +176,7 @@ Event = (
     Rejected
     | Accepted
     | CacheReport
+    | StoreReport
     | Replies
     | ProofMeasured
     | AdmissionRefused
@@ -261,6 +282,14 @@ class MetricsSnapshot:
     last ``cache_window`` lookups; ``cache_entries``, ``cache_bytes``, ``cache_evictions``,
     ``cache_switches`` (on/off changes).
 
+    Store (zero without one; see :class:`StoreReport`): ``store_hits`` (misses of the
+    cache answered from the store; they are counted in ``misses`` too), ``store_misses``,
+    ``store_errors`` (failed lookups, writes and deletes), ``store_rejected`` (entries
+    that failed verification), ``store_skipped`` (lookups not attempted while backing
+    off), ``store_writes``, ``store_writes_dropped``; ``store_latency_p50`` /
+    ``store_latency_p95`` (seconds per answered lookup, verification included) over the
+    last ``LATENCY_SAMPLES``.
+
     Queues: ``queue_depths`` now and ``peak_queue_depths`` seen, by queue: ``intake``
     (submissions waiting for the cache), ``estimator``, ``supervisor`` (mailboxes),
     ``completions``, ``metrics``; ``proofs_pending`` (distinct proofs past the cache),
@@ -328,6 +357,17 @@ class MetricsSnapshot:
     memory_budget_bytes: int = 0
     latency_sum: float = 0.0
     latency_count: int = 0
+    store_hits: int = 0
+    store_misses: int = 0
+    store_errors: int = 0
+    store_rejected: int = 0
+    store_skipped: int = 0
+    store_writes: int = 0
+    store_writes_dropped: int = 0
+    store_latency_p50: float | None = None
+    store_latency_p95: float | None = None
+    store_latency_sum: float = 0.0
+    store_latency_count: int = 0
 
     @property
     def hit_rate(self) -> float:
@@ -476,6 +516,39 @@ class MetricsSnapshot:
             "counter",
             "Times the cache switched itself on or off.",
             [("", self.cache_switches)],
+        )
+        metric(
+            "store_lookups_total",
+            "counter",
+            "Receipt store lookups by result.",
+            [
+                ('{result="hit"}', self.store_hits),
+                ('{result="miss"}', self.store_misses),
+                ('{result="rejected"}', self.store_rejected),
+                ('{result="skipped"}', self.store_skipped),
+            ],
+        )
+        metric(
+            "store_errors_total",
+            "counter",
+            "Failed receipt store calls.",
+            [("", self.store_errors)],
+        )
+        metric(
+            "store_writes_total",
+            "counter",
+            "Receipts written to the store, by result.",
+            [
+                ('{result="written"}', self.store_writes),
+                ('{result="dropped"}', self.store_writes_dropped),
+            ],
+        )
+        summary(
+            "store_lookup_seconds",
+            "Receipt store lookup latency, verification included.",
+            [("0.5", self.store_latency_p50), ("0.95", self.store_latency_p95)],
+            self.store_latency_sum,
+            self.store_latency_count,
         )
         metric(
             "queue_depth",
@@ -645,6 +718,10 @@ class MetricsActor:
         self._cache = CacheReport(0, 0, 0, 0, 0, 0, (), (), True, 0.0, 0.0, 0, 0, 0, 0, 0)
         self._peaks: dict[str, int] = {}
         self._restarts: dict[str, int] = {}
+        self._store = [0] * 7  # hits, misses, errors, rejected, skipped, writes, dropped
+        self._store_latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self._store_latency_sum = 0.0
+        self._store_latency_count = 0
 
     async def run(self) -> None:
         # Polls instead of waiting in receive(): an event handed straight to a task
@@ -684,6 +761,18 @@ class MetricsActor:
             self._peak("intake", event.depth)
             self._answered(event.receipts, event.failures, event.latencies)
             self._cache = event
+        elif isinstance(event, StoreReport):
+            store = self._store
+            store[0] += event.hits
+            store[1] += event.misses
+            store[2] += event.errors + event.write_errors
+            store[3] += event.rejected
+            store[4] += event.skipped
+            store[5] += event.writes
+            store[6] += event.writes_dropped
+            self._store_latencies.extend(event.latencies)
+            self._store_latency_sum += sum(event.latencies)
+            self._store_latency_count += len(event.latencies)
         elif isinstance(event, Replies):
             self._answered(event.receipts, event.failures, event.latencies)
         elif isinstance(event, Accepted):
@@ -759,6 +848,8 @@ class MetricsActor:
         reserved, peak_reserved = self.probes.get("memory", _nothing)()
         queued = sorted(self._queued)
         cache = self._cache
+        store = self._store
+        store_ordered = sorted(self._store_latencies)
         return MetricsSnapshot(
             uptime=uptime,
             requests=requests,
@@ -813,6 +904,17 @@ class MetricsActor:
             memory_budget_bytes=self._memory_budget,
             latency_sum=self._latency_sum,
             latency_count=self._latency_count,
+            store_hits=store[0],
+            store_misses=store[1],
+            store_errors=store[2],
+            store_rejected=store[3],
+            store_skipped=store[4],
+            store_writes=store[5],
+            store_writes_dropped=store[6],
+            store_latency_p50=_percentile(store_ordered, 0.50),
+            store_latency_p95=_percentile(store_ordered, 0.95),
+            store_latency_sum=self._store_latency_sum,
+            store_latency_count=self._store_latency_count,
         )
 
 
@@ -830,4 +932,5 @@ __all__ = [
     "Rejected",
     "Replies",
     "ReplyTally",
+    "StoreReport",
 ]

@@ -22,13 +22,15 @@ class ProofOutcome:
     """One request's answer and how it was obtained.
 
     ``source``: ``"cache"`` (answered from the result cache: nothing was proved for this
-    request), ``"proved"`` (this request started the proof) or ``"coalesced"`` (it joined
-    an identical proof already running). ``cycles`` and ``trace_length``: the run's exact
-    cycle count and the trace's rows (known for cached receipts too). For ``proved`` and
-    ``coalesced``: ``threads`` (intra-proof threads the proof got), ``estimated_seconds``
-    (the estimator's prediction for that thread count), ``prove_seconds`` (the measured
-    wall time in the prover) and ``queued_seconds`` (how long the proof waited for a
-    prover); None for ``cache``. ``latency_seconds``: from the call to the answer.
+    request), ``"store"`` (answered from the persistent receipt store, after verifying
+    the stored receipt: nothing was proved for it either), ``"proved"`` (this request
+    started the proof) or ``"coalesced"`` (it joined an identical proof already
+    running). ``cycles`` and ``trace_length``: the run's exact cycle count and the
+    trace's rows (known for cached receipts too). For ``proved`` and ``coalesced``:
+    ``threads`` (intra-proof threads the proof got), ``estimated_seconds`` (the
+    estimator's prediction for that thread count), ``prove_seconds`` (the measured wall
+    time in the prover) and ``queued_seconds`` (how long the proof waited for a prover);
+    None for ``cache`` and ``store``. ``latency_seconds``: from the call to the answer.
     """
 
     receipt: Receipt
@@ -60,8 +62,8 @@ class ProofOutcome:
     @classmethod
     def of(cls, receipt: Receipt, provenance: Provenance, latency: float) -> ProofOutcome:
         proof = provenance.proof
-        if provenance.source == "cache":
-            return cls(receipt, "cache", proof.cycles, proof.trace_length, latency)
+        if provenance.source in ("cache", "store"):
+            return cls(receipt, provenance.source, proof.cycles, proof.trace_length, latency)
         return cls(
             receipt,
             provenance.source,

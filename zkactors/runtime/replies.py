@@ -11,10 +11,10 @@ A ``prove`` call is a one-slot reply; a ``prove_many`` batch shares one reply am
 requests, so the caller wakes once for the whole batch.
 
 A receipt may be settled together with its :class:`Provenance` (how it was obtained: from
-the cache, by a new proof, or by joining a proof already running, and what that proof
-cost), which ``ZkRuntime.prove_detailed`` turns into a ``ProofOutcome``. The provenance
-objects are shared, immutable and made once per proof (or per cache entry), so carrying
-them costs a hit nothing but a list slot.
+the cache, from the persistent receipt store, by a new proof, or by joining a proof
+already running, and what that proof cost), which ``ZkRuntime.prove_detailed`` turns
+into a ``ProofOutcome``. The provenance objects are shared, immutable and made once per
+proof (or per cache entry), so carrying them costs a hit nothing but a list slot.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ Outcome = Union[Receipt, ZkActorsError]  # noqa: UP007  (a runtime alias, not an
 
 _UNSET = object()
 
-Source = Literal["cache", "proved", "coalesced"]
+Source = Literal["cache", "store", "proved", "coalesced"]
 
 
 @attrs.frozen

@@ -80,6 +80,7 @@ from zkactors.runtime.metrics import (
 )
 from zkactors.runtime.outcomes import Estimate, ProofOutcome
 from zkactors.runtime.replies import Reply
+from zkactors.runtime.store import ReceiptStore, StoreFront
 from zkactors.runtime.supervisor import (
     Actor,
     ProveFn,
@@ -151,6 +152,9 @@ class ZkRuntime:
         signature) so tests can inject faults (``tests/runtime_doubles.py``). Never use it
         in production: the runtime's receipts are only as real as this function.
     :param _execute: TEST ONLY. Replaces ``zkactors.zkvm.execute.execute`` likewise.
+    :param _store: TEST ONLY. A :class:`~zkactors.runtime.store.ReceiptStore` to use
+        instead of the one ``config.store`` names (a fault-injecting double, or a store
+        shared between runtimes in one test).
     """
 
     def __init__(
@@ -160,6 +164,7 @@ class ZkRuntime:
         cost_model: CostModel | None = None,
         _prover: ProveFn | None = None,
         _execute: ExecuteFn | None = None,
+        _store: ReceiptStore | None = None,
     ) -> None:
         if config is not None and not isinstance(config, RuntimeConfig):
             raise TypeError(f"config must be a RuntimeConfig, got {type(config).__name__}")
@@ -168,6 +173,8 @@ class ZkRuntime:
         self._cost_model: CostModel = cost_model or CalibratedCostModel()
         self._prover = _prover
         self._execute = _execute
+        self._store_override = _store
+        self._store_front: StoreFront | None = None
         self._state = "new"
         self._failure: RuntimeFailed | None = None
         metrics_send, metrics_receive = anyio.create_memory_object_stream[Any](
@@ -309,7 +316,10 @@ class ZkRuntime:
         else:
             from zkactors.zkvm.execute import execute
         self._intake = Intake(intake_send, sink)
-        self._cache = CacheActor(config, intake_receive, completions_receive, jobs_send, sink)
+        self._store_front = _store_front(config, self._store_override)
+        self._cache = CacheActor(
+            config, intake_receive, completions_receive, jobs_send, sink, self._store_front
+        )
         self._estimator = EstimatorActor(
             config,
             jobs_receive,
@@ -367,6 +377,8 @@ class ZkRuntime:
                 finally:
                     # Every pipeline actor has ended: answer anything still unanswered.
                     self._intake.sweep(self._stop_error())
+                    if self._store_front is not None:
+                        await self._store_front.close()
                     self._estimator.absorb_feedback()
                     for endpoint in self._channels:
                         if endpoint is not self._metrics_receive:
@@ -741,6 +753,26 @@ class ZkRuntime:
             stats = endpoint.statistics()
             open_ends += stats.open_send_streams + stats.open_receive_streams > 0
         return open_ends
+
+
+def _store_front(config: RuntimeConfig, override: ReceiptStore | None) -> StoreFront | None:
+    """The store the cache actor asks (None without one); nothing is opened yet."""
+    from zkactors.runtime.store import StoreLimits, open_store, parse_store_url
+
+    if override is None and config.store is None:
+        return None
+    limits = StoreLimits(
+        max_entries=config.store_max_entries,
+        max_bytes=config.store_max_bytes,
+        ttl=config.store_ttl,
+        timeout=config.store_timeout,
+        threads=config.store_threads,
+    )
+    store = override
+    if store is None:
+        assert config.store is not None
+        store = open_store(parse_store_url(config.store), limits)
+    return StoreFront(store, limits)
 
 
 def _native_prover() -> ProveFn:
