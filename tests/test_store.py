@@ -198,7 +198,7 @@ async def test_a_restarted_runtime_answers_from_the_store_without_proving(
     assert second.calls == []
     assert [o.source for o in outcomes] == ["store"] * 5
     for n, outcome, old in zip(range(1, 6), outcomes, proved, strict=True):
-        verify(outcome.receipt, FIB)
+        verify(outcome.receipt, FIB, min_security_bits=0)
         assert outcome.receipt.to_bytes() == old.to_bytes()
         assert outcome.cycles == execute(FIB, [n]).cycles
         assert outcome.trace_length == old.trace_length and outcome.threads is None
@@ -307,7 +307,7 @@ async def test_corrupted_truncated_and_foreign_entries_are_never_served(
         outcomes = {n: await rt.prove_detailed(FIB, (n,)) for n in numbers}
         snapshot = rt.metrics()
     for n, outcome in outcomes.items():
-        verify(outcome.receipt, FIB)
+        verify(outcome.receipt, FIB, min_security_bits=0)
         assert outcome.receipt.inputs == (n,)
         assert outcome.source == ("store" if n == 7 else "proved"), n
     assert sorted(prover.calls) == [(n,) for n in numbers if n != 7]
@@ -335,7 +335,7 @@ async def test_an_unreachable_store_costs_only_its_hits() -> None:
         receipts = [await rt.prove(FIB, (n,)) for n in range(1, 9)]
         snapshot = rt.metrics()
     for receipt in receipts:
-        verify(receipt, FIB)
+        verify(receipt, FIB, min_security_bits=0)
     assert snapshot.receipts == 8 and not snapshot.failures
     assert snapshot.store_errors >= 1
     # After the first failure the store is left alone for a while, not asked per request.
@@ -377,7 +377,7 @@ async def test_a_hanging_store_times_out_and_the_request_is_proved() -> None:
     store.gate.set()
     assert len(receipts) == 10
     for receipt in receipts:
-        verify(receipt, FIB)
+        verify(receipt, FIB, min_security_bits=0)
     assert not snapshot.failures
     assert snapshot.store_errors >= 1 and snapshot.store_hits == 0
 
@@ -410,7 +410,7 @@ async def test_a_locked_sqlite_file_is_counted_and_the_store_used_again_after(
     try:
         async with ZkRuntime(config(store=url, store_timeout=0.05)) as rt:
             for n in range(2, 6):
-                verify(await rt.prove(FIB, (n,)), FIB)
+                verify(await rt.prove(FIB, (n,)), FIB, min_security_bits=0)
             await wait_until(lambda: rt.metrics().store_errors >= 1)
             blocker.execute("ROLLBACK")
             n = 100
@@ -418,7 +418,7 @@ async def test_a_locked_sqlite_file_is_counted_and_the_store_used_again_after(
             # for a hung test, not a performance assertion.)
             with anyio.fail_after(60):
                 while rt.metrics().store_writes == 0:
-                    verify(await rt.prove(FIB, (n,)), FIB)
+                    verify(await rt.prove(FIB, (n,)), FIB, min_security_bits=0)
                     n += 1
                     await anyio.sleep(0.05)
             snapshot = rt.metrics()
@@ -600,7 +600,9 @@ async def test_a_cache_crash_during_a_lookup_answers_its_waiters_and_forgets_the
         cache._remember = crash_once  # type: ignore[method-assign]
         waiting = rt.try_prove(FIB, (1,))  # its lookup hangs in the store
         await wait_until(lambda: rt.metrics().misses == 1)
-        verify(await rt.prove(FIB, (2,)), FIB)  # answered, then the actor crashes
+        verify(
+            await rt.prove(FIB, (2,)), FIB, min_security_bits=0
+        )  # answered, then the actor crashes
         with pytest.raises(ActorCrashed):
             await waiting
         store.gate.set()
@@ -608,6 +610,6 @@ async def test_a_cache_crash_during_a_lookup_answers_its_waiters_and_forgets_the
         # (a flight left behind would make it wait forever).
         with anyio.fail_after(20):
             receipt = await rt.prove(FIB, (1,))
-        verify(receipt, FIB)
+        verify(receipt, FIB, min_security_bits=0)
         snapshot = rt.metrics()
     assert snapshot.restarts == {"cache": 1}

@@ -36,8 +36,9 @@ from urllib.parse import unquote, urlsplit
 
 import anyio
 import attrs
-import structlog
 
+from zkactors import profiles
+from zkactors._logging import get_logger
 from zkactors.errors import (
     ConfigError,
     ReceiptFormatError,
@@ -48,7 +49,7 @@ from zkactors.runtime.messages import CacheKey
 from zkactors.zkvm.program import Program
 from zkactors.zkvm.receipt import Receipt
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -196,7 +197,9 @@ def decode_entry(data: bytes, key: CacheKey, program: Program) -> tuple[Receipt,
     if not 0 < cycles <= receipt.trace_length:
         raise StoreEntryRejected(f"{cycles} cycles cannot fit a trace of {receipt.trace_length}")
     try:
-        verify(receipt, program)
+        # The key's profile is the runtime's own choice and the receipt must name it (checked
+        # above); the policy is then the one that profile's honest receipts meet.
+        verify(receipt, program, min_security_bits=profiles.own_receipts_minimum(key.profile))
     except (VerificationError, TypeError, ValueError) as exc:
         raise StoreEntryRejected(str(exc)) from None
     return receipt, cycles
