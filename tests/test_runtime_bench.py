@@ -1,4 +1,4 @@
-"""``zkactors bench estimator``, ``adaptive`` and ``store`` run end to end on tiny
+"""``zkactors bench prove``, ``estimator``, ``adaptive`` and ``store`` run end to end on tiny
 workloads and report what they claim (the figures themselves are the machine's, never
 asserted)."""
 
@@ -10,9 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import RedisServer
 
 from zkactors.bench import adaptive, estimator
+from zkactors.bench import prove as prove_bench
 
 
 def _args(module: object, *argv: str) -> argparse.Namespace:
@@ -95,3 +97,28 @@ def test_store_bench_reports_every_store(redis_server: RedisServer) -> None:
         assert row["lookups_per_s"] > 0 and 0 < row["hit_p50_ms"] <= row["hit_p95_ms"]
         assert row["warm_sources"] == "store"  # the warm run proved nothing
         assert row["saved_s"] == row["cold_s"] - row["warm_s"]
+
+
+def test_prove_bench_puts_profiles_side_by_side_with_their_figures() -> None:
+    args = _args(
+        prove_bench,
+        *("--fib", "20", "--sizes", "6", "--threads", "1", "--repeat", "1"),
+        *("--profile", "test,default"),
+    )
+    result = prove_bench.run(args)
+    assert [(r["workload"], r["profile"]) for r in result.rows] == [
+        ("fib(20)", "test"),
+        ("fib(20)", "default"),
+        ("fib 2^6", "test"),
+        ("fib 2^6", "default"),
+    ]
+    for row in result.rows:
+        assert row["bits"] == (16.0 if row["profile"] == "test" else 100.0)
+        assert row["verify_ms"] > 0 and row["receipt_bytes"] > 0
+    sizes = {r["profile"]: r["receipt_bytes"] for r in result.rows if r["workload"] == "fib(20)"}
+    assert sizes["default"] > sizes["test"]  # 28 queries against 8
+
+
+def test_prove_bench_refuses_an_unknown_profile() -> None:
+    with pytest.raises(SystemExit):
+        _args(prove_bench, "--profile", "default,nonsense")

@@ -3,18 +3,23 @@
 Workloads are the library's ``fib`` program: the seed's sizes (fib(n) for n = 20 ... 1000)
 and runs of about 2^10 ... 2^20 cycles, labelled ``fib 2^k`` (n = (2^k - 5) // 6, so
 cycles = 6n + 4 < 2^k and the trace has exactly 2^k rows). Each workload is proved with
-every requested thread count; the row reports the best of ``--repeat`` runs and that
-run's per-step breakdown (milliseconds), as measured inside the C prover.
+every requested thread count and profile (``default`` and ``high`` side by side unless
+told otherwise); the row reports the best of ``--repeat`` runs and that run's per-step
+breakdown (milliseconds), as measured inside the C prover, the receipt's conjectured
+security and the native verifier's time for it (median of several checks).
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
-from zkactors import programs
+from zkactors import profiles, programs
 from zkactors.bench import BenchResult, int_list
 from zkactors.zkvm.prover import STEPS, ProveStats, prove_with_stats
+from zkactors.zkvm.receipt import Receipt
+from zkactors.zkvm.verifier import verify
 
 DESCRIPTION = "native prover: time (1 vs 2 threads), receipt size, per-step breakdown"
 
@@ -40,14 +45,20 @@ assert tuple(STEP_COLUMNS) == STEPS
 
 COLUMNS = (
     "workload",
+    "profile",
+    "bits",
     "T",
     "threads",
     "prove_s",
     "cpu_s",
     "Mcycles/s",
     "receipt_KB",
+    "verify_ms",
     *STEP_COLUMNS.values(),
 )
+
+#: Native verifications timed per receipt (the median is reported).
+VERIFY_RUNS = 7
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,13 +80,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=int_list, default=(1, 2), help="thread counts (default 1,2)"
     )
-    parser.add_argument("--profile", default="default", help="security profile (default default)")
+    parser.add_argument(
+        "--profile",
+        type=_profile_list,
+        default=("default", "high"),
+        help="security profiles, comma-separated (default default,high)",
+    )
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs per point below 2^16 cycles (best is kept)"
     )
     parser.add_argument(
         "--repeat-large", type=int, default=1, help="runs per point from 2^16 cycles (default 1)"
     )
+
+
+def _profile_list(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in profiles.PROFILES]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"expected profile names from {', '.join(profiles.PROFILES)}, got {text!r}"
+        )
+    return names
+
+
+def _verify_ms(receipt: Receipt) -> float:
+    """Median native verification time of ``receipt`` (policy open: the bench also runs
+    the insecure test profile)."""
+    program = programs.load("fib")
+    times = []
+    for _ in range(VERIFY_RUNS):
+        started = time.perf_counter()
+        verify(receipt, program, min_security_bits=0)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e3
 
 
 def _workloads(args: argparse.Namespace) -> list[tuple[str, int]]:
@@ -88,31 +126,34 @@ def _workloads(args: argparse.Namespace) -> list[tuple[str, int]]:
     return work
 
 
-def _best(n: int, profile: str, threads: int, repeat: int) -> tuple[ProveStats, float]:
+def _best(n: int, profile: str, threads: int, repeat: int) -> tuple[ProveStats, float, Receipt]:
     """The fastest of ``repeat`` proofs, with the process CPU seconds it used (all
     threads): on a shared machine CPU time is the steadier figure of the two."""
     program = programs.load("fib")
-    best: tuple[ProveStats, float] | None = None
+    best: tuple[ProveStats, float, Receipt] | None = None
     for _ in range(max(1, repeat)):
         cpu0 = time.process_time()
-        _, stats = prove_with_stats(program, [n], profile=profile, threads=threads)
+        receipt, stats = prove_with_stats(program, [n], profile=profile, threads=threads)
         cpu = time.process_time() - cpu0
         if best is None or stats.timings["total"] < best[0].timings["total"]:
-            best = (stats, cpu)
+            best = (stats, cpu, receipt)
     assert best is not None
     return best
 
 
 def run(args: argparse.Namespace) -> BenchResult:
     rows = []
+    fib = programs.load("fib")
     for label, n in _workloads(args):
-        for threads in args.threads:
+        for profile, threads in ((p, t) for p in args.profile for t in args.threads):
             cycles = 6 * n + 4
             repeat = args.repeat if cycles < 1 << 16 else args.repeat_large
-            stats, cpu = _best(n, args.profile, threads, repeat)
+            stats, cpu, receipt = _best(n, profile, threads, repeat)
             total = stats.timings["total"]
             row: dict[str, object] = {
                 "workload": label,
+                "profile": profile,
+                "bits": round(receipt.security_bits(fib), 1),
                 "cycles": stats.cycles,
                 "T": stats.trace_length,
                 "threads": threads,
@@ -121,6 +162,7 @@ def run(args: argparse.Namespace) -> BenchResult:
                 "Mcycles/s": round(stats.cycles / total / 1e6, 3) if total > 0 else None,
                 "receipt_KB": round(stats.receipt_size / 1024, 1),
                 "receipt_bytes": stats.receipt_size,
+                "verify_ms": round(_verify_ms(receipt), 3),
             }
             row.update(
                 {
@@ -134,8 +176,11 @@ def run(args: argparse.Namespace) -> BenchResult:
         columns=COLUMNS,
         rows=tuple(rows),
         notes=(
-            f"profile {args.profile}; program fib; prove_s is the C prover's own wall time "
+            f"profiles {', '.join(args.profile)}; program fib; bits is the receipt's "
+            "conjectured security as the verifier computes it; prove_s is the C prover's own "
+            "wall time "
             "(execution included), best of the runs; cpu_s the process CPU time of that run "
-            "(all threads); *_ms columns are that run's steps (protocol.md 8)",
+            "(all threads); verify_ms the native verifier's median time on that receipt; the "
+            "other *_ms columns are that run's steps (protocol.md 8)",
         ),
     )
