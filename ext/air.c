@@ -165,29 +165,28 @@ void zk_air_eval_base(const zk_air *air, const fe *cur, const fe *next, const fe
     AIR_EVAL_BODY(fe, f_add, f_sub, f_mul, f_mul, ID, 0, 1)
 }
 
-static const fe2 E_ZERO = {0, 0}, E_ONE = {1, 0};
-void zk_air_eval_ext(const zk_air *air, const fe2 *cur, const fe2 *next, const fe *inputs,
-                     const fe *outputs, fe2 *out) {
-    AIR_EVAL_BODY(fe2, e_add, e_sub, e_mul, e_mul_base, e_from, E_ZERO, E_ONE)
+void zk_air_eval_ext(const zk_air *air, const fe3 *cur, const fe3 *next, const fe *inputs,
+                     const fe *outputs, fe3 *out) {
+    AIR_EVAL_BODY(fe3, e_add, e_sub, e_mul, e_mul_base, e_from, E_ZERO, E_ONE)
 }
 
-fe2 zk_air_composition_at(const zk_air *air, const fe2 *cur, const fe2 *next,
-                          const fe *inputs, const fe *outputs, const fe2 *alphas, fe2 z,
+fe3 zk_air_composition_at(const zk_air *air, const fe3 *cur, const fe3 *next,
+                          const fe *inputs, const fe *outputs, const fe3 *alphas, fe3 z,
                           unsigned log_t) {
-    fe2 c[ZK_AIR_MAX_CONSTRAINTS];
+    fe3 c[ZK_AIR_MAX_CONSTRAINTS];
     zk_air_eval_ext(air, cur, next, inputs, outputs, c);
-    fe2 trans = E_ZERO, first = E_ZERO, last = E_ZERO;
+    fe3 trans = E_ZERO, first = E_ZERO, last = E_ZERO;
     uint32_t k = 0;
     for (; k < air->n_transition; k++) trans = e_add(trans, e_mul(alphas[k], c[k]));
     for (; k < air->n_transition + air->n_first; k++) first = e_add(first, e_mul(alphas[k], c[k]));
     for (; k < air->n_constraints; k++) last = e_add(last, e_mul(alphas[k], c[k]));
 
     fe g_last = f_pow(f_root_of_unity(log_t), ((uint64_t)1 << log_t) - 1); /* w_T^(T-1) */
-    fe2 z_minus_last = e_sub(z, e_from(g_last));
-    fe2 z_minus_one = e_sub(z, E_ONE);
-    fe2 zt_minus_one = e_sub(e_pow(z, (uint64_t)1 << log_t), E_ONE);
+    fe3 z_minus_last = e_sub(z, e_from(g_last));
+    fe3 z_minus_one = e_sub(z, E_ONE);
+    fe3 zt_minus_one = e_sub(e_pow(z, (uint64_t)1 << log_t), E_ONE);
     /* trans * (z - g)/(z^T - 1) + first/(z - 1) + last/(z - g) */
-    fe2 r = e_mul(e_mul(trans, z_minus_last), e_inv(zt_minus_one));
+    fe3 r = e_mul(e_mul(trans, z_minus_last), e_inv(zt_minus_one));
     r = e_add(r, e_mul(first, e_inv(z_minus_one)));
     r = e_add(r, e_mul(last, e_inv(z_minus_last)));
     return r;
@@ -199,19 +198,22 @@ fe2 zk_air_composition_at(const zk_air *air, const fe2 *cur, const fe2 *next,
 #define AIR_2POW128 0xFFFFFFFE00000001ULL
 
 typedef struct {
-    unsigned __int128 s[2][ZK_AIR_BATCH]; /* c0 and c1 parts */
-    uint64_t carry[2][ZK_AIR_BATCH];
+    unsigned __int128 s[ZK_EXT_DEGREE][ZK_AIR_BATCH]; /* c0, c1 and c2 parts */
+    uint64_t carry[ZK_EXT_DEGREE][ZK_AIR_BATCH];
 } air_acc;
 
 /* acc[r] += alpha * v[r] for every row */
-static inline void acc_add(air_acc *acc, fe2 alpha, const fe *v, size_t n) {
+static inline void acc_add(air_acc *acc, fe3 alpha, const fe *v, size_t n) {
     for (size_t r = 0; r < n; r++) {
         unsigned __int128 p0 = (unsigned __int128)alpha.c0 * v[r];
         unsigned __int128 p1 = (unsigned __int128)alpha.c1 * v[r];
+        unsigned __int128 p2 = (unsigned __int128)alpha.c2 * v[r];
         acc->s[0][r] += p0;
         acc->carry[0][r] += acc->s[0][r] < p0;
         acc->s[1][r] += p1;
         acc->carry[1][r] += acc->s[1][r] < p1;
+        acc->s[2][r] += p2;
+        acc->carry[2][r] += acc->s[2][r] < p2;
     }
 }
 
@@ -220,16 +222,17 @@ static inline fe acc_reduce(unsigned __int128 s, uint64_t carry) {
     return f_add(r, f_mul(carry, AIR_2POW128));
 }
 
-static void acc_finish(const air_acc *acc, size_t n, fe2 *out) {
+static void acc_finish(const air_acc *acc, size_t n, fe3 *out) {
     for (size_t r = 0; r < n; r++) {
         out[r].c0 = acc_reduce(acc->s[0][r], acc->carry[0][r]);
         out[r].c1 = acc_reduce(acc->s[1][r], acc->carry[1][r]);
+        out[r].c2 = acc_reduce(acc->s[2][r], acc->carry[2][r]);
     }
 }
 
 void zk_air_combine_batch(const zk_air *air, const fe *cur, const fe *next, size_t n,
-                          const fe *inputs, const fe *outputs, const fe2 *alphas, fe2 *trans,
-                          fe2 *first, fe2 *last) {
+                          const fe *inputs, const fe *outputs, const fe3 *alphas, fe3 *trans,
+                          fe3 *first, fe3 *last) {
     const zk_program *p = &air->prog;
     uint32_t R = air->n_registers, I = air->n_instructions;
     const fe *sel = cur + (size_t)R * n, *sel_next = next + (size_t)R * n;
@@ -237,7 +240,7 @@ void zk_air_combine_batch(const zk_air *air, const fe *cur, const fe *next, size
     air_acc acc;
     fe v[ZK_AIR_BATCH], t[ZK_AIR_BATCH];
     fe ah[ZK_MAX_INSTRUCTIONS][ZK_AIR_BATCH];
-    const fe2 *alpha = alphas;
+    const fe3 *alpha = alphas;
     memset(&acc, 0, sizeof acc);
 
     /* 1. register updates */
@@ -340,7 +343,7 @@ void zk_air_combine_batch(const zk_air *air, const fe *cur, const fe *next, size
     /* 5., 6. row 0: linear in the row, so sum_k alpha_k (col_k - v_k) =
      * sum_k alpha_k col_k - sum_k alpha_k v_k, the second sum a constant */
     memset(&acc, 0, sizeof acc);
-    fe2 constant = {0, 0};
+    fe3 constant = E_ZERO;
     for (uint32_t k = 0; k < I; k++, alpha++) {
         acc_add(&acc, *alpha, COL(sel, k), n);
         if (k == 0) constant = e_add(constant, *alpha);

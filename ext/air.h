@@ -14,7 +14,7 @@
  * branch helpers). Boundary constraints read only the current row.
  *
  * Verifier (OOD check, protocol.md 9.2): with cur = t(z), next = t(z*w_T),
- *     fe2 lhs = zk_air_composition_at(&air, cur, next, inputs, outputs, alphas, z, log_t);
+ *     fe3 lhs = zk_air_composition_at(&air, cur, next, inputs, outputs, alphas, z, log_t);
  *     ok = e_eq(lhs, e_add(c0_z, e_mul(e_pow(z, T), c1_z)));
  * Prover: zk_air_eval_base on LDE rows (base field), combined with the alphas itself.
  */
@@ -62,8 +62,8 @@ int zk_air_init(zk_air *air, const zk_program *p);
 
 /* Every constraint at one row, in canonical order, into out[0 .. n_constraints).
  * inputs: n_inputs public inputs; outputs: n_outputs public outputs. */
-void zk_air_eval_ext(const zk_air *air, const fe2 *cur, const fe2 *next, const fe *inputs,
-                     const fe *outputs, fe2 *out);
+void zk_air_eval_ext(const zk_air *air, const fe3 *cur, const fe3 *next, const fe *inputs,
+                     const fe *outputs, fe3 *out);
 void zk_air_eval_base(const zk_air *air, const fe *cur, const fe *next, const fe *inputs,
                       const fe *outputs, fe *out);
 
@@ -76,14 +76,14 @@ void zk_air_eval_base(const zk_air *air, const fe *cur, const fe *next, const fe
  * time over the whole batch, with sums reduced once per row. */
 #define ZK_AIR_BATCH 64
 void zk_air_combine_batch(const zk_air *air, const fe *cur, const fe *next, size_t n,
-                          const fe *inputs, const fe *outputs, const fe2 *alphas, fe2 *trans,
-                          fe2 *first, fe2 *last);
+                          const fe *inputs, const fe *outputs, const fe3 *alphas, fe3 *trans,
+                          fe3 *first, fe3 *last);
 
 /* sum_k alpha_k * constraint_k(z) / divisor_k(z) (protocol.md 8.2 at x = z), the value
  * the verifier compares with C_0(z) + z^T * C_1(z). z must not be in H (z^T != 1, z != 1,
  * z != w_T^(T-1)); a z drawn with z.c1 != 0 never is. alphas: n_constraints values. */
-fe2 zk_air_composition_at(const zk_air *air, const fe2 *cur, const fe2 *next,
-                          const fe *inputs, const fe *outputs, const fe2 *alphas, fe2 z,
+fe3 zk_air_composition_at(const zk_air *air, const fe3 *cur, const fe3 *next,
+                          const fe *inputs, const fe *outputs, const fe3 *alphas, fe3 z,
                           unsigned log_t);
 
 #endif

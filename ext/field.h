@@ -1,4 +1,4 @@
-/* Goldilocks field F_p, p = 2^64 - 2^32 + 1, and its quadratic extension K = F[X]/(X^2 - 7).
+/* Goldilocks field F_p, p = 2^64 - 2^32 + 1, and its cubic extension K = F[X]/(X^3 - 7).
  *
  * Invariant: every uint64_t that holds a field element is canonical (< p). All
  * functions here take and return canonical values; the reduction below relies on it.
@@ -12,12 +12,14 @@
 
 #define ZK_P 0xFFFFFFFF00000001ULL
 #define ZK_EPSILON 0xFFFFFFFFULL /* 2^64 mod p */
-#define ZK_EXT_W 7ULL            /* quadratic non-residue: K = F[X]/(X^2 - 7) */
+#define ZK_EXT_W 7ULL            /* cubic non-residue: K = F[X]/(X^3 - 7) */
+#define ZK_EXT_DEGREE 3          /* [K : F]; an element of K is 3 base coordinates */
+#define ZK_EXT_BYTES 24          /* its encoding LE64(c0) || LE64(c1) || LE64(c2) */
 #define ZK_GENERATOR 7ULL        /* generator of the multiplicative group F_p^* */
 #define ZK_TWO_ADICITY 32        /* 2^32 divides p - 1 */
 
 typedef uint64_t fe;
-typedef struct { fe c0, c1; } fe2; /* c0 + c1 * X */
+typedef struct { fe c0, c1, c2; } fe3; /* c0 + c1 X + c2 X^2 */
 
 /* The arithmetic below is branchless: on random field elements a branch on a carry
  * mispredicts half the time, which costs more than the whole operation. On x86-64 the
@@ -111,30 +113,106 @@ static inline fe f_pow(fe a, uint64_t e) {
 /* Inverse by Fermat; f_inv(0) = 0, callers that care must check for zero first. */
 static inline fe f_inv(fe a) { return f_pow(a, ZK_P - 2); }
 
-/* ---- quadratic extension ---- */
+/* ---- cubic extension K = F[X]/(X^3 - W), W = 7 ----
+ *
+ * 3 divides p - 1, so X^3 - W is irreducible over F exactly when W is not a cube in F,
+ * i.e. W^((p-1)/3) != 1; for W = 7 it is ZK_EXT_GAMMA below (checked in the tests).
+ * K has p^3 elements (log2 |K| ~ 192), which keeps the field term of the conjectured
+ * security above the query term of every profile. An element is c0 + c1 X + c2 X^2. */
 
-static inline fe2 e_from(fe a) { fe2 r = {a, 0}; return r; }
-static inline fe2 e_add(fe2 a, fe2 b) { fe2 r = {f_add(a.c0, b.c0), f_add(a.c1, b.c1)}; return r; }
-static inline fe2 e_sub(fe2 a, fe2 b) { fe2 r = {f_sub(a.c0, b.c0), f_sub(a.c1, b.c1)}; return r; }
-static inline fe2 e_neg(fe2 a) { fe2 r = {f_neg(a.c0), f_neg(a.c1)}; return r; }
-static inline int e_eq(fe2 a, fe2 b) { return a.c0 == b.c0 && a.c1 == b.c1; }
-static inline int e_is_zero(fe2 a) { return (a.c0 | a.c1) == 0; }
+/* 7^((p-1)/3) = -2^32 mod p, a primitive cube root of unity: the Frobenius map of K is
+ * X^p = X * (X^3)^((p-1)/3) = GAMMA * X, so (c0 + c1 X + c2 X^2)^p =
+ * c0 + GAMMA c1 X + GAMMA^2 c2 X^2. */
+#define ZK_EXT_GAMMA 0xFFFFFFFE00000001ULL
 
-/* Multiply by a base-field element: two base multiplications. */
-static inline fe2 e_mul_base(fe2 a, fe b) { fe2 r = {f_mul(a.c0, b), f_mul(a.c1, b)}; return r; }
+static const fe3 E_ZERO = {0, 0, 0}, E_ONE = {1, 0, 0};
 
-static inline fe2 e_mul(fe2 a, fe2 b) {
-    /* (a0 + a1 X)(b0 + b1 X) = a0 b0 + W a1 b1 + (a0 b1 + a1 b0) X */
-    fe a0b0 = f_mul(a.c0, b.c0), a1b1 = f_mul(a.c1, b.c1);
-    fe cross = f_sub(f_sub(f_mul(f_add(a.c0, a.c1), f_add(b.c0, b.c1)), a0b0), a1b1);
-    fe2 r = {f_add(a0b0, f_mul(ZK_EXT_W, a1b1)), cross};
+static inline fe3 e_from(fe a) { fe3 r = {a, 0, 0}; return r; }
+static inline fe3 e_add(fe3 a, fe3 b) {
+    fe3 r = {f_add(a.c0, b.c0), f_add(a.c1, b.c1), f_add(a.c2, b.c2)};
+    return r;
+}
+static inline fe3 e_sub(fe3 a, fe3 b) {
+    fe3 r = {f_sub(a.c0, b.c0), f_sub(a.c1, b.c1), f_sub(a.c2, b.c2)};
+    return r;
+}
+static inline fe3 e_neg(fe3 a) { fe3 r = {f_neg(a.c0), f_neg(a.c1), f_neg(a.c2)}; return r; }
+static inline int e_eq(fe3 a, fe3 b) { return a.c0 == b.c0 && a.c1 == b.c1 && a.c2 == b.c2; }
+static inline int e_is_zero(fe3 a) { return (a.c0 | a.c1 | a.c2) == 0; }
+/* In F exactly when the X and X^2 coordinates vanish. */
+static inline int e_in_base(fe3 a) { return (a.c1 | a.c2) == 0; }
+
+/* Multiply by a base-field element: three base multiplications. */
+static inline fe3 e_mul_base(fe3 a, fe b) {
+    fe3 r = {f_mul(a.c0, b), f_mul(a.c1, b), f_mul(a.c2, b)};
     return r;
 }
 
-static inline fe2 e_sqr(fe2 a) { return e_mul(a, a); }
+/* ---- wide accumulators: a value s + top * 2^128 with top small ----
+ * Products of canonical elements are below p^2 < 2^128, so a few of them (and their
+ * multiple by W) are summed exactly in 128 bits plus a small count of 2^128 overflows,
+ * and reduced once at the end. 2^128 = 2^96 * 2^32 = -2^32 (mod p). */
+typedef struct {
+    unsigned __int128 s;
+    uint64_t top; /* < 2^32 for every use here (at most a few dozen overflows) */
+} zk_wide;
 
-static inline fe2 e_pow(fe2 a, uint64_t e) {
-    fe2 r = {1, 0};
+static inline void wide_mac(zk_wide *a, fe x, fe y) {
+    unsigned __int128 prod = (unsigned __int128)x * y;
+    a->s += prod;
+    a->top += a->s < prod;
+}
+
+static inline void wide_add(zk_wide *a, zk_wide b) {
+    a->s += b.s;
+    a->top += b.top + (a->s < b.s);
+}
+
+/* a *= W, exactly: W * (lo + hi 2^64) = (W lo) + (W hi) 2^64 with W lo, W hi < 2^67. */
+static inline void wide_mul_w(zk_wide *a) {
+    unsigned __int128 lo = (unsigned __int128)(uint64_t)a->s * ZK_EXT_W;
+    unsigned __int128 hi = (unsigned __int128)(uint64_t)(a->s >> 64) * ZK_EXT_W + (lo >> 64);
+    a->s = (hi << 64) | (uint64_t)lo;
+    a->top = a->top * ZK_EXT_W + (uint64_t)(hi >> 64);
+}
+
+static inline fe wide_reduce(const zk_wide *a) {
+    fe r = f_reduce128((uint64_t)a->s, (uint64_t)(a->s >> 64));
+    /* top * 2^128 = -(top << 32); top < 2^32 makes top << 32 < p, a canonical element */
+    return f_sub(r, a->top << 32);
+}
+
+/* (a0 + a1 X + a2 X^2)(b0 + b1 X + b2 X^2) with X^3 = W:
+ *   r0 = a0 b0 + W (a1 b2 + a2 b1)
+ *   r1 = a0 b1 + a1 b0 + W a2 b2
+ *   r2 = a0 b2 + a1 b1 + a2 b0
+ * Nine 64x64 products summed in 128 bits (the W multiple taken exactly on the wide
+ * sum) and one reduction per coordinate. */
+static inline fe3 e_mul(fe3 a, fe3 b) {
+    zk_wide r0 = {0, 0}, r1 = {0, 0}, r2 = {0, 0}, t = {0, 0};
+    wide_mac(&t, a.c1, b.c2);
+    wide_mac(&t, a.c2, b.c1);
+    wide_mul_w(&t); /* top <= 15 */
+    wide_mac(&r0, a.c0, b.c0);
+    wide_add(&r0, t);
+    t.s = 0;
+    t.top = 0;
+    wide_mac(&t, a.c2, b.c2);
+    wide_mul_w(&t);
+    wide_mac(&r1, a.c0, b.c1);
+    wide_mac(&r1, a.c1, b.c0);
+    wide_add(&r1, t);
+    wide_mac(&r2, a.c0, b.c2);
+    wide_mac(&r2, a.c1, b.c1);
+    wide_mac(&r2, a.c2, b.c0);
+    fe3 r = {wide_reduce(&r0), wide_reduce(&r1), wide_reduce(&r2)};
+    return r;
+}
+
+static inline fe3 e_sqr(fe3 a) { return e_mul(a, a); }
+
+static inline fe3 e_pow(fe3 a, uint64_t e) {
+    fe3 r = E_ONE;
     while (e) {
         if (e & 1) r = e_mul(r, a);
         a = e_sqr(a);
@@ -143,12 +221,32 @@ static inline fe2 e_pow(fe2 a, uint64_t e) {
     return r;
 }
 
-/* 1 / (a0 + a1 X) = (a0 - a1 X) / (a0^2 - W a1^2); the norm is nonzero for a != 0
- * because W is a non-residue. e_inv(0) = 0. */
-static inline fe2 e_inv(fe2 a) {
-    fe norm = f_sub(f_sqr(a.c0), f_mul(ZK_EXT_W, f_sqr(a.c1)));
-    fe ninv = f_inv(norm);
-    fe2 r = {f_mul(a.c0, ninv), f_mul(f_neg(a.c1), ninv)};
+/* X * (u0 + u1 X + u2 X^2) = W u2 + u0 X + u1 X^2 */
+static inline fe3 e_mul_x(fe3 u) {
+    fe3 r = {f_mul(ZK_EXT_W, u.c2), u.c0, u.c1};
+    return r;
+}
+
+/* 1/a through the norm. With a' = a^p and a'' = a^(p^2) (the Frobenius conjugates),
+ * t = a' a'' and N(a) = a t = a a' a'' is fixed by Frobenius, so it lies in F, and
+ * 1/a = t / N(a). Expanding the conjugates (GAMMA^3 = 1, 1 + GAMMA + GAMMA^2 = 0) gives
+ * the adjugate without any power of GAMMA:
+ *   t0 = a0^2 - W a1 a2,   t1 = W a2^2 - a0 a1,   t2 = a1^2 - a0 a2,
+ *   N  = a0 t0 + W (a2 t1 + a1 t2).
+ * N = 0 only for a = 0 because K is a field (X^3 - W irreducible). e_inv(0) = 0. */
+static inline fe3 e_inv(fe3 a) {
+    fe a12 = f_mul(a.c1, a.c2);
+    fe t0 = f_sub(f_sqr(a.c0), f_mul(ZK_EXT_W, a12));
+    fe t1 = f_sub(f_mul(ZK_EXT_W, f_sqr(a.c2)), f_mul(a.c0, a.c1));
+    fe t2 = f_sub(f_sqr(a.c1), f_mul(a.c0, a.c2));
+    zk_wide s = {0, 0}, n = {0, 0};
+    wide_mac(&s, a.c2, t1);
+    wide_mac(&s, a.c1, t2);
+    wide_mul_w(&s);
+    wide_mac(&n, a.c0, t0);
+    wide_add(&n, s);
+    fe ninv = f_inv(wide_reduce(&n));
+    fe3 r = {f_mul(t0, ninv), f_mul(t1, ninv), f_mul(t2, ninv)};
     return r;
 }
 

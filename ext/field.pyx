@@ -2,8 +2,8 @@
 # cython: language_level=3
 """Goldilocks field arithmetic (``zkactors._native.field``).
 
-Scalar functions take and return Python ints in [0, p); extension elements c0 + c1·X of
-K = F[X]/(X² − 7) are ``(c0, c1)`` tuples. Every argument is checked to be canonical
+Scalar functions take and return Python ints in [0, p); extension elements
+c0 + c1·X + c2·X² of K = F[X]/(X³ − 7) are ``(c0, c1, c2)`` tuples. Every argument is checked to be canonical
 (a ``ValueError`` otherwise), because the C arithmetic silently gives wrong answers on
 values ≥ p and a check costs nothing next to a Python call. Array kernels take writable
 uint64 buffers and release the GIL for the whole computation.
@@ -13,9 +13,10 @@ from libc.stdint cimport uint64_t
 
 cdef extern from "field.h":
     ctypedef uint64_t fe
-    ctypedef struct fe2:
+    ctypedef struct fe3:
         fe c0
         fe c1
+        fe c2
     fe f_add(fe a, fe b) nogil
     fe f_sub(fe a, fe b) nogil
     fe f_neg(fe a) nogil
@@ -23,14 +24,16 @@ cdef extern from "field.h":
     fe f_pow(fe a, uint64_t e) nogil
     fe f_inv(fe a) nogil
     fe f_root_of_unity(unsigned log_n) nogil
-    fe2 e_add(fe2 a, fe2 b) nogil
-    fe2 e_sub(fe2 a, fe2 b) nogil
-    fe2 e_neg(fe2 a) nogil
-    fe2 e_mul(fe2 a, fe2 b) nogil
-    fe2 e_pow(fe2 a, uint64_t e) nogil
-    fe2 e_inv(fe2 a) nogil
+    fe3 e_add(fe3 a, fe3 b) nogil
+    fe3 e_sub(fe3 a, fe3 b) nogil
+    fe3 e_neg(fe3 a) nogil
+    fe3 e_mul(fe3 a, fe3 b) nogil
+    fe3 e_pow(fe3 a, uint64_t e) nogil
+    fe3 e_inv(fe3 a) nogil
     fe ZK_P
     fe ZK_EXT_W
+    fe ZK_EXT_GAMMA
+    int ZK_EXT_DEGREE
     fe ZK_GENERATOR
     int ZK_TWO_ADICITY
 
@@ -40,6 +43,8 @@ cdef extern from "field_kernels.h":
 
 P = ZK_P
 W = ZK_EXT_W
+EXT_DEGREE = ZK_EXT_DEGREE
+GAMMA = ZK_EXT_GAMMA
 GENERATOR = ZK_GENERATOR
 TWO_ADICITY = ZK_TWO_ADICITY
 
@@ -56,21 +61,22 @@ cdef inline fe _base(object value) except? 0:
     return <fe>value
 
 
-cdef inline fe2 _ext(object value) except *:
-    cdef fe2 r
+cdef inline fe3 _ext(object value) except *:
+    cdef fe3 r
     try:
-        c0, c1 = value
+        c0, c1, c2 = value
     except (TypeError, ValueError):
         raise TypeError(
-            f"an extension element must be a (c0, c1) pair of ints, not {value!r}"
+            f"an extension element must be a (c0, c1, c2) triple of ints, not {value!r}"
         ) from None
     r.c0 = _base(c0)
     r.c1 = _base(c1)
+    r.c2 = _base(c2)
     return r
 
 
-cdef inline tuple _pair(fe2 a):
-    return (a.c0, a.c1)
+cdef inline tuple _triple(fe3 a):
+    return (a.c0, a.c1, a.c2)
 
 
 def add(a, b):
@@ -110,31 +116,31 @@ def root_of_unity(unsigned log_n):
 
 
 def ext_add(a, b):
-    return _pair(e_add(_ext(a), _ext(b)))
+    return _triple(e_add(_ext(a), _ext(b)))
 
 
 def ext_sub(a, b):
-    return _pair(e_sub(_ext(a), _ext(b)))
+    return _triple(e_sub(_ext(a), _ext(b)))
 
 
 def ext_neg(a):
-    return _pair(e_neg(_ext(a)))
+    return _triple(e_neg(_ext(a)))
 
 
 def ext_mul(a, b):
-    return _pair(e_mul(_ext(a), _ext(b)))
+    return _triple(e_mul(_ext(a), _ext(b)))
 
 
 def ext_pow(a, uint64_t e):
-    return _pair(e_pow(_ext(a), e))
+    return _triple(e_pow(_ext(a), e))
 
 
 def ext_inv(a):
-    """1/a in K; raises ZeroDivisionError for (0, 0)."""
-    cdef fe2 x = _ext(a)
-    if x.c0 == 0 and x.c1 == 0:
+    """1/a in K; raises ZeroDivisionError for (0, 0, 0)."""
+    cdef fe3 x = _ext(a)
+    if x.c0 == 0 and x.c1 == 0 and x.c2 == 0:
         raise ZeroDivisionError("0 has no inverse in the extension field")
-    return _pair(e_inv(x))
+    return _triple(e_inv(x))
 
 
 def powers_into(base, fe[::1] out):

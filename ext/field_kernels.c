@@ -34,10 +34,10 @@ void zk_vec_scale(const fe *a, fe s, fe *out, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = f_mul(a[i], s);
 }
 
-void zk_vec_mul_ext(const fe2 *a, const fe2 *b, fe2 *out, size_t n) {
+void zk_vec_mul_ext(const fe3 *a, const fe3 *b, fe3 *out, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = e_mul(a[i], b[i]);
 }
 
-void zk_vec_mul_ext_base(const fe2 *a, const fe *b, fe2 *out, size_t n) {
+void zk_vec_mul_ext_base(const fe3 *a, const fe *b, fe3 *out, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = e_mul_base(a[i], b[i]);
 }

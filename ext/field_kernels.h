@@ -15,7 +15,7 @@ void zk_vec_mul(const fe *a, const fe *b, fe *out, size_t n);
 /* out[i] = a[i] * s. */
 void zk_vec_scale(const fe *a, fe s, fe *out, size_t n);
 /* The same on extension elements; zk_vec_mul_ext_base multiplies by base elements. */
-void zk_vec_mul_ext(const fe2 *a, const fe2 *b, fe2 *out, size_t n);
-void zk_vec_mul_ext_base(const fe2 *a, const fe *b, fe2 *out, size_t n);
+void zk_vec_mul_ext(const fe3 *a, const fe3 *b, fe3 *out, size_t n);
+void zk_vec_mul_ext_base(const fe3 *a, const fe *b, fe3 *out, size_t n);
 
 #endif

@@ -714,8 +714,8 @@ int zk_lde(const fe *const *in, fe *const *out, size_t n_cols, unsigned log_t,
 /* ------------------------------------------------------------------------------------
  * Polynomial evaluation and batch inversion. */
 
-fe2 zk_eval_base_poly_at_ext(const fe *coeffs, size_t n, fe2 x) {
-    fe2 acc = {0, 0};
+fe3 zk_eval_base_poly_at_ext(const fe *coeffs, size_t n, fe3 x) {
+    fe3 acc = E_ZERO;
     for (size_t i = n; i-- > 0;) {
         acc = e_mul(acc, x);
         acc.c0 = f_add(acc.c0, coeffs[i]);
@@ -723,8 +723,8 @@ fe2 zk_eval_base_poly_at_ext(const fe *coeffs, size_t n, fe2 x) {
     return acc;
 }
 
-fe2 zk_eval_ext_poly_at_ext(const fe2 *coeffs, size_t n, fe2 x) {
-    fe2 acc = {0, 0};
+fe3 zk_eval_ext_poly_at_ext(const fe3 *coeffs, size_t n, fe3 x) {
+    fe3 acc = E_ZERO;
     for (size_t i = n; i-- > 0;) acc = e_add(e_mul(acc, x), coeffs[i]);
     return acc;
 }
@@ -757,25 +757,24 @@ void zk_batch_inverse(const fe *values, fe *out, size_t n) {
     }
 }
 
-void zk_batch_inverse_ext(const fe2 *values, fe2 *out, size_t n) {
-    fe2 prefix[ZK_INV_CHUNK];
+void zk_batch_inverse_ext(const fe3 *values, fe3 *out, size_t n) {
+    fe3 prefix[ZK_INV_CHUNK];
     for (size_t start = 0; start < n; start += ZK_INV_CHUNK) {
         size_t len = n - start < ZK_INV_CHUNK ? n - start : ZK_INV_CHUNK;
-        const fe2 *v = values + start;
-        fe2 acc = {1, 0};
+        const fe3 *v = values + start;
+        fe3 acc = E_ONE;
         for (size_t i = 0; i < len; i++) {
             prefix[i] = acc;
             if (!e_is_zero(v[i])) acc = e_mul(acc, v[i]);
         }
-        fe2 inv = e_inv(acc);
+        fe3 inv = e_inv(acc);
         for (size_t i = len; i-- > 0;) {
-            fe2 x = v[i];
+            fe3 x = v[i];
             if (!e_is_zero(x)) {
                 out[start + i] = e_mul(inv, prefix[i]);
                 inv = e_mul(inv, x);
             } else {
-                out[start + i].c0 = 0;
-                out[start + i].c1 = 0;
+                out[start + i] = E_ZERO;
             }
         }
     }

@@ -21,13 +21,13 @@ int zk_lde(const fe *const *in, fe *const *out, size_t n_cols, unsigned log_t,
            unsigned log_blowup, fe offset, unsigned threads);
 
 /* Horner evaluation of a base-field polynomial at an extension point. */
-fe2 zk_eval_base_poly_at_ext(const fe *coeffs, size_t n, fe2 x);
+fe3 zk_eval_base_poly_at_ext(const fe *coeffs, size_t n, fe3 x);
 /* Horner evaluation of an extension-field polynomial at an extension point. */
-fe2 zk_eval_ext_poly_at_ext(const fe2 *coeffs, size_t n, fe2 x);
+fe3 zk_eval_ext_poly_at_ext(const fe3 *coeffs, size_t n, fe3 x);
 
 /* out[i] = 1/values[i] (0 stays 0), Montgomery's trick: 3 multiplications per element. */
 void zk_batch_inverse(const fe *values, fe *out, size_t n);
-void zk_batch_inverse_ext(const fe2 *values, fe2 *out, size_t n);
+void zk_batch_inverse_ext(const fe3 *values, fe3 *out, size_t n);
 
 /* ---- additions (the functions above keep their contracts) ----
  * Each returns -1 also when log_n > 32 (no such subgroup). */

@@ -23,9 +23,10 @@ import array as _array
 
 cdef extern from "field.h":
     ctypedef uint64_t fe
-    ctypedef struct fe2:
+    ctypedef struct fe3:
         fe c0
         fe c1
+        fe c2
     fe ZK_P
 
 cdef extern from "ntt.h":
@@ -35,10 +36,10 @@ cdef extern from "ntt.h":
     int zk_coset_intt_threaded(fe *values, unsigned log_n, fe offset, unsigned threads) nogil
     int zk_lde(const fe *const *inp, fe *const *out, size_t n_cols, unsigned log_t,
                unsigned log_blowup, fe offset, unsigned threads) nogil
-    fe2 zk_eval_base_poly_at_ext(const fe *coeffs, size_t n, fe2 x) nogil
-    fe2 zk_eval_ext_poly_at_ext(const fe2 *coeffs, size_t n, fe2 x) nogil
+    fe3 zk_eval_base_poly_at_ext(const fe *coeffs, size_t n, fe3 x) nogil
+    fe3 zk_eval_ext_poly_at_ext(const fe3 *coeffs, size_t n, fe3 x) nogil
     void zk_batch_inverse(const fe *values, fe *out, size_t n) nogil
-    void zk_batch_inverse_ext(const fe2 *values, fe2 *out, size_t n) nogil
+    void zk_batch_inverse_ext(const fe3 *values, fe3 *out, size_t n) nogil
     int zk_ntt_has_avx512() nogil
     int zk_ntt_force_scalar(int force) nogil
 
@@ -151,14 +152,15 @@ cdef fe _element(object value, str what) except? 0:
     return <fe>value
 
 
-cdef fe2 _ext_element(object value, str what) except *:
-    cdef fe2 r
+cdef fe3 _ext_element(object value, str what) except *:
+    cdef fe3 r
     try:
-        c0, c1 = value
+        c0, c1, c2 = value
     except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a (c0, c1) pair of ints, not {value!r}") from None
+        raise TypeError(f"{what} must be a (c0, c1, c2) triple of ints, not {value!r}") from None
     r.c0 = _element(c0, what + ".c0")
     r.c1 = _element(c1, what + ".c1")
+    r.c2 = _element(c2, what + ".c2")
     return r
 
 
@@ -262,33 +264,38 @@ def lde(columns, unsigned log_blowup, offset=7, *, threads=1):
 
 
 def eval_poly_at_ext(coeffs, x):
-    """sum_i coeffs[i] * x^i for base-field coefficients and x = (c0, c1) in K."""
+    """sum_i coeffs[i] * x^i for base-field coefficients and x = (c0, c1, c2) in K."""
     cdef const fe[::1] c = _u64_view(coeffs, False, "coeffs")
     _check_canonical(c, "coeffs")
-    cdef fe2 p = _ext_element(x, "x"), r
+    cdef fe3 p = _ext_element(x, "x"), r
     cdef size_t n = c.shape[0]
     r.c0 = 0
     r.c1 = 0
+    r.c2 = 0
     if n:
         with nogil:
             r = zk_eval_base_poly_at_ext(&c[0], n, p)
-    return (r.c0, r.c1)
+    return (r.c0, r.c1, r.c2)
 
 
 def eval_ext_poly_at_ext(coeffs, x):
-    """The same for coefficients in K, given flat as c0, c1, c0, c1, ..."""
+    """The same for coefficients in K, given flat as c0, c1, c2, c0, c1, c2, ..."""
     cdef const fe[::1] c = _u64_view(coeffs, False, "coeffs")
-    if c.shape[0] % 2:
-        raise ValueError("extension coefficients come in (c0, c1) pairs: the length must be even")
+    if c.shape[0] % 3:
+        raise ValueError(
+            "extension coefficients come in (c0, c1, c2) triples: the length must be a "
+            "multiple of 3"
+        )
     _check_canonical(c, "coeffs")
-    cdef fe2 p = _ext_element(x, "x"), r
-    cdef size_t n = c.shape[0] // 2
+    cdef fe3 p = _ext_element(x, "x"), r
+    cdef size_t n = c.shape[0] // 3
     r.c0 = 0
     r.c1 = 0
+    r.c2 = 0
     if n:
         with nogil:
-            r = zk_eval_ext_poly_at_ext(<const fe2 *>&c[0], n, p)
-    return (r.c0, r.c1)
+            r = zk_eval_ext_poly_at_ext(<const fe3 *>&c[0], n, p)
+    return (r.c0, r.c1, r.c2)
 
 
 def batch_inverse(values):
@@ -304,16 +311,19 @@ def batch_inverse(values):
 
 
 def batch_inverse_ext(values):
-    """The same in K, elements flat as c0, c1, c0, c1, ...; (0, 0) stays (0, 0)."""
+    """The same in K, elements flat as c0, c1, c2, c0, c1, c2, ...; zero stays zero."""
     cdef const fe[::1] v = _u64_view(values, False, "values")
-    if v.shape[0] % 2:
-        raise ValueError("extension elements come in (c0, c1) pairs: the length must be even")
+    if v.shape[0] % 3:
+        raise ValueError(
+            "extension elements come in (c0, c1, c2) triples: the length must be a "
+            "multiple of 3"
+        )
     _check_canonical(v, "values")
     cdef size_t n = v.shape[0]
     cdef array.array out = _new_u64(n)
     if n:
         with nogil:
-            zk_batch_inverse_ext(<const fe2 *>&v[0], <fe2 *>out.data.as_voidptr, n // 2)
+            zk_batch_inverse_ext(<const fe3 *>&v[0], <fe3 *>out.data.as_voidptr, n // 3)
     return out
 
 

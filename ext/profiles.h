@@ -12,10 +12,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "field.h"
+
 #define ZK_PROFILE_TEST 0
 #define ZK_PROFILE_DEFAULT 1
 #define ZK_PROFILE_HIGH 2
 #define ZK_N_PROFILES 3
+
+/* Version 2 of the protocol and of the receipt format: challenges in the cubic extension
+ * (protocol.md 1, 7, 10). Version-1 receipts drew them from a quadratic extension and
+ * are refused, never verified under the old rules. */
+#define ZK_PROTOCOL_VERSION 2
+#define ZK_RECEIPT_VERSION 2
 
 /* The LDE coset offset c of protocol.md 6 (D = c * <w_N>). */
 #define ZK_LDE_OFFSET 7ULL
@@ -36,10 +44,12 @@ typedef struct {
     uint8_t extension_degree; /* challenges live in K = F_p^extension_degree */
 } zk_profile;
 
+/* Every profile draws its challenges from the one extension the code implements (fe3,
+ * K = F[X]/(X^3 - 7)): the column is the figure the policy uses, not a switch. */
 static const zk_profile ZK_PROFILES[ZK_N_PROFILES] = {
-    {ZK_PROFILE_TEST, "test", 2, 8, 0, 2, 8, 2},
-    {ZK_PROFILE_DEFAULT, "default", 3, 28, 16, 3, 32, 2},
-    {ZK_PROFILE_HIGH, "high", 3, 38, 16, 3, 32, 2},
+    {ZK_PROFILE_TEST, "test", 2, 8, 0, 2, 8, ZK_EXT_DEGREE},
+    {ZK_PROFILE_DEFAULT, "default", 3, 28, 16, 3, 32, ZK_EXT_DEGREE},
+    {ZK_PROFILE_HIGH, "high", 3, 38, 16, 3, 32, ZK_EXT_DEGREE},
 };
 
 /* The profile with this id, or NULL for an unknown id. */

@@ -15,9 +15,10 @@ from libc.string cimport memset
 
 cdef extern from "field.h":
     ctypedef uint64_t fe
-    ctypedef struct fe2:
+    ctypedef struct fe3:
         fe c0
         fe c1
+        fe c2
 
 cdef extern from "vm.h":
     ctypedef struct zk_program:
@@ -48,7 +49,7 @@ cdef extern from "transcript.h":
     void zk_transcript_absorb(zk_transcript *t, const void *data, size_t len) nogil
     void zk_transcript_squeeze(zk_transcript *t, uint8_t *out) nogil
     fe zk_transcript_draw_base(zk_transcript *t) nogil
-    fe2 zk_transcript_draw_ext(zk_transcript *t) nogil
+    fe3 zk_transcript_draw_ext(zk_transcript *t) nogil
     uint64_t zk_transcript_draw_index(zk_transcript *t, uint64_t n) nogil
     void zk_transcript_absorb_statement(zk_transcript *t, const zk_profile *prof,
                                         const uint8_t *program_hash, const fe *inputs,
@@ -69,16 +70,16 @@ cdef extern from "air.h":
         uint32_t n_constraints
     int ZK_AIR_MAX_CONSTRAINTS
     int zk_air_init(zk_air *air, const zk_program *p) nogil
-    void zk_air_eval_ext(const zk_air *air, const fe2 *cur, const fe2 *next, const fe *inputs,
-                         const fe *outputs, fe2 *out) nogil
+    void zk_air_eval_ext(const zk_air *air, const fe3 *cur, const fe3 *next, const fe *inputs,
+                         const fe *outputs, fe3 *out) nogil
     void zk_air_eval_base(const zk_air *air, const fe *cur, const fe *next, const fe *inputs,
                           const fe *outputs, fe *out) nogil
     int ZK_AIR_BATCH
     void zk_air_combine_batch(const zk_air *air, const fe *cur, const fe *next, size_t n,
-                              const fe *inputs, const fe *outputs, const fe2 *alphas,
-                              fe2 *trans, fe2 *first, fe2 *last) nogil
-    fe2 zk_air_composition_at(const zk_air *air, const fe2 *cur, const fe2 *next,
-                              const fe *inputs, const fe *outputs, const fe2 *alphas, fe2 z,
+                              const fe *inputs, const fe *outputs, const fe3 *alphas,
+                              fe3 *trans, fe3 *first, fe3 *last) nogil
+    fe3 zk_air_composition_at(const zk_air *air, const fe3 *cur, const fe3 *next,
+                              const fe *inputs, const fe *outputs, const fe3 *alphas, fe3 z,
                               unsigned log_t) nogil
 
 cdef extern from "prover.h":
@@ -310,8 +311,8 @@ cdef class Transcript:
         return zk_transcript_draw_base(&self.t)
 
     def draw_ext(self):
-        cdef fe2 v = zk_transcript_draw_ext(&self.t)
-        return (v.c0, v.c1)
+        cdef fe3 v = zk_transcript_draw_ext(&self.t)
+        return (v.c0, v.c1, v.c2)
 
     def draw_index(self, uint64_t n):
         if n == 0 or (n & (n - 1)) != 0:
@@ -383,35 +384,35 @@ cdef class Air:
         return [vals[i] for i in range(self.air.n_constraints)]
 
     def eval_ext(self, cur, next, inputs, outputs):
-        """All constraints over K at one row pair; values are (c0, c1) pairs."""
-        cdef fe2 c[320]
-        cdef fe2 n[320]
+        """All constraints over K at one row pair; values are (c0, c1, c2) triples."""
+        cdef fe3 c[320]
+        cdef fe3 n[320]
         cdef fe ins[16]
         cdef fe outs[16]
-        cdef fe2 vals[1024]
+        cdef fe3 vals[1024]
         cdef Py_ssize_t i
         self._check(len(cur), len(next), len(inputs), len(outputs))
         for i in range(self.air.width):
-            c[i] = _canon2(cur[i])
-            n[i] = _canon2(next[i])
+            c[i] = _canon3(cur[i])
+            n[i] = _canon3(next[i])
         for i in range(len(inputs)):
             ins[i] = _canon(inputs[i])
         for i in range(len(outputs)):
             outs[i] = _canon(outputs[i])
         zk_air_eval_ext(&self.air, c, n, ins, outs, vals)
-        return [(vals[i].c0, vals[i].c1) for i in range(self.air.n_constraints)]
+        return [(vals[i].c0, vals[i].c1, vals[i].c2) for i in range(self.air.n_constraints)]
 
     def combine_batch(self, cur_rows, next_rows, inputs, outputs, alphas):
         """The prover's batched path: per row, (transition, first-row, last-row) sums of
-        alpha_k * c_k, each a (c0, c1) pair. At most ZK_AIR_BATCH rows."""
+        alpha_k * c_k, each a (c0, c1, c2) triple. At most ZK_AIR_BATCH rows."""
         cdef size_t n = len(cur_rows), w = self.air.width, r, c
         cdef Py_ssize_t i
         cdef fe ins[16]
         cdef fe outs[16]
-        cdef fe2 al[1024]
-        cdef fe2 tr[64]
-        cdef fe2 fi[64]
-        cdef fe2 la[64]
+        cdef fe3 al[1024]
+        cdef fe3 tr[64]
+        cdef fe3 fi[64]
+        cdef fe3 la[64]
         if n == 0 or n > <size_t>ZK_AIR_BATCH or <size_t>len(next_rows) != n:
             raise ValueError(f"expected 1..{ZK_AIR_BATCH} rows in both lists")
         self._check(w, w, len(inputs), len(outputs))
@@ -433,35 +434,36 @@ cdef class Air:
             for i in range(len(outputs)):
                 outs[i] = _canon(outputs[i])
             for i in range(self.air.n_constraints):
-                al[i] = _canon2(alphas[i])
+                al[i] = _canon3(alphas[i])
             zk_air_combine_batch(&self.air, cur, nxt, n, ins, outs, al, tr, fi, la)
         finally:
             PyMem_Free(cur)
-        return [((tr[r].c0, tr[r].c1), (fi[r].c0, fi[r].c1), (la[r].c0, la[r].c1))
+        return [((tr[r].c0, tr[r].c1, tr[r].c2), (fi[r].c0, fi[r].c1, fi[r].c2),
+                 (la[r].c0, la[r].c1, la[r].c2))
                 for r in range(n)]
 
     def composition_at(self, cur, next, inputs, outputs, alphas, z, unsigned log_t):
         """sum_k alpha_k c_k(z) / divisor_k(z), as the verifier's OOD check computes it."""
-        cdef fe2 c[320]
-        cdef fe2 n[320]
+        cdef fe3 c[320]
+        cdef fe3 n[320]
         cdef fe ins[16]
         cdef fe outs[16]
-        cdef fe2 al[1024]
+        cdef fe3 al[1024]
         cdef Py_ssize_t i
         self._check(len(cur), len(next), len(inputs), len(outputs))
         if <size_t>len(alphas) != self.air.n_constraints:
             raise ValueError(f"expected {self.air.n_constraints} alphas")
         for i in range(self.air.width):
-            c[i] = _canon2(cur[i])
-            n[i] = _canon2(next[i])
+            c[i] = _canon3(cur[i])
+            n[i] = _canon3(next[i])
         for i in range(len(inputs)):
             ins[i] = _canon(inputs[i])
         for i in range(len(outputs)):
             outs[i] = _canon(outputs[i])
         for i in range(self.air.n_constraints):
-            al[i] = _canon2(alphas[i])
-        cdef fe2 r = zk_air_composition_at(&self.air, c, n, ins, outs, al, _canon2(z), log_t)
-        return (r.c0, r.c1)
+            al[i] = _canon3(alphas[i])
+        cdef fe3 r = zk_air_composition_at(&self.air, c, n, ins, outs, al, _canon3(z), log_t)
+        return (r.c0, r.c1, r.c2)
 
 
 cdef fe _canon(object v) except? 0:
@@ -470,12 +472,16 @@ cdef fe _canon(object v) except? 0:
     return <fe>v
 
 
-cdef fe2 _canon2(object v) except *:
-    cdef fe2 r
+cdef fe3 _canon3(object v) except *:
+    cdef fe3 r
     if isinstance(v, tuple):
+        if len(v) != 3:
+            raise ValueError(f"an element of K is a (c0, c1, c2) triple, not {v!r}")
         r.c0 = _canon(v[0])
         r.c1 = _canon(v[1])
+        r.c2 = _canon(v[2])
     else:
         r.c0 = _canon(v)
         r.c1 = 0
+        r.c2 = 0
     return r

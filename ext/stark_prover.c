@@ -18,6 +18,9 @@
  *      the field, so the bytes equal those of the pointwise formulas of 8.4 and 8.5.
  *   6.-7. grinding, positions, openings, receipt bytes (section 10).
  * Merkle trees are kept without their leaf level (see "commitment" below).
+ * A K-valued array is stored as ZK_EXT_DEGREE (= 3) planes of base-field values, one per
+ * coordinate (c0 plane, then c1, then c2), so the NTTs and the LDE, which are F-linear,
+ * run on each plane as on any base-field column. DEG = ZK_EXT_DEGREE below.
  *
  * Memory: see zk_prove_memory_bytes; everything is freed before returning.
  */
@@ -41,6 +44,7 @@
 #define ZK_2POW128 0xFFFFFFFE00000001ULL
 /* Rows per block in the composition loop: the batch inversion's unit of work. */
 #define COMP_BLOCK 256
+#define DEG ZK_EXT_DEGREE
 
 static double now(void) {
     struct timespec ts;
@@ -95,18 +99,18 @@ typedef struct {
     const fe *const *trace; /* w columns of T values: the trace over H (caller's) */
     fe *lde;               /* w x N trace LDE, column-major */
     commitment trace_tree;
-    fe2 *alphas;
-    fe *comp_h;            /* 4 x T over H: C_0.c0, C_0.c1, C_1.c0, C_1.c1 */
-    fe *comp_lde;          /* 4 x N, same column order (the leaf order) */
+    fe3 *alphas;
+    fe *comp_h;            /* 2D x T over H: C_0.c0, C_0.c1, C_0.c2, C_1.c0, C_1.c1, C_1.c2 */
+    fe *comp_lde;          /* 2D x N, same column order (the leaf order) */
     commitment comp_tree;
-    fe2 *frame;            /* t(z)[w] || t(zw)[w] || C_0(z) || C_1(z) */
-    fe2 *inv_h;            /* T: 1/(w_T^i - z) */
-    fe *deep_h;            /* 2 x T: DEEP over H, real parts then X parts */
+    fe3 *frame;            /* t(z)[w] || t(zw)[w] || C_0(z) || C_1(z) */
+    fe3 *inv_h;            /* T: 1/(w_T^i - z) */
+    fe *deep_h;            /* DEG x T: DEEP over H, one plane per coordinate */
     unsigned n_layers;
     size_t rem_size;
-    fe *layer_vals[ZK_MAX_FRI_LAYERS]; /* 2 x n_l: real parts, then X parts */
+    fe *layer_vals[ZK_MAX_FRI_LAYERS]; /* DEG x n_l, one plane per coordinate */
     commitment layer_tree[ZK_MAX_FRI_LAYERS];
-    fe *fri_poly;          /* 2 x T: the current FRI polynomial's coefficients */
+    fe *fri_poly;          /* DEG x T: the current FRI polynomial's coefficients */
     uint64_t nonce;
 } prover;
 
@@ -276,7 +280,7 @@ static int trace_step(prover *pv, zk_prove_timings *tm) {
 
 typedef struct {
     prover *pv;
-    fe *out_c0, *out_c1;  /* C on the M-point coset, by component */
+    fe *out[DEG];           /* C on the M-point coset, by coordinate */
     fe w_m;               /* generator of the size-M subgroup */
     fe g_last;            /* w_T^(T-1) */
     const fe *zt_inv;     /* 1/(x^T - 1), which depends on j mod (M/T) only */
@@ -289,7 +293,7 @@ static void comp_range(void *vctx, size_t begin, size_t end) {
     size_t w = pv->w, N = pv->N, stride = pv->N >> pv->log_m, step = (size_t)1 << pv->log_b;
     size_t cycle_mask = ((size_t)1 << (pv->log_m - pv->log_t)) - 1;
     fe xs[COMP_BLOCK], den[2 * COMP_BLOCK], inv[2 * COMP_BLOCK];
-    fe2 trans[ZK_AIR_BATCH], first[ZK_AIR_BATCH], last[ZK_AIR_BATCH];
+    fe3 trans[ZK_AIR_BATCH], first[ZK_AIR_BATCH], last[ZK_AIR_BATCH];
     /* rows of one batch, column by column (zk_air_combine_batch's layout) */
     fe *cur = malloc(2 * w * ZK_AIR_BATCH * sizeof(fe));
     if (!cur) {
@@ -324,10 +328,11 @@ static void comp_range(void *vctx, size_t begin, size_t end) {
             for (size_t r = 0; r < nb; r++) {
                 size_t i = b0 + r, j = blk + i;
                 fe zt = f_mul(f_sub(xs[i], job->g_last), job->zt_inv[j & cycle_mask]);
-                fe2 v = e_add(e_add(e_mul_base(trans[r], zt), e_mul_base(first[r], inv[i])),
+                fe3 v = e_add(e_add(e_mul_base(trans[r], zt), e_mul_base(first[r], inv[i])),
                               e_mul_base(last[r], inv[n + i]));
-                job->out_c0[j] = v.c0;
-                job->out_c1[j] = v.c1;
+                job->out[0][j] = v.c0;
+                job->out[1][j] = v.c1;
+                job->out[2][j] = v.c2;
             }
         }
     }
@@ -336,7 +341,7 @@ static void comp_range(void *vctx, size_t begin, size_t end) {
 
 typedef struct {
     prover *pv;
-    fe *arrays[2];
+    fe *arrays[DEG];
     unsigned log_n;
     fe offset;
 } intt_job;
@@ -376,46 +381,45 @@ static int composition_step(prover *pv, zk_prove_timings *tm) {
     double t0 = now();
     size_t T = pv->T, N = pv->N, M = (size_t)1 << pv->log_m;
     uint32_t nc = pv->air.n_constraints;
-    pv->alphas = malloc(nc * sizeof(fe2));
+    pv->alphas = malloc(nc * sizeof(fe3));
     if (!pv->alphas) return ZK_PROVE_NO_MEMORY;
     for (uint32_t k = 0; k < nc; k++) pv->alphas[k] = zk_transcript_draw_ext(&pv->tr);
 
-    fe *evals = malloc(2 * M * sizeof(fe));
+    fe *evals = malloc(DEG * M * sizeof(fe));
     if (!evals) return ZK_PROVE_NO_MEMORY;
     fe w_m = f_root_of_unity(pv->log_m), w_t = f_root_of_unity(pv->log_t);
     size_t cycle = M / T; /* x^T on the coset takes M/T values */
     fe zt_inv[1 << 8];    /* M/T <= B <= 2^8 */
     fe ct = f_pow(ZK_LDE_OFFSET, T), w_cycle = f_pow(w_m, T);
     for (size_t k = 0; k < cycle; k++) zt_inv[k] = f_inv(f_sub(f_mul(ct, f_pow(w_cycle, k)), 1));
-    comp_job job = {pv, evals, evals + M, w_m, f_pow(w_t, T - 1), zt_inv};
+    comp_job job = {pv, {evals, evals + M, evals + 2 * M}, w_m, f_pow(w_t, T - 1), zt_inv};
     zk_parallel_for(pv->threads, M, comp_range, &job);
 
-    intt_job ij = {pv, {evals, evals + M}, pv->log_m, ZK_LDE_OFFSET};
-    zk_parallel_for(pv->threads > 2 ? 1 : pv->threads, 2, intt_range, &ij);
-    pv->comp_h = malloc(4 * T * sizeof(fe));
-    pv->comp_lde = malloc(4 * N * sizeof(fe));
+    intt_job ij = {pv, {evals, evals + M, evals + 2 * M}, pv->log_m, ZK_LDE_OFFSET};
+    zk_parallel_for(pv->threads > 2 ? 1 : pv->threads, DEG, intt_range, &ij);
+    pv->comp_h = malloc(2 * DEG * T * sizeof(fe));
+    pv->comp_lde = malloc(2 * DEG * N * sizeof(fe));
     if (pv->failed || !pv->comp_h || !pv->comp_lde) {
         free(evals);
         return ZK_PROVE_NO_MEMORY;
     }
     /* C = C_0 + X^T C_1: coefficients [0, T) and [T, 2T); higher ones are zero for a
      * satisfied AIR and are dropped (protocol.md 8.2) otherwise. */
-    memcpy(pv->comp_h + 0 * T, evals, T * sizeof(fe));
-    memcpy(pv->comp_h + 1 * T, evals + M, T * sizeof(fe));
-    memcpy(pv->comp_h + 2 * T, evals + T, T * sizeof(fe));
-    memcpy(pv->comp_h + 3 * T, evals + M + T, T * sizeof(fe));
+    for (size_t i = 0; i < 2; i++)     /* segment C_i */
+        for (size_t c = 0; c < DEG; c++) /* coordinate c of its coefficients */
+            memcpy(pv->comp_h + (i * DEG + c) * T, evals + c * M + i * T, T * sizeof(fe));
     free(evals);
     /* coefficients -> values over H, the input of the LDE and of the OOD formula */
-    h_transform_all(pv, pv->comp_h, T, 4, 0);
-    const fe *parts[4];
-    for (int c = 0; c < 4; c++) parts[c] = pv->comp_h + c * T;
+    h_transform_all(pv, pv->comp_h, T, 2 * DEG, 0);
+    const fe *parts[2 * DEG];
+    for (size_t c = 0; c < 2 * DEG; c++) parts[c] = pv->comp_h + c * T;
     if (pv->failed ||
-        lde_columns(pv, parts, pv->comp_lde, N, 4, pv->log_t, ZK_LDE_OFFSET) != 0)
+        lde_columns(pv, parts, pv->comp_lde, N, 2 * DEG, pv->log_t, ZK_LDE_OFFSET) != 0)
         return ZK_PROVE_NO_MEMORY;
     double t1 = now();
     tm->composition += t1 - t0;
 
-    if (commit_block(pv, &pv->comp_tree, pv->comp_lde, 4, N) != ZK_PROVE_OK)
+    if (commit_block(pv, &pv->comp_tree, pv->comp_lde, 2 * DEG, N) != ZK_PROVE_OK)
         return ZK_PROVE_NO_MEMORY;
     tm->composition_commit += now() - t1;
     return ZK_PROVE_OK;
@@ -430,38 +434,40 @@ static int composition_step(prover *pv, zk_prove_timings *tm) {
  * So one table serves both points: v(z) = k sum_i v_i wt_i, v(z w) = k sum_i v_(i+1) wt_i. */
 typedef struct {
     prover *pv;
-    const fe2 *wt;
-    fe2 *at_z, *at_zw; /* per polynomial: w trace columns, then the 4 composition parts */
+    const fe3 *wt;
+    fe3 *at_z, *at_zw; /* per polynomial: w trace columns, then the 2D composition planes */
 } ood_job;
 
 static void ood_range(void *vctx, size_t begin, size_t end) {
     ood_job *job = vctx;
     prover *pv = job->pv;
     size_t T = pv->T, w = pv->w;
-    const fe2 *wt = job->wt;
+    const fe3 *wt = job->wt;
     for (size_t k = begin; k < end; k++) {
         const fe *v = k < w ? pv->trace[k] : pv->comp_h + (k - w) * T;
-        lazy a0 = {0, 0}, a1 = {0, 0}, b0 = {0, 0}, b1 = {0, 0};
+        lazy a0 = {0, 0}, a1 = {0, 0}, a2 = {0, 0}, b0 = {0, 0}, b1 = {0, 0}, b2 = {0, 0};
         for (size_t i = 0; i < T; i++) {
             lazy_mac(&a0, v[i], wt[i].c0);
             lazy_mac(&a1, v[i], wt[i].c1);
+            lazy_mac(&a2, v[i], wt[i].c2);
         }
-        job->at_z[k] = (fe2){lazy_done(&a0), lazy_done(&a1)};
+        job->at_z[k] = (fe3){lazy_done(&a0), lazy_done(&a1), lazy_done(&a2)};
         if (k >= w) continue; /* C_i(z w) is not part of the frame */
         for (size_t i = 0; i < T; i++) {
             fe next = v[(i + 1) & (T - 1)];
             lazy_mac(&b0, next, wt[i].c0);
             lazy_mac(&b1, next, wt[i].c1);
+            lazy_mac(&b2, next, wt[i].c2);
         }
-        job->at_zw[k] = (fe2){lazy_done(&b0), lazy_done(&b1)};
+        job->at_zw[k] = (fe3){lazy_done(&b0), lazy_done(&b1), lazy_done(&b2)};
     }
 }
 
 /* inv_h[i] = 1/(w^i - z) and wt[i] = w^i * inv_h[i] over chunks of [0, T). */
 typedef struct {
     prover *pv;
-    fe2 z;
-    fe2 *wt;
+    fe3 z;
+    fe3 *wt;
 } inv_job;
 
 static void inv_range(void *vctx, size_t begin, size_t end) {
@@ -480,31 +486,25 @@ static void inv_range(void *vctx, size_t begin, size_t end) {
     }
 }
 
-/* X * (u0 + u1 X) = 7 u1 + u0 X */
-static inline fe2 e_mul_x(fe2 u) {
-    fe2 r = {f_mul(ZK_EXT_W, u.c1), u.c0};
-    return r;
-}
-
-static void powers_ext(fe2 base, fe2 *out, size_t n) {
-    fe2 x = {1, 0};
+static void powers_ext(fe3 base, fe3 *out, size_t n) {
+    fe3 x = E_ONE;
     for (size_t k = 0; k < n; k++) {
         out[k] = x;
         x = e_mul(x, base);
     }
 }
 
-static int ood_step(prover *pv, fe2 *z_out, zk_prove_timings *tm) {
+static int ood_step(prover *pv, fe3 *z_out, zk_prove_timings *tm) {
     double t0 = now();
     size_t T = pv->T, w = pv->w;
-    fe2 z;
+    fe3 z;
     do z = zk_transcript_draw_ext(&pv->tr);
-    while (z.c1 == 0);
+    while (e_in_base(z));
 
-    fe2 *wt = malloc(T * sizeof(fe2));
-    fe2 *vals = malloc(2 * (w + 4) * sizeof(fe2));
-    pv->inv_h = malloc(T * sizeof(fe2));
-    pv->frame = malloc((2 * w + 2) * sizeof(fe2));
+    fe3 *wt = malloc(T * sizeof(fe3));
+    fe3 *vals = malloc(2 * (w + 2 * DEG) * sizeof(fe3));
+    pv->inv_h = malloc(T * sizeof(fe3));
+    pv->frame = malloc((2 * w + 2) * sizeof(fe3));
     if (!wt || !vals || !pv->inv_h || !pv->frame) {
         free(wt);
         free(vals);
@@ -512,25 +512,26 @@ static int ood_step(prover *pv, fe2 *z_out, zk_prove_timings *tm) {
     }
     inv_job ij = {pv, z, wt};
     zk_parallel_for(pv->threads, T, inv_range, &ij);
-    ood_job job = {pv, wt, vals, vals + w + 4};
-    zk_parallel_for(pv->threads, w + 4, ood_range, &job);
+    ood_job job = {pv, wt, vals, vals + w + 2 * DEG};
+    zk_parallel_for(pv->threads, w + 2 * DEG, ood_range, &job);
     /* -(z^T - 1)/T */
-    fe2 k = e_mul_base(e_sub(e_pow(z, T), e_from(1)), f_neg(f_inv((fe)T)));
+    fe3 k = e_mul_base(e_sub(e_pow(z, T), e_from(1)), f_neg(f_inv((fe)T)));
     for (size_t j = 0; j < w; j++) {
         pv->frame[j] = e_mul(k, job.at_z[j]);
         pv->frame[w + j] = e_mul(k, job.at_zw[j]);
     }
-    /* C_i(z) = A(z) + X * B(z) for C_i = A + X B with A, B over F */
-    fe2 parts[4];
-    for (int i = 0; i < 4; i++) parts[i] = e_mul(k, job.at_z[w + i]);
-    pv->frame[2 * w] = e_add(parts[0], e_mul_x(parts[1]));
-    pv->frame[2 * w + 1] = e_add(parts[2], e_mul_x(parts[3]));
+    /* C_i(z) = A(z) + X (B(z) + X C(z)) for C_i = A + X B + X^2 C with A, B, C over F */
+    for (size_t i = 0; i < 2; i++) {
+        const fe3 *at = job.at_z + w + i * DEG;
+        fe3 a = e_mul(k, at[0]), b = e_mul(k, at[1]), c = e_mul(k, at[2]);
+        pv->frame[2 * w + i] = e_add(a, e_mul_x(e_add(b, e_mul_x(c))));
+    }
     free(wt);
     free(vals);
 
     zk_absorber ab;
     zk_absorber_begin(&ab, &pv->tr);
-    for (size_t i = 0; i < 2 * w + 2; i++) zk_absorber_fe2(&ab, pv->frame[i]);
+    for (size_t i = 0; i < 2 * w + 2; i++) zk_absorber_fe3(&ab, pv->frame[i]);
     zk_absorber_end(&ab);
     *z_out = z;
     tm->ood += now() - t0;
@@ -543,8 +544,8 @@ static int ood_step(prover *pv, fe2 *z_out, zk_prove_timings *tm) {
  * with 1/(w^i - z w) = w^-1 / (w^(i-1) - z) from the same inverse table. */
 typedef struct {
     prover *pv;
-    const fe2 *a, *b, *c; /* DEEP coefficients: w, w, 2 */
-    fe2 p1z, p2zw;        /* P1(z), P2(z w) */
+    const fe3 *a, *b, *c; /* DEEP coefficients: w, w, 2 */
+    fe3 p1z, p2zw;        /* P1(z), P2(z w) */
     fe w_inv;             /* w_T^-1 */
 } deep_job;
 
@@ -553,43 +554,59 @@ static void deep_range(void *vctx, size_t begin, size_t end) {
     prover *pv = job->pv;
     size_t T = pv->T, w = pv->w;
     const fe *ch = pv->comp_h;
-    /* c_i * (u0 + u1 X) = (c0 u0 + 7 c1 u1) + (c0 u1 + c1 u0) X: keep 7 c1 at hand */
-    fe c7[2] = {f_mul(ZK_EXT_W, job->c[0].c1), f_mul(ZK_EXT_W, job->c[1].c1)};
+    /* c_k * (u0 + u1 X + u2 X^2) =
+     *     (c0 u0 + W c1 u2 + W c2 u1) + (c0 u1 + c1 u0 + W c2 u2) X + (c0 u2 + c1 u1 + c2 u0) X^2:
+     * keep W c1, W c2 at hand, so every term is one product in the lazy sums */
+    fe wc1[2], wc2[2];
+    for (int k = 0; k < 2; k++) {
+        wc1[k] = f_mul(ZK_EXT_W, job->c[k].c1);
+        wc2[k] = f_mul(ZK_EXT_W, job->c[k].c2);
+    }
     for (size_t i = begin; i < end; i++) {
-        lazy s[4] = {{0, 0}};
+        lazy s[2 * DEG] = {{0, 0}}; /* P1's coordinates, then P2's */
         for (size_t j = 0; j < w; j++) {
             fe t = pv->trace[j][i];
             lazy_mac(&s[0], job->a[j].c0, t);
             lazy_mac(&s[1], job->a[j].c1, t);
-            lazy_mac(&s[2], job->b[j].c0, t);
-            lazy_mac(&s[3], job->b[j].c1, t);
+            lazy_mac(&s[2], job->a[j].c2, t);
+            lazy_mac(&s[3], job->b[j].c0, t);
+            lazy_mac(&s[4], job->b[j].c1, t);
+            lazy_mac(&s[5], job->b[j].c2, t);
         }
         for (int k = 0; k < 2; k++) {
-            fe u0 = ch[(2 * k) * T + i], u1 = ch[(2 * k + 1) * T + i];
-            lazy_mac(&s[0], job->c[k].c0, u0);
-            lazy_mac(&s[0], c7[k], u1);
-            lazy_mac(&s[1], job->c[k].c0, u1);
-            lazy_mac(&s[1], job->c[k].c1, u0);
+            const fe *seg = ch + (size_t)k * DEG * T;
+            fe u0 = seg[i], u1 = seg[T + i], u2 = seg[2 * T + i];
+            fe3 c = job->c[k];
+            lazy_mac(&s[0], c.c0, u0);
+            lazy_mac(&s[0], wc1[k], u2);
+            lazy_mac(&s[0], wc2[k], u1);
+            lazy_mac(&s[1], c.c0, u1);
+            lazy_mac(&s[1], c.c1, u0);
+            lazy_mac(&s[1], wc2[k], u2);
+            lazy_mac(&s[2], c.c0, u2);
+            lazy_mac(&s[2], c.c1, u1);
+            lazy_mac(&s[2], c.c2, u0);
         }
-        fe2 p1 = {lazy_done(&s[0]), lazy_done(&s[1])};
-        fe2 p2 = {lazy_done(&s[2]), lazy_done(&s[3])};
-        fe2 inv2 = e_mul_base(pv->inv_h[(i - 1) & (T - 1)], job->w_inv);
-        fe2 d = e_add(e_mul(e_sub(p1, job->p1z), pv->inv_h[i]), e_mul(e_sub(p2, job->p2zw), inv2));
+        fe3 p1 = {lazy_done(&s[0]), lazy_done(&s[1]), lazy_done(&s[2])};
+        fe3 p2 = {lazy_done(&s[3]), lazy_done(&s[4]), lazy_done(&s[5])};
+        fe3 inv2 = e_mul_base(pv->inv_h[(i - 1) & (T - 1)], job->w_inv);
+        fe3 d = e_add(e_mul(e_sub(p1, job->p1z), pv->inv_h[i]), e_mul(e_sub(p2, job->p2zw), inv2));
         pv->deep_h[i] = d.c0;
         pv->deep_h[T + i] = d.c1;
+        pv->deep_h[2 * T + i] = d.c2;
     }
 }
 
 static int deep_step(prover *pv, zk_prove_timings *tm) {
     double t0 = now();
     size_t T = pv->T, w = pv->w;
-    fe2 coef[2 * ZK_AIR_MAX_WIDTH + 2];
+    fe3 coef[2 * ZK_AIR_MAX_WIDTH + 2];
     for (size_t k = 0; k < 2 * w + 2; k++) coef[k] = zk_transcript_draw_ext(&pv->tr);
-    pv->deep_h = malloc(2 * T * sizeof(fe));
+    pv->deep_h = malloc(DEG * T * sizeof(fe));
     if (!pv->deep_h) return ZK_PROVE_NO_MEMORY;
-    deep_job job = {pv, coef, coef + w, coef + 2 * w, {0, 0}, {0, 0},
+    deep_job job = {pv, coef, coef + w, coef + 2 * w, E_ZERO, E_ZERO,
                     f_inv(f_root_of_unity(pv->log_t))};
-    const fe2 *tz = pv->frame, *tzw = pv->frame + w, *cz = pv->frame + 2 * w;
+    const fe3 *tz = pv->frame, *tzw = pv->frame + w, *cz = pv->frame + 2 * w;
     for (size_t j = 0; j < w; j++) {
         job.p1z = e_add(job.p1z, e_mul(job.a[j], tz[j]));
         job.p2zw = e_add(job.p2zw, e_mul(job.b[j], tzw[j]));
@@ -605,48 +622,48 @@ static int deep_step(prover *pv, zk_prove_timings *tm) {
 static int fri_step(prover *pv, zk_prove_timings *tm) {
     double t0 = now();
     size_t f = (size_t)1 << pv->log_f, d = pv->T, stride = pv->T;
-    /* the folds work on coefficients: real parts at [0, d), X parts at [stride, ..) */
-    pv->fri_poly = malloc(2 * pv->T * sizeof(fe));
+    /* the folds work on coefficients: coordinate c of coefficient i at c * stride + i */
+    pv->fri_poly = malloc(DEG * pv->T * sizeof(fe));
     if (!pv->fri_poly) return ZK_PROVE_NO_MEMORY;
     fe *poly = pv->fri_poly;
-    memcpy(poly, pv->deep_h, 2 * pv->T * sizeof(fe));
-    h_transform_all(pv, poly, pv->T, 2, 1);
+    memcpy(poly, pv->deep_h, DEG * pv->T * sizeof(fe));
+    h_transform_all(pv, poly, pv->T, DEG, 1);
     if (pv->failed) return ZK_PROVE_NO_MEMORY;
     fe offset = ZK_LDE_OFFSET;
     for (unsigned l = 0; l < pv->n_layers; l++) {
         unsigned log_n = pv->log_n - l * pv->log_f;
         size_t n = (size_t)1 << log_n, m = n / f;
-        fe *vals = malloc(2 * n * sizeof(fe));
+        fe *vals = malloc(DEG * n * sizeof(fe));
         if (!vals) return ZK_PROVE_NO_MEMORY;
         pv->layer_vals[l] = vals;
         if (l == 0) {
-            const fe *parts[2] = {pv->deep_h, pv->deep_h + pv->T};
-            if (lde_columns(pv, parts, vals, n, 2, pv->log_t, offset) != 0) mark_failed(pv);
+            const fe *parts[DEG] = {pv->deep_h, pv->deep_h + pv->T, pv->deep_h + 2 * pv->T};
+            if (lde_columns(pv, parts, vals, n, DEG, pv->log_t, offset) != 0) mark_failed(pv);
         } else {
-            extend_all(pv, poly, stride, d, 2, vals, n, log_n, offset);
+            extend_all(pv, poly, stride, d, DEG, vals, n, log_n, offset);
         }
         if (pv->failed) return ZK_PROVE_NO_MEMORY;
-        /* leaf i = values at i + j*m, j < f, each as (real, X) */
-        const fe *cols[2 * 256];
-        for (size_t j = 0; j < f; j++) {
-            cols[2 * j] = vals + j * m;
-            cols[2 * j + 1] = vals + n + j * m;
-        }
-        if (commit_columns(pv, &pv->layer_tree[l], cols, 2 * f, m) != ZK_PROVE_OK)
+        /* leaf i = values at i + j*m, j < f, each as (c0, c1, c2) */
+        const fe *cols[ZK_AIR_MAX_WIDTH]; /* DEG * f <= 3 * 16 columns */
+        for (size_t j = 0; j < f; j++)
+            for (size_t c = 0; c < DEG; c++) cols[DEG * j + c] = vals + c * n + j * m;
+        if (commit_columns(pv, &pv->layer_tree[l], cols, DEG * f, m) != ZK_PROVE_OK)
             return ZK_PROVE_NO_MEMORY;
         zk_transcript_absorb(&pv->tr, tree_root(&pv->layer_tree[l]), 32);
-        fe2 beta = zk_transcript_draw_ext(&pv->tr);
+        fe3 beta = zk_transcript_draw_ext(&pv->tr);
         /* P(X) = sum_k X^k P_k(X^f)  ->  sum_k beta^k P_k, written over the first d/f */
-        fe2 bpow[256];
+        fe3 bpow[256];
         powers_ext(beta, bpow, f);
         for (size_t i = 0; i < d / f; i++) {
-            fe2 acc = {0, 0};
+            fe3 acc = E_ZERO;
             for (size_t k = 0; k < f; k++) {
-                fe2 v = {poly[i * f + k], poly[stride + i * f + k]};
+                size_t at = i * f + k;
+                fe3 v = {poly[at], poly[stride + at], poly[2 * stride + at]};
                 acc = e_add(acc, e_mul(bpow[k], v));
             }
             poly[i] = acc.c0;
             poly[stride + i] = acc.c1;
+            poly[2 * stride + i] = acc.c2;
         }
         d /= f;
         offset = f_pow(offset, f);
@@ -657,7 +674,8 @@ static int fri_step(prover *pv, zk_prove_timings *tm) {
     zk_put_le16(b2, (uint16_t)d);
     zk_absorber_begin(&ab, &pv->tr);
     zk_absorber_bytes(&ab, b2, 2);
-    for (size_t k = 0; k < d; k++) zk_absorber_fe2(&ab, (fe2){poly[k], poly[stride + k]});
+    for (size_t k = 0; k < d; k++)
+        zk_absorber_fe3(&ab, (fe3){poly[k], poly[stride + k], poly[2 * stride + k]});
     zk_absorber_end(&ab);
     tm->fri += now() - t0;
     return ZK_PROVE_OK;
@@ -726,7 +744,7 @@ static void put8(writer *wr, uint8_t v) { *wr->p++ = v; }
 static void put16(writer *wr, uint16_t v) { zk_put_le16(wr->p, v); wr->p += 2; }
 static void put32(writer *wr, uint32_t v) { zk_put_le32(wr->p, v); wr->p += 4; }
 static void put64(writer *wr, uint64_t v) { zk_put_le64(wr->p, v); wr->p += 8; }
-static void put_fe2(writer *wr, fe2 v) { put64(wr, v.c0); put64(wr, v.c1); }
+static void put_fe3(writer *wr, fe3 v) { put64(wr, v.c0); put64(wr, v.c1); put64(wr, v.c2); }
 
 static int query_step(prover *pv, zk_prove_result *res, zk_prove_timings *tm) {
     double t0 = now();
@@ -765,16 +783,17 @@ static int query_step(prover *pv, zk_prove_result *res, zk_prove_timings *tm) {
     }
 
     size_t size = 4 + 2 + 1 + 32 + 2 + 8 * pv->n_inputs + 2 + 8 * pv->n_outputs + 1 + 2;
-    size += 64 + (2 * w + 2) * 16 + 1 + 32 * L + 2 + 16 * pv->rem_size + 8 + 2;
+    size += 64 + (2 * w + 2) * ZK_EXT_BYTES + 1 + 32 * L + 2 + ZK_EXT_BYTES * pv->rem_size + 8 + 2;
     size += np * w * 8 + 4 + 32 * n_proof[0];
-    size += np * 32 + 4 + 32 * n_proof[1];
-    for (unsigned l = 0; l < L; l++) size += 2 + n_idx[l] * f * 16 + 4 + 32 * n_proof[2 + l];
+    size += np * 2 * ZK_EXT_BYTES + 4 + 32 * n_proof[1];
+    for (unsigned l = 0; l < L; l++)
+        size += 2 + n_idx[l] * f * ZK_EXT_BYTES + 4 + 32 * n_proof[2 + l];
     out = malloc(size);
     if (!out) goto done;
 
     writer wr = {out};
     put_bytes(&wr, "ZKRC", 4);
-    put16(&wr, 1);
+    put16(&wr, ZK_RECEIPT_VERSION);
     put8(&wr, prof->id);
     put_bytes(&wr, pv->program_hash, 32);
     put16(&wr, (uint16_t)pv->n_inputs);
@@ -786,12 +805,12 @@ static int query_step(prover *pv, zk_prove_result *res, zk_prove_timings *tm) {
 
     put_bytes(&wr, tree_root(&pv->trace_tree), 32);
     put_bytes(&wr, tree_root(&pv->comp_tree), 32);
-    for (size_t k = 0; k < 2 * w + 2; k++) put_fe2(&wr, pv->frame[k]);
+    for (size_t k = 0; k < 2 * w + 2; k++) put_fe3(&wr, pv->frame[k]);
     put8(&wr, (uint8_t)L);
     for (unsigned l = 0; l < L; l++) put_bytes(&wr, tree_root(&pv->layer_tree[l]), 32);
     put16(&wr, (uint16_t)pv->rem_size);
     for (size_t k = 0; k < pv->rem_size; k++)
-        put_fe2(&wr, (fe2){pv->fri_poly[k], pv->fri_poly[pv->T + k]});
+        put_fe3(&wr, (fe3){pv->fri_poly[k], pv->fri_poly[pv->T + k], pv->fri_poly[2 * pv->T + k]});
     put64(&wr, pv->nonce);
     put16(&wr, (uint16_t)np);
 
@@ -800,7 +819,7 @@ static int query_step(prover *pv, zk_prove_result *res, zk_prove_timings *tm) {
     put32(&wr, (uint32_t)n_proof[0]);
     put_bytes(&wr, proofs[0], 32 * n_proof[0]);
     for (size_t i = 0; i < np; i++)
-        for (size_t c = 0; c < 4; c++) put64(&wr, pv->comp_lde[c * N + pos[i]]);
+        for (size_t c = 0; c < 2 * DEG; c++) put64(&wr, pv->comp_lde[c * N + pos[i]]);
     put32(&wr, (uint32_t)n_proof[1]);
     put_bytes(&wr, proofs[1], 32 * n_proof[1]);
     for (unsigned l = 0; l < L; l++) {
@@ -809,10 +828,8 @@ static int query_step(prover *pv, zk_prove_result *res, zk_prove_timings *tm) {
         put16(&wr, (uint16_t)n_idx[l]);
         for (size_t i = 0; i < n_idx[l]; i++) {
             size_t leaf = idx[l * q + i];
-            for (size_t j = 0; j < f; j++) {
-                put64(&wr, vals[leaf + j * m]);
-                put64(&wr, vals[n + leaf + j * m]);
-            }
+            for (size_t j = 0; j < f; j++)
+                for (size_t c = 0; c < DEG; c++) put64(&wr, vals[c * n + leaf + j * m]);
         }
         put32(&wr, (uint32_t)n_proof[2 + l]);
         put_bytes(&wr, proofs[2 + l], 32 * n_proof[2 + l]);
@@ -867,7 +884,7 @@ static int prove_trace(const zk_program *prog, const uint8_t *program, size_t pr
     zk_transcript_init(&pv.tr);
     zk_transcript_absorb_statement(&pv.tr, prof, pv.program_hash, inputs, pv.n_inputs, outputs,
                                    pv.n_outputs, log_t);
-    fe2 z;
+    fe3 z;
     pv.trace = columns;
     int rc = trace_step(&pv, tm);
     if (rc == ZK_PROVE_OK) {
@@ -911,12 +928,12 @@ size_t zk_prove_memory_bytes(size_t width, unsigned log_t, unsigned profile_id) 
     size_t bytes = width * T * sizeof(fe);      /* trace columns */
     bytes += width * N * sizeof(fe);             /* trace LDE */
     bytes += 2 * N * sizeof(zk_digest);          /* trace and composition trees */
-    bytes += 4 * N * sizeof(fe) + 4 * T * sizeof(fe); /* segments: LDE and values over H */
+    bytes += 2 * DEG * (N + T) * sizeof(fe); /* segments: LDE and values over H */
     size_t layers = 0;
     for (size_t n = N, d = T; d > prof->max_remainder; n /= f, d /= f)
-        layers += 2 * n * sizeof(fe) + (n / f) * sizeof(zk_digest);
+        layers += DEG * n * sizeof(fe) + (n / f) * sizeof(zk_digest);
     /* FRI layers; OOD inverse and weight tables; DEEP over H and its coefficients */
-    bytes += layers + 2 * T * sizeof(fe2) + 4 * T * sizeof(fe);
+    bytes += layers + 2 * T * sizeof(fe3) + 2 * DEG * T * sizeof(fe);
     return bytes;
 }
 

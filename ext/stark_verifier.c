@@ -33,11 +33,11 @@
 #define MAX_FOLDING 16      /* above every profile's f */
 
 static const uint8_t RECEIPT_MAGIC[4] = {'Z', 'K', 'R', 'C'};
-#define RECEIPT_VERSION 1
+#define EXT ZK_EXT_BYTES /* bytes of an element of K */
 
 typedef struct {
     uint16_t n_leaves;       /* k_l */
-    const uint8_t *values;   /* k_l * f * 16 bytes, leaves in ascending index order */
+    const uint8_t *values;   /* k_l * f * EXT bytes, leaves in ascending index order */
     uint32_t proof_count;
     const uint8_t *proof;    /* proof_count * 32 bytes */
 } fri_layer_view;
@@ -51,7 +51,7 @@ typedef struct {
     unsigned log_t;
     uint16_t width;
     const uint8_t *trace_root, *comp_root;
-    const uint8_t *ood;      /* (2w + 2) * 16 bytes: t(z), t(zw), C_0(z), C_1(z) */
+    const uint8_t *ood;      /* (2w + 2) * EXT bytes: t(z), t(zw), C_0(z), C_1(z) */
     unsigned n_layers;
     const uint8_t *layer_roots;
     uint16_t remainder_len;
@@ -61,7 +61,7 @@ typedef struct {
     const uint8_t *trace_rows;   /* |P| * w * 8 bytes */
     uint32_t trace_proof_count;
     const uint8_t *trace_proof;
-    const uint8_t *comp_rows;    /* |P| * 32 bytes */
+    const uint8_t *comp_rows;    /* |P| * 2 * EXT bytes */
     uint32_t comp_proof_count;
     const uint8_t *comp_proof;
     fri_layer_view layers[ZK_MAX_FRI_LAYERS];
@@ -218,10 +218,16 @@ static int decode_receipt(const uint8_t *data, size_t len, receipt_view *v, reas
         return fail(sink, ZK_CHECK_FORMAT, "not a receipt: the magic is not \"ZKRC\"");
     uint16_t version;
     if (!take_le16(&r, &version)) return TRUNCATED("the format version");
-    if (version != RECEIPT_VERSION)
+    if (version == 1)
+        return fail(sink, ZK_CHECK_FORMAT,
+                    "receipt format version 1 was made by an earlier version of zkactors "
+                    "(challenges from the quadratic extension field) and is no longer "
+                    "accepted; prove the statement again to get a version %d receipt",
+                    ZK_RECEIPT_VERSION);
+    if (version != ZK_RECEIPT_VERSION)
         return fail(sink, ZK_CHECK_FORMAT,
                     "receipt format version %u is not supported (this verifier reads %d)",
-                    (unsigned)version, RECEIPT_VERSION);
+                    (unsigned)version, ZK_RECEIPT_VERSION);
     if (!take_u8(&r, &u)) return TRUNCATED("the profile id");
     v->prof = zk_profile_by_id(u);
     if (!v->prof) return fail(sink, ZK_CHECK_FORMAT, "unknown profile id %u", u);
@@ -264,7 +270,7 @@ static int decode_receipt(const uint8_t *data, size_t len, receipt_view *v, reas
 
     if (!take(&r, 32, &v->trace_root)) return TRUNCATED("the trace root");
     if (!take(&r, 32, &v->comp_root)) return TRUNCATED("the composition root");
-    if (!take_fes(&r, 2 * ((size_t)2 * w + 2), &v->ood, sink, "the OOD frame", &code))
+    if (!take_fes(&r, ZK_EXT_DEGREE * ((size_t)2 * w + 2), &v->ood, sink, "the OOD frame", &code))
         return code;
 
     if (!take_u8(&r, &u)) return TRUNCATED("the FRI layer count");
@@ -279,7 +285,8 @@ static int decode_receipt(const uint8_t *data, size_t len, receipt_view *v, reas
         return fail(sink, ZK_CHECK_FORMAT,
                     "remainder of %u coefficients, but T = 2^%u and profile %s imply %zu",
                     (unsigned)v->remainder_len, v->log_t, prof->name, remainder_size);
-    if (!take_fes(&r, 2 * (size_t)v->remainder_len, &v->remainder, sink, "the remainder", &code))
+    if (!take_fes(&r, ZK_EXT_DEGREE * (size_t)v->remainder_len, &v->remainder, sink,
+                  "the remainder", &code))
         return code;
     if (!take_le64(&r, &v->nonce)) return TRUNCATED("the grinding nonce");
 
@@ -292,7 +299,8 @@ static int decode_receipt(const uint8_t *data, size_t len, receipt_view *v, reas
     if (!take_multiproof(&r, k, (uint64_t)1 << log_n, &v->trace_proof_count, &v->trace_proof,
                          sink, "trace", &code))
         return code;
-    if (!take_fes(&r, k * 4, &v->comp_rows, sink, "the composition rows", &code)) return code;
+    if (!take_fes(&r, k * 2 * ZK_EXT_DEGREE, &v->comp_rows, sink, "the composition rows", &code))
+        return code;
     if (!take_multiproof(&r, k, (uint64_t)1 << log_n, &v->comp_proof_count, &v->comp_proof, sink,
                          "composition", &code))
         return code;
@@ -305,7 +313,7 @@ static int decode_receipt(const uint8_t *data, size_t len, receipt_view *v, reas
             return fail(sink, ZK_CHECK_FORMAT,
                         "FRI layer %u opens %u leaves, outside [1, %zu positions]", l,
                         (unsigned)layer->n_leaves, k);
-        if (!take_fes(&r, (size_t)layer->n_leaves * f * 2, &layer->values, sink,
+        if (!take_fes(&r, (size_t)layer->n_leaves * f * ZK_EXT_DEGREE, &layer->values, sink,
                       "an FRI layer's values", &code))
             return code;
         if (!take_multiproof(&r, layer->n_leaves, n_leaves, &layer->proof_count, &layer->proof,
@@ -320,8 +328,8 @@ static int decode_receipt(const uint8_t *data, size_t len, receipt_view *v, reas
 
 /* ------------------------------------------------------------------ helpers */
 
-static fe2 load_fe2(const uint8_t *b) {
-    fe2 r = {zk_get_le64(b), zk_get_le64(b + 8)};
+static fe3 load_fe3(const uint8_t *b) {
+    fe3 r = {zk_get_le64(b), zk_get_le64(b + 8), zk_get_le64(b + 16)};
     return r;
 }
 
@@ -369,16 +377,16 @@ static int check_multiproof(const uint8_t *root, uint64_t n_leaves, const uint64
 
 /* The fold of protocol.md 8.5: from the f values of one leaf (points x * zeta^j) to the
  * value at x^f of the next layer, sum_k beta^k x^-k (1/f) sum_j v_j zeta^-jk. */
-static fe2 fold_leaf(const uint8_t *leaf, size_t f, fe2 beta, fe x_inv, fe zeta_inv,
+static fe3 fold_leaf(const uint8_t *leaf, size_t f, fe3 beta, fe x_inv, fe zeta_inv,
                      fe f_inv_scalar) {
-    fe2 v[MAX_FOLDING];
-    for (size_t j = 0; j < f; j++) v[j] = load_fe2(leaf + 16 * j);
-    fe2 acc = {0, 0};
-    fe2 beta_over_x = e_mul_base(beta, x_inv);
-    fe2 weight = {1, 0};
+    fe3 v[MAX_FOLDING];
+    for (size_t j = 0; j < f; j++) v[j] = load_fe3(leaf + EXT * j);
+    fe3 acc = E_ZERO;
+    fe3 beta_over_x = e_mul_base(beta, x_inv);
+    fe3 weight = E_ONE;
     fe zk = 1; /* zeta^-k */
     for (size_t kk = 0; kk < f; kk++) {
-        fe2 u = {0, 0};
+        fe3 u = E_ZERO;
         fe zjk = 1; /* zeta^-jk */
         for (size_t j = 0; j < f; j++) {
             u = e_add(u, e_mul_base(v[j], zjk));
@@ -395,19 +403,19 @@ static fe2 fold_leaf(const uint8_t *leaf, size_t f, fe2 beta, fe x_inv, fe zeta_
 
 typedef struct {
     zk_air air;
-    fe2 alphas[ZK_AIR_MAX_CONSTRAINTS];
-    fe2 tz[ZK_AIR_MAX_WIDTH], tzw[ZK_AIR_MAX_WIDTH];
-    fe2 deep_a[ZK_AIR_MAX_WIDTH], deep_b[ZK_AIR_MAX_WIDTH];
+    fe3 alphas[ZK_AIR_MAX_CONSTRAINTS];
+    fe3 tz[ZK_AIR_MAX_WIDTH], tzw[ZK_AIR_MAX_WIDTH];
+    fe3 deep_a[ZK_AIR_MAX_WIDTH], deep_b[ZK_AIR_MAX_WIDTH];
     /* per FRI layer: the opened leaf indices, ascending */
     uint64_t leaf_idx[ZK_MAX_FRI_LAYERS][MAX_QUERIES];
     size_t n_leaf_idx[ZK_MAX_FRI_LAYERS];
 } verifier_scratch;
 
 /* The remainder polynomial (d_L coefficients in K, constant term first) at x in F. */
-static fe2 eval_remainder(const receipt_view *v, fe x) {
-    fe2 acc = {0, 0};
+static fe3 eval_remainder(const receipt_view *v, fe x) {
+    fe3 acc = E_ZERO;
     for (size_t i = v->remainder_len; i-- > 0;)
-        acc = e_add(e_mul_base(acc, x), load_fe2(v->remainder + 16 * i));
+        acc = e_add(e_mul_base(acc, x), load_fe3(v->remainder + EXT * i));
     return acc;
 }
 
@@ -445,17 +453,17 @@ static int verify_decoded(const receipt_view *v, const zk_program *prog,
     zk_transcript_absorb(&t, v->trace_root, 32);
     for (uint32_t i = 0; i < s->air.n_constraints; i++) s->alphas[i] = zk_transcript_draw_ext(&t);
     zk_transcript_absorb(&t, v->comp_root, 32);
-    fe2 z;
+    fe3 z;
     do {
         z = zk_transcript_draw_ext(&t);
-    } while (z.c1 == 0);
-    zk_transcript_absorb(&t, v->ood, ((size_t)2 * w + 2) * 16);
+    } while (e_in_base(z));
+    zk_transcript_absorb(&t, v->ood, ((size_t)2 * w + 2) * EXT);
     for (unsigned j = 0; j < w; j++) s->deep_a[j] = zk_transcript_draw_ext(&t);
     for (unsigned j = 0; j < w; j++) s->deep_b[j] = zk_transcript_draw_ext(&t);
-    fe2 deep_c[2];
+    fe3 deep_c[2];
     deep_c[0] = zk_transcript_draw_ext(&t);
     deep_c[1] = zk_transcript_draw_ext(&t);
-    fe2 betas[ZK_MAX_FRI_LAYERS];
+    fe3 betas[ZK_MAX_FRI_LAYERS];
     for (unsigned l = 0; l < v->n_layers; l++) {
         zk_transcript_absorb(&t, v->layer_roots + 32 * l, 32);
         betas[l] = zk_transcript_draw_ext(&t);
@@ -466,7 +474,7 @@ static int verify_decoded(const receipt_view *v, const zk_program *prog,
         zk_put_le16(len_bytes, v->remainder_len);
         zk_absorber_begin(&a, &t);
         zk_absorber_bytes(&a, len_bytes, 2);
-        zk_absorber_bytes(&a, v->remainder, (size_t)16 * v->remainder_len);
+        zk_absorber_bytes(&a, v->remainder, (size_t)EXT * v->remainder_len);
         zk_absorber_end(&a);
     }
     if (!zk_transcript_check_pow(&t, v->nonce, prof->grinding_bits))
@@ -485,13 +493,13 @@ static int verify_decoded(const receipt_view *v, const zk_program *prog,
 
     /* ---- OOD check (protocol.md 9.2) */
     for (unsigned j = 0; j < w; j++) {
-        s->tz[j] = load_fe2(v->ood + 16 * j);
-        s->tzw[j] = load_fe2(v->ood + 16 * (w + j));
+        s->tz[j] = load_fe3(v->ood + EXT * j);
+        s->tzw[j] = load_fe3(v->ood + EXT * (w + j));
     }
-    fe2 c0_z = load_fe2(v->ood + 32 * w), c1_z = load_fe2(v->ood + 32 * w + 16);
-    fe2 lhs = zk_air_composition_at(&s->air, s->tz, s->tzw, v->inputs, v->outputs, s->alphas,
+    fe3 c0_z = load_fe3(v->ood + 2 * EXT * w), c1_z = load_fe3(v->ood + 2 * EXT * w + EXT);
+    fe3 lhs = zk_air_composition_at(&s->air, s->tz, s->tzw, v->inputs, v->outputs, s->alphas,
                                     z, log_t);
-    fe2 rhs = e_add(c0_z, e_mul(e_pow(z, (uint64_t)1 << log_t), c1_z));
+    fe3 rhs = e_add(c0_z, e_mul(e_pow(z, (uint64_t)1 << log_t), c1_z));
     if (!e_eq(lhs, rhs))
         return fail(sink, ZK_CHECK_OOD,
                     "the constraints at the out-of-domain point do not match the composition "
@@ -520,14 +528,14 @@ static int verify_decoded(const receipt_view *v, const zk_program *prog,
                           v->trace_proof, v->trace_proof_count))
         return fail(sink, ZK_CHECK_TRACE_MERKLE,
                     "the opened trace rows do not hash to the trace root");
-    if (!check_multiproof(v->comp_root, n, positions, k, v->comp_rows, 32, v->comp_proof,
+    if (!check_multiproof(v->comp_root, n, positions, k, v->comp_rows, 2 * EXT, v->comp_proof,
                           v->comp_proof_count))
         return fail(sink, ZK_CHECK_COMPOSITION_MERKLE,
                     "the opened composition rows do not hash to the composition root");
     for (unsigned l = 0; l < v->n_layers; l++) {
         const fri_layer_view *layer = &v->layers[l];
         if (!check_multiproof(v->layer_roots + 32 * l, leaves_0 >> (l * log_f), s->leaf_idx[l],
-                              s->n_leaf_idx[l], layer->values, f * 16, layer->proof,
+                              s->n_leaf_idx[l], layer->values, f * EXT, layer->proof,
                               layer->proof_count))
             return fail(sink, ZK_CHECK_FRI_MERKLE,
                         "the opened leaves of FRI layer %u do not hash to its root", l);
@@ -536,31 +544,31 @@ static int verify_decoded(const receipt_view *v, const zk_program *prog,
     /* ---- DEEP(x_i) from the opened rows (protocol.md 8.4) against FRI layer 0 */
     const fe omega_n = f_root_of_unity(log_n);
     const fe omega_t = f_root_of_unity(log_t);
-    const fe2 zw = e_mul_base(z, omega_t);
-    fe2 deep_values[MAX_QUERIES];
+    const fe3 zw = e_mul_base(z, omega_t);
+    fe3 deep_values[MAX_QUERIES];
     for (size_t p = 0; p < k; p++) {
         fe x = f_mul(ZK_LDE_OFFSET, f_pow(omega_n, positions[p]));
-        /* x is in F and z, zw are not (z.c1 != 0), so neither difference is zero. */
-        fe2 inv_xz = e_inv(e_sub(e_from(x), z));
-        fe2 inv_xzw = e_inv(e_sub(e_from(x), zw));
+        /* x is in F and z, zw are not (z.c1 or z.c2 != 0), so neither difference is zero. */
+        fe3 inv_xz = e_inv(e_sub(e_from(x), z));
+        fe3 inv_xzw = e_inv(e_sub(e_from(x), zw));
         const uint8_t *row = v->trace_rows + (size_t)8 * w * p;
-        fe2 sum_z = {0, 0}, sum_zw = {0, 0};
+        fe3 sum_z = E_ZERO, sum_zw = E_ZERO;
         for (unsigned j = 0; j < w; j++) {
-            fe2 tx = e_from(zk_get_le64(row + 8 * j));
+            fe3 tx = e_from(zk_get_le64(row + 8 * j));
             sum_z = e_add(sum_z, e_mul(s->deep_a[j], e_sub(tx, s->tz[j])));
             sum_zw = e_add(sum_zw, e_mul(s->deep_b[j], e_sub(tx, s->tzw[j])));
         }
-        const uint8_t *comp = v->comp_rows + (size_t)32 * p;
-        sum_z = e_add(sum_z, e_mul(deep_c[0], e_sub(load_fe2(comp), c0_z)));
-        sum_z = e_add(sum_z, e_mul(deep_c[1], e_sub(load_fe2(comp + 16), c1_z)));
+        const uint8_t *comp = v->comp_rows + (size_t)2 * EXT * p;
+        sum_z = e_add(sum_z, e_mul(deep_c[0], e_sub(load_fe3(comp), c0_z)));
+        sum_z = e_add(sum_z, e_mul(deep_c[1], e_sub(load_fe3(comp + EXT), c1_z)));
         deep_values[p] = e_add(e_mul(sum_z, inv_xz), e_mul(sum_zw, inv_xzw));
         if (v->n_layers) {
             /* index i of layer 0 is slot i div n_1 of leaf i mod n_1 */
             uint64_t i = positions[p];
             const uint8_t *leaf = v->layers[0].values +
-                                  f * 16 * find_sorted(s->leaf_idx[0], s->n_leaf_idx[0],
-                                                       i & (leaves_0 - 1));
-            if (!e_eq(load_fe2(leaf + 16 * (i >> (log_n - log_f))), deep_values[p]))
+                                  f * EXT * find_sorted(s->leaf_idx[0], s->n_leaf_idx[0],
+                                                        i & (leaves_0 - 1));
+            if (!e_eq(load_fe3(leaf + EXT * (i >> (log_n - log_f))), deep_values[p]))
                 return fail(sink, ZK_CHECK_DEEP,
                             "DEEP(x) at position %llu differs from FRI layer 0",
                             (unsigned long long)i);
@@ -583,14 +591,14 @@ static int verify_decoded(const receipt_view *v, const zk_program *prog,
         for (size_t o = 0; o < s->n_leaf_idx[l]; o++) {
             uint64_t i = s->leaf_idx[l][o];
             fe x = f_mul(offset, f_pow(omega_nl, i));
-            fe2 folded = fold_leaf(v->layers[l].values + f * 16 * o, f, betas[l], f_inv(x),
+            fe3 folded = fold_leaf(v->layers[l].values + f * EXT * o, f, betas[l], f_inv(x),
                                    zeta_inv, f_inv_scalar);
             if (!last) {
                 uint64_t stride = (uint64_t)1 << log_stride;
                 const uint8_t *leaf =
                     v->layers[l + 1].values +
-                    f * 16 * find_sorted(s->leaf_idx[l + 1], s->n_leaf_idx[l + 1], i & (stride - 1));
-                if (!e_eq(load_fe2(leaf + 16 * (i >> log_stride)), folded))
+                    f * EXT * find_sorted(s->leaf_idx[l + 1], s->n_leaf_idx[l + 1], i & (stride - 1));
+                if (!e_eq(load_fe3(leaf + EXT * (i >> log_stride)), folded))
                     return fail(sink, ZK_CHECK_FRI_FOLD,
                                 "folding FRI layer %u at leaf %llu disagrees with layer %u", l,
                                 (unsigned long long)i, l + 1);

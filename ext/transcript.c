@@ -26,11 +26,12 @@ void zk_absorber_fe(zk_absorber *a, fe v) {
     zk_sha256_update(&a->ctx, b, 8);
 }
 
-void zk_absorber_fe2(zk_absorber *a, fe2 v) {
-    uint8_t b[16];
+void zk_absorber_fe3(zk_absorber *a, fe3 v) {
+    uint8_t b[24];
     zk_put_le64(b, v.c0);
     zk_put_le64(b + 8, v.c1);
-    zk_sha256_update(&a->ctx, b, 16);
+    zk_put_le64(b + 16, v.c2);
+    zk_sha256_update(&a->ctx, b, 24);
 }
 
 void zk_absorber_end(zk_absorber *a) {
@@ -63,10 +64,11 @@ fe zk_transcript_draw_base(zk_transcript *t) {
     }
 }
 
-fe2 zk_transcript_draw_ext(zk_transcript *t) {
-    fe2 r;
+fe3 zk_transcript_draw_ext(zk_transcript *t) {
+    fe3 r;
     r.c0 = zk_transcript_draw_base(t);
     r.c1 = zk_transcript_draw_base(t);
+    r.c2 = zk_transcript_draw_base(t);
     return r;
 }
 
@@ -84,7 +86,7 @@ void zk_transcript_absorb_statement(zk_transcript *t, const zk_profile *prof,
     uint8_t *p = head;
     memcpy(p, "zkactors-stark", 14);
     p += 14;
-    zk_put_le16(p, 1);
+    zk_put_le16(p, ZK_PROTOCOL_VERSION);
     p += 2;
     *p++ = prof->id;
     *p++ = prof->log_blowup;

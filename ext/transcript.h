@@ -2,14 +2,14 @@
  *
  * State s (32 bytes) and a squeeze counter. absorb(data): s = H(0x02 || s || data),
  * counter = 0. squeeze(): H(0x03 || s || LE64(counter)), counter += 1. Challenges are
- * drawn by rejection (base field) or by reduction mod a power of two (indices), exactly
+ * drawn by rejection (base field; an element of K is three such draws, c0, c1, c2) or by reduction mod a power of two (indices), exactly
  * as protocol.md 7 says, so every implementation draws the same values.
  *
  * Typical use (prover and verifier alike):
  *     zk_transcript t; zk_transcript_init(&t);
  *     zk_transcript_absorb_statement(&t, prof, program_hash, inputs, n_in, outputs, n_out, log_t);
  *     zk_transcript_absorb(&t, trace_root, 32);
- *     fe2 alpha = zk_transcript_draw_ext(&t); ...
+ *     fe3 alpha = zk_transcript_draw_ext(&t); ...
  */
 #ifndef ZK_TRANSCRIPT_H
 #define ZK_TRANSCRIPT_H
@@ -39,12 +39,12 @@ void zk_transcript_absorb(zk_transcript *t, const void *data, size_t len);
 void zk_absorber_begin(zk_absorber *a, zk_transcript *t);
 void zk_absorber_bytes(zk_absorber *a, const void *data, size_t len);
 void zk_absorber_fe(zk_absorber *a, fe v);     /* LE64(v) */
-void zk_absorber_fe2(zk_absorber *a, fe2 v);   /* LE64(c0) || LE64(c1) */
+void zk_absorber_fe3(zk_absorber *a, fe3 v);   /* LE64(c0) || LE64(c1) || LE64(c2) */
 void zk_absorber_end(zk_absorber *a);
 
 void zk_transcript_squeeze(zk_transcript *t, uint8_t out[32]);
 fe zk_transcript_draw_base(zk_transcript *t);
-fe2 zk_transcript_draw_ext(zk_transcript *t);
+fe3 zk_transcript_draw_ext(zk_transcript *t);
 /* n must be a power of two (>= 1). */
 uint64_t zk_transcript_draw_index(zk_transcript *t, uint64_t n);
 

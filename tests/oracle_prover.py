@@ -42,11 +42,13 @@ from zkactors.zkvm.program import Program
 
 P = 2**64 - 2**32 + 1
 G = 7  # generator of F*, and the LDE offset c
-W = 7  # K = F[X]/(X^2 - W)
+W = 7  # K = F[X]/(X^3 - W)
+GAMMA = pow(W, (P - 1) // 3, P)  # X^p = GAMMA * X: the Frobenius map of K
+EXT_BYTES = 24  # an element of K: LE64(c0) || LE64(c1) || LE64(c2)
 
-Fe2 = tuple[int, int]
-ZERO: Fe2 = (0, 0)
-ONE: Fe2 = (1, 0)
+Fe3 = tuple[int, int, int]
+ZERO: Fe3 = (0, 0, 0)
+ONE: Fe3 = (1, 0, 0)
 
 
 # ---------------------------------------------------------------- fields
@@ -63,28 +65,44 @@ def root(n: int) -> int:
     return pow(pow(G, (P - 1) >> 32, P), 1 << (32 - log_n), P)
 
 
-def kadd(a: Fe2, b: Fe2) -> Fe2:
-    return ((a[0] + b[0]) % P, (a[1] + b[1]) % P)
+def kbase(v: int) -> Fe3:
+    return (v, 0, 0)
 
 
-def ksub(a: Fe2, b: Fe2) -> Fe2:
-    return ((a[0] - b[0]) % P, (a[1] - b[1]) % P)
+def kadd(a: Fe3, b: Fe3) -> Fe3:
+    return ((a[0] + b[0]) % P, (a[1] + b[1]) % P, (a[2] + b[2]) % P)
 
 
-def kmul(a: Fe2, b: Fe2) -> Fe2:
-    return ((a[0] * b[0] + W * a[1] * b[1]) % P, (a[0] * b[1] + a[1] * b[0]) % P)
+def ksub(a: Fe3, b: Fe3) -> Fe3:
+    return ((a[0] - b[0]) % P, (a[1] - b[1]) % P, (a[2] - b[2]) % P)
 
 
-def kscale(a: Fe2, s: int) -> Fe2:
-    return (a[0] * s % P, a[1] * s % P)
+def kmul(a: Fe3, b: Fe3) -> Fe3:
+    # schoolbook product of degree <= 4, then X^3 = W, X^4 = W X
+    d = [0] * 5
+    for i in range(3):
+        for j in range(3):
+            d[i + j] += a[i] * b[j]
+    return ((d[0] + W * d[3]) % P, (d[1] + W * d[4]) % P, d[2] % P)
 
 
-def kinv(a: Fe2) -> Fe2:
-    n = inv((a[0] * a[0] - W * a[1] * a[1]) % P)
-    return (a[0] * n % P, (-a[1]) * n % P)
+def kscale(a: Fe3, s: int) -> Fe3:
+    return (a[0] * s % P, a[1] * s % P, a[2] * s % P)
 
 
-def kpow(a: Fe2, e: int) -> Fe2:
+def frobenius(a: Fe3) -> Fe3:
+    return (a[0], a[1] * GAMMA % P, a[2] * GAMMA * GAMMA % P)
+
+
+def kinv(a: Fe3) -> Fe3:
+    # a^-1 = a^p a^(p^2) / N(a), with the norm N(a) = a a^p a^(p^2) in F
+    conj = kmul(frobenius(a), frobenius(frobenius(a)))
+    norm = kmul(a, conj)
+    assert norm[1] == norm[2] == 0, "the norm lies in F"
+    return kscale(conj, inv(norm[0]))
+
+
+def kpow(a: Fe3, e: int) -> Fe3:
     r = ONE
     while e:
         if e & 1:
@@ -94,8 +112,8 @@ def kpow(a: Fe2, e: int) -> Fe2:
     return r
 
 
-def kbytes(a: Fe2) -> bytes:
-    return a[0].to_bytes(8, "little") + a[1].to_bytes(8, "little")
+def kbytes(a: Fe3) -> bytes:
+    return b"".join(c.to_bytes(8, "little") for c in a)
 
 
 # ---------------------------------------------------------------- polynomials over F
@@ -154,22 +172,20 @@ def evaluate_on_coset(coeffs: Sequence[int], n: int, offset: int) -> list[int]:
     return ntt(padded, root(n))
 
 
-def k_interpolate(values: Sequence[Fe2], offset: int = 1) -> list[Fe2]:
-    c0 = interpolate([v[0] for v in values], offset)
-    c1 = interpolate([v[1] for v in values], offset)
-    return list(zip(c0, c1, strict=True))
+def k_interpolate(values: Sequence[Fe3], offset: int = 1) -> list[Fe3]:
+    parts = [interpolate([v[c] for v in values], offset) for c in range(3)]
+    return list(zip(*parts, strict=True))
 
 
-def k_evaluate_on_coset(coeffs: Sequence[Fe2], n: int, offset: int) -> list[Fe2]:
-    c0 = evaluate_on_coset([c[0] for c in coeffs], n, offset)
-    c1 = evaluate_on_coset([c[1] for c in coeffs], n, offset)
-    return list(zip(c0, c1, strict=True))
+def k_evaluate_on_coset(coeffs: Sequence[Fe3], n: int, offset: int) -> list[Fe3]:
+    parts = [evaluate_on_coset([c[k] for c in coeffs], n, offset) for k in range(3)]
+    return list(zip(*parts, strict=True))
 
 
-def horner_at_ext(coeffs: Sequence[int] | Sequence[Fe2], x: Fe2) -> Fe2:
+def horner_at_ext(coeffs: Sequence[int] | Sequence[Fe3], x: Fe3) -> Fe3:
     acc = ZERO
     for c in reversed(coeffs):
-        term = c if isinstance(c, tuple) else (c, 0)
+        term = c if isinstance(c, tuple) else kbase(c)
         acc = kadd(kmul(acc, x), term)
     return acc
 
@@ -229,9 +245,10 @@ class Channel:
             if v < P:
                 return v
 
-    def ext(self) -> Fe2:
+    def ext(self) -> Fe3:
         c0 = self.base()
-        return (c0, self.base())
+        c1 = self.base()
+        return (c0, c1, self.base())
 
     def index(self, n: int) -> int:
         return int.from_bytes(self.squeeze()[:8], "little") % n
@@ -242,23 +259,23 @@ class Channel:
 
 def constraints(
     program: Program,
-    cur: Sequence[Fe2],
-    nxt: Sequence[Fe2],
+    cur: Sequence[Fe3],
+    nxt: Sequence[Fe3],
     inputs: Sequence[int],
     outputs: Sequence[int],
-) -> tuple[list[Fe2], list[Fe2], list[Fe2]]:
+) -> tuple[list[Fe3], list[Fe3], list[Fe3]]:
     """(transition, row-0 boundary, last-row boundary) constraint values, canonical order."""
     code = program.instructions
     n_reg = len(program.registers)
     n_ins = len(code)
     helper = {k: n_reg + n_ins + j for j, k in enumerate(program.branch_indices)}
 
-    def sel(row: Sequence[Fe2], k: int) -> Fe2:
+    def sel(row: Sequence[Fe3], k: int) -> Fe3:
         return row[n_reg + k]
 
-    def written(k: int) -> Fe2:
+    def written(k: int) -> Fe3:
         ins = code[k]
-        a, b, imm = cur[ins.ra] if n_reg else ZERO, cur[ins.rb] if n_reg else ZERO, (ins.imm, 0)
+        a, b, imm = cur[ins.ra] if n_reg else ZERO, cur[ins.rb] if n_reg else ZERO, kbase(ins.imm)
         return {
             Op.SET: lambda: imm,
             Op.MOV: lambda: a,
@@ -270,7 +287,7 @@ def constraints(
             Op.MULI: lambda: kmul(a, imm),
         }[ins.op]()
 
-    trans: list[Fe2] = []
+    trans: list[Fe3] = []
     for r in range(n_reg):
         s_r, update = ZERO, ZERO
         for k, ins in enumerate(code):
@@ -279,7 +296,7 @@ def constraints(
             elif ins.op.writes and ins.rd == r:
                 update = kadd(update, kmul(sel(cur, k), ksub(written(k), cur[r])))
         trans.append(ksub(kmul(ksub(ONE, s_r), ksub(nxt[r], cur[r])), update))
-    incoming: list[Fe2] = [ZERO] * n_ins
+    incoming: list[Fe3] = [ZERO] * n_ins
     for k, ins in enumerate(code):
         s = sel(cur, k)
         if ins.op in (Op.JZ, Op.JNZ):
@@ -308,14 +325,14 @@ def constraints(
             trans.append(kmul(sel(cur, k), ksub(cur[ins.ra], cur[ins.rb])))
     first = [ksub(sel(cur, k), ONE if k == 0 else ZERO) for k in range(n_ins)]
     for r in range(n_reg):
-        first.append(ksub(cur[r], (inputs[r], 0) if r < program.n_inputs else ZERO))
+        first.append(ksub(cur[r], kbase(inputs[r]) if r < program.n_inputs else ZERO))
     halt_sum = ZERO
     for k, ins in enumerate(code):
         if ins.op is Op.HALT:
             halt_sum = kadd(halt_sum, sel(cur, k))
     last = [ksub(halt_sum, ONE)]
     for j, r in enumerate(program.output_registers):
-        last.append(ksub(cur[r], (outputs[j], 0)))
+        last.append(ksub(cur[r], kbase(outputs[j])))
     return trans, first, last
 
 
@@ -344,11 +361,11 @@ def violated_kinds(
     """The constraint groups (protocol.md 5 numbering) the trace ``columns`` violates."""
     kinds = constraint_kinds(program)
     n = len(columns[0])
-    rows = [[(col[i], 0) for col in columns] for i in range(n)]
+    rows = [[kbase(col[i]) for col in columns] for i in range(n)]
     bad: set[int] = set()
     for i in range(n):
         trans, first, last = constraints(program, rows[i], rows[(i + 1) % n], inputs, outputs)
-        values: list[tuple[int, Fe2]] = []
+        values: list[tuple[int, Fe3]] = []
         if i < n - 1:
             values += list(zip(kinds[: len(trans)], trans, strict=True))
         if i == 0:
@@ -481,7 +498,7 @@ def prove(
     ch = Channel()
     ch.absorb(
         b"zkactors-stark"
-        + (1).to_bytes(2, "little")
+        + (2).to_bytes(2, "little")
         + bytes([prof.id, prof.log_blowup])
         + prof.queries.to_bytes(2, "little")
         + bytes([prof.grinding_bits, prof.log_folding_factor])
@@ -507,11 +524,11 @@ def prove(
     n_cons = len(constraint_kinds(program))
     alphas = [ch.ext() for _ in range(n_cons)]
     last_point = pow(w_t, t - 1, P)
-    comp_values: list[Fe2] = []
+    comp_values: list[Fe3] = []
     for i in range(n):
         x = xs[i]
-        cur = [(v, 0) for v in lde_rows[i]]
-        nxt = [(v, 0) for v in lde_rows[(i + blowup) % n]]
+        cur = [kbase(v) for v in lde_rows[i]]
+        nxt = [kbase(v) for v in lde_rows[(i + blowup) % n]]
         trans, first, last = constraints(program, cur, nxt, inputs, claimed)
         assert len(trans) == n_trans and len(first) == n_first
         acc_t = acc_f = acc_l = ZERO
@@ -535,7 +552,7 @@ def prove(
 
     # 3. out-of-domain frame
     z = ch.ext()
-    while z[1] == 0:
+    while z[1] == 0 and z[2] == 0:  # z must not lie in F
         z = ch.ext()
     zw = kscale(z, w_t)
     t_z = [horner_at_ext(c, z) for c in trace_coeffs]
@@ -546,9 +563,9 @@ def prove(
         z_t = kpow(z, t)
         combined = ZERO
         divisors = [
-            kmul(ksub(z, (last_point, 0)), kinv(ksub(z_t, ONE))),
+            kmul(ksub(z, kbase(last_point)), kinv(ksub(z_t, ONE))),
             kinv(ksub(z, ONE)),
-            kinv(ksub(z, (last_point, 0))),
+            kinv(ksub(z, kbase(last_point))),
         ]
         for a, c, k in zip(
             alphas, trans + first + last, _groups(n_trans, n_first, n_cons), strict=True
@@ -561,12 +578,12 @@ def prove(
     a_co = [ch.ext() for _ in range(w)]
     b_co = [ch.ext() for _ in range(w)]
     c_co = [ch.ext() for _ in range(2)]
-    deep: list[Fe2] = []
+    deep: list[Fe3] = []
     for i in range(n):
-        x = (xs[i], 0)
+        x = kbase(xs[i])
         num_z, num_zw = ZERO, ZERO
         for j in range(w):
-            tx = (lde_rows[i][j], 0)
+            tx = kbase(lde_rows[i][j])
             num_z = kadd(num_z, kmul(a_co[j], ksub(tx, t_z[j])))
             num_zw = kadd(num_zw, kmul(b_co[j], ksub(tx, t_zw[j])))
         for s in range(2):
@@ -581,7 +598,7 @@ def prove(
         deep = k_evaluate_on_coset(agreeing, n, G)
 
     # 5. FRI
-    layers: list[tuple[Tree, list[Fe2]]] = []
+    layers: list[tuple[Tree, list[Fe3]]] = []
     values, size, degree, offset = deep, n, t, G
     while degree > prof.max_remainder_size:
         stride = size // f
@@ -625,7 +642,7 @@ def prove(
     positions = sorted({ch.index(n) for _ in range(prof.queries)})
     out = [
         b"ZKRC",
-        (1).to_bytes(2, "little"),
+        (2).to_bytes(2, "little"),
         bytes([prof.id]),
         program.digest,
         len(inputs).to_bytes(2, "little"),
@@ -714,20 +731,20 @@ def layout(data: bytes) -> list[Section]:
     w = add("w", 2, "count")
     add("trace root", 32, "bytes")
     add("composition root", 32, "bytes")
-    add("ood frame", 16 * (2 * w + 2), "ext")
+    add("ood frame", EXT_BYTES * (2 * w + 2), "ext")
     n_layers = add("L", 1, "count")
     add("fri roots", 32 * n_layers, "bytes")
     d = add("d_L", 2, "count")
-    add("remainder", 16 * d, "ext")
+    add("remainder", EXT_BYTES * d, "ext")
     add("nonce", 8, "count")
     n_pos = add("|P|", 2, "count")
     add("trace rows", 8 * n_pos * w, "base")
     add("trace multiproof", 32 * add("trace multiproof count", 4, "count"), "bytes")
-    add("composition rows", 32 * n_pos, "ext")
+    add("composition rows", 2 * EXT_BYTES * n_pos, "ext")
     add("composition multiproof", 32 * add("composition multiproof count", 4, "count"), "bytes")
     for layer in range(n_layers):
         k = add(f"fri layer {layer} k", 2, "count")
-        add(f"fri layer {layer} leaves", 16 * prof.folding_factor * k, "ext")
+        add(f"fri layer {layer} leaves", EXT_BYTES * prof.folding_factor * k, "ext")
         count = add(f"fri layer {layer} multiproof count", 4, "count")
         add(f"fri layer {layer} multiproof", 32 * count, "bytes")
     assert pos == len(data) and log_t >= 3

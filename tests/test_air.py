@@ -166,7 +166,7 @@ def test_failed_assertion_breaks_its_constraint() -> None:
     assert violated_rows(program, forged, [99], oracle.outputs_of(program, forged))
 
 
-random_ext = st.tuples(st.integers(0, P - 1), st.integers(0, P - 1))
+random_ext = st.tuples(st.integers(0, P - 1), st.integers(0, P - 1), st.integers(0, P - 1))
 
 
 @given(st.sampled_from(LIBRARY), st.randoms(use_true_random=False))
@@ -174,8 +174,8 @@ def test_extension_values_match_the_oracle(case: tuple[str, list[int]], rnd: ran
     program, inputs = _load(*case)
     air = native.Air(program.to_bytes())
     w = program.trace_width
-    cur = [(rnd.randrange(P), rnd.randrange(P)) for _ in range(w)]
-    nxt = [(rnd.randrange(P), rnd.randrange(P)) for _ in range(w)]
+    cur = [(rnd.randrange(P), rnd.randrange(P), rnd.randrange(P)) for _ in range(w)]
+    nxt = [(rnd.randrange(P), rnd.randrange(P), rnd.randrange(P)) for _ in range(w)]
     outputs = [rnd.randrange(P) for _ in program.output_registers]
     trans, first, last = oracle.constraints(program, cur, nxt, inputs, outputs)
     assert air.eval_ext(cur, nxt, inputs, outputs) == trans + first + last
@@ -192,7 +192,7 @@ def test_base_values_are_the_extension_values_on_f(
     nxt = [rnd.randrange(P) for _ in range(w)]
     outputs = [rnd.randrange(P) for _ in program.output_registers]
     ext = air.eval_ext(cur, nxt, inputs, outputs)
-    assert [(v, 0) for v in air.eval_base(cur, nxt, inputs, outputs)] == ext
+    assert [(v, 0, 0) for v in air.eval_base(cur, nxt, inputs, outputs)] == ext
 
 
 @given(st.sampled_from(LIBRARY), st.randoms(use_true_random=False), st.integers(3, 10))
@@ -202,15 +202,17 @@ def test_composition_at_z_is_the_alpha_combination_over_the_divisors(
     program, inputs = _load(*case)
     air = native.Air(program.to_bytes())
     w = program.trace_width
-    cur = [(rnd.randrange(P), rnd.randrange(P)) for _ in range(w)]
-    nxt = [(rnd.randrange(P), rnd.randrange(P)) for _ in range(w)]
+    cur = [(rnd.randrange(P), rnd.randrange(P), rnd.randrange(P)) for _ in range(w)]
+    nxt = [(rnd.randrange(P), rnd.randrange(P), rnd.randrange(P)) for _ in range(w)]
     outputs = [rnd.randrange(P) for _ in program.output_registers]
-    alphas = [(rnd.randrange(P), rnd.randrange(P)) for _ in range(air.n_constraints)]
-    z = (rnd.randrange(P), rnd.randrange(1, P))
+    alphas = [
+        (rnd.randrange(P), rnd.randrange(P), rnd.randrange(P)) for _ in range(air.n_constraints)
+    ]
+    z = (rnd.randrange(P), rnd.randrange(P), rnd.randrange(1, P))  # not in F
     trans, first, last = oracle.constraints(program, cur, nxt, inputs, outputs)
     t = 1 << log_t
     g_last = pow(oracle.root(t), t - 1, P)
-    z_last = oracle.ksub(z, (g_last, 0))
+    z_last = oracle.ksub(z, oracle.kbase(g_last))
     d_trans = oracle.kmul(z_last, oracle.kinv(oracle.ksub(oracle.kpow(z, t), oracle.ONE)))
     d_first = oracle.kinv(oracle.ksub(z, oracle.ONE))
     d_last = oracle.kinv(z_last)
@@ -246,7 +248,9 @@ def test_batched_prover_path_matches_the_row_by_row_values(
     cur = [[rnd.randrange(P) for _ in range(w)] for _ in range(n)]
     nxt = [[rnd.randrange(P) for _ in range(w)] for _ in range(n)]
     outputs = [rnd.randrange(P) for _ in program.output_registers]
-    alphas = [(rnd.randrange(P), rnd.randrange(P)) for _ in range(air.n_constraints)]
+    alphas = [
+        (rnd.randrange(P), rnd.randrange(P), rnd.randrange(P)) for _ in range(air.n_constraints)
+    ]
     got = air.combine_batch(cur, nxt, inputs, outputs, alphas)
     for r in range(n):
         values = air.eval_base(cur[r], nxt[r], inputs, outputs)

@@ -1,6 +1,7 @@
 """Goldilocks arithmetic, native and Python, against Python big-int oracles.
 
-The oracles are the definitions: integers mod p, and pairs multiplied modulo X² − 7.
+The oracles are the definitions: integers mod p, and polynomials of degree < 3 multiplied
+as big-int polynomials and then reduced modulo X³ − 7.
 Edge values (0, 1, p − 1, around 2^32 and 2^63) are drawn often, because the branchless
 reduction is where a carry could be mishandled.
 """
@@ -25,11 +26,32 @@ elements = st.one_of(
     st.integers(P - 2**33, P - 1),
     st.integers(0, 2**33),
 )
-ext_elements = st.tuples(elements, elements)
+ext_elements = st.tuples(elements, elements, elements)
+Ext = tuple[int, int, int]
+ZERO: Ext = (0, 0, 0)
+ONE: Ext = (1, 0, 0)
 
 
-def ext_mul_oracle(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-    return (a[0] * b[0] + 7 * a[1] * b[1]) % P, (a[0] * b[1] + a[1] * b[0]) % P
+def ext_mul_oracle(a: Ext, b: Ext) -> Ext:
+    """The product as big-int polynomials, then long division by X³ − 7 from the top."""
+    prod = [0] * 5
+    for i in range(3):
+        for j in range(3):
+            prod[i + j] += a[i] * b[j]
+    for k in (4, 3):  # X^k = 7 X^(k-3)
+        prod[k - 3] += 7 * prod[k]
+        prod[k] = 0
+    return prod[0] % P, prod[1] % P, prod[2] % P
+
+
+def ext_pow_oracle(a: Ext, e: int) -> Ext:
+    result, base = ONE, a
+    while e:
+        if e & 1:
+            result = ext_mul_oracle(result, base)
+        base = ext_mul_oracle(base, base)
+        e >>= 1
+    return result
 
 
 def test_constants_match_the_protocol() -> None:
@@ -40,8 +62,20 @@ def test_constants_match_the_protocol() -> None:
     assert (P - 1) % 2**32 == 0 and ((P - 1) >> 32) % 2 == 1
 
 
-def test_w_is_a_non_residue_by_euler() -> None:
-    assert pow(7, (P - 1) // 2, P) == P - 1
+def test_x3_minus_7_is_irreducible() -> None:
+    # A cubic is irreducible over F iff it has no root in F. 3 | p - 1, so the cubes form
+    # the subgroup of index 3 of F*, and 7 is a cube iff 7^((p-1)/3) = 1.
+    assert (P - 1) % 3 == 0
+    gamma = pow(7, (P - 1) // 3, P)
+    assert gamma != 1
+    # gamma is a primitive cube root of unity, the Frobenius constant X^p = gamma X
+    assert gamma == field.GAMMA == native.GAMMA == P - 2**32
+    assert pow(gamma, 3, P) == 1 and (1 + gamma + gamma * gamma) % P == 0
+    assert native.EXT_DEGREE == field.EXTENSION_DEGREE == 3
+    # no cube root of 7 exists: x -> x^3 is 3-to-1 on F*, and an element is a cube
+    # exactly when its ((p-1)/3)-th power is 1; check the criterion on known cubes too
+    for x in (2, 3, 5, 2**32 + 7, P - 2):
+        assert pow(pow(x, 3, P), (P - 1) // 3, P) == 1
 
 
 def test_generator_generates_the_multiplicative_group() -> None:
@@ -97,27 +131,43 @@ def test_inverse(a: int) -> None:
 
 
 @given(ext_elements, ext_elements)
-def test_ext_ops_match_oracle(a: tuple[int, int], b: tuple[int, int]) -> None:
-    assert native.ext_add(a, b) == ((a[0] + b[0]) % P, (a[1] + b[1]) % P) == field.ext_add(a, b)
-    assert native.ext_sub(a, b) == ((a[0] - b[0]) % P, (a[1] - b[1]) % P) == field.ext_sub(a, b)
+def test_ext_ops_match_oracle(a: Ext, b: Ext) -> None:
+    add = tuple((x + y) % P for x, y in zip(a, b, strict=True))
+    sub = tuple((x - y) % P for x, y in zip(a, b, strict=True))
+    assert native.ext_add(a, b) == add == field.ext_add(a, b)
+    assert native.ext_sub(a, b) == sub == field.ext_sub(a, b)
     assert native.ext_mul(a, b) == ext_mul_oracle(a, b) == field.ext_mul(a, b)
-    assert native.ext_neg(a) == (-a[0] % P, -a[1] % P)
+    assert native.ext_neg(a) == tuple(-x % P for x in a)
+
+
+@given(ext_elements, ext_elements, ext_elements)
+def test_ext_field_axioms(a: Ext, b: Ext, c: Ext) -> None:
+    add, mul = native.ext_add, native.ext_mul
+    assert mul(a, b) == mul(b, a)
+    assert mul(mul(a, b), c) == mul(a, mul(b, c))
+    assert mul(a, add(b, c)) == add(mul(a, b), mul(a, c))
+    assert mul(a, ONE) == a and add(a, ZERO) == a
+    assert add(a, native.ext_neg(a)) == ZERO
 
 
 @given(ext_elements, st.integers(0, 2**64 - 1))
-def test_ext_pow_matches_square_and_multiply(a: tuple[int, int], e: int) -> None:
-    expected, base, k = (1, 0), a, e
-    while k:
-        if k & 1:
-            expected = ext_mul_oracle(expected, base)
-        base = ext_mul_oracle(base, base)
-        k >>= 1
-    assert native.ext_pow(a, e) == expected
+def test_ext_pow_matches_square_and_multiply(a: Ext, e: int) -> None:
+    assert native.ext_pow(a, e) == ext_pow_oracle(a, e)
 
 
 @given(ext_elements)
-def test_ext_inverse(a: tuple[int, int]) -> None:
-    if a == (0, 0):
+def test_frobenius_is_the_p_th_power(a: Ext) -> None:
+    # X^p = gamma X: the p-th power only scales the coordinates, and three of them
+    # come back to a (the Galois group of K over F has order 3)
+    gamma = field.GAMMA
+    frob = (a[0], a[1] * gamma % P, a[2] * gamma * gamma % P)
+    assert native.ext_pow(a, P) == frob == field.ext_frobenius(a)
+    assert native.ext_pow(native.ext_pow(frob, P), P) == a
+
+
+@given(ext_elements)
+def test_ext_inverse(a: Ext) -> None:
+    if a == ZERO:
         with pytest.raises(ZeroDivisionError):
             native.ext_inv(a)
         with pytest.raises(ZeroDivisionError):
@@ -125,7 +175,27 @@ def test_ext_inverse(a: tuple[int, int]) -> None:
         return
     inverse = native.ext_inv(a)
     assert inverse == field.ext_inv(a)
-    assert ext_mul_oracle(a, inverse) == (1, 0)
+    assert ext_mul_oracle(a, inverse) == ONE
+    # Lagrange: the multiplicative group of K has order p^3 - 1
+    assert inverse == ext_pow_oracle(a, P**3 - 2)
+
+
+@pytest.mark.parametrize(
+    "a",
+    [
+        (P - 1, P - 1, P - 1),
+        (0, P - 1, P - 1),
+        (P - 1, 0, P - 1),
+        (2**63, 2**63 + 1, P - 2),
+        (0, 0, 1),
+        (0, 1, 0),
+    ],
+)
+def test_ext_extremes_do_not_overflow(a: Ext) -> None:
+    # the lazy 128-bit sums (W times a sum of two products near p^2) are largest here
+    assert native.ext_mul(a, a) == ext_mul_oracle(a, a)
+    assert native.ext_mul(a, (P - 1, P - 1, P - 1)) == ext_mul_oracle(a, (P - 1, P - 1, P - 1))
+    assert ext_mul_oracle(a, native.ext_inv(a)) == ONE
 
 
 @pytest.mark.parametrize("bad", [P, P + 1, 2**64 - 1])
@@ -135,14 +205,14 @@ def test_native_rejects_non_canonical(bad: int) -> None:
     with pytest.raises(ValueError, match="canonical"):
         native.mul(1, bad)
     with pytest.raises(ValueError, match="canonical"):
-        native.ext_mul((0, bad), (1, 0))
+        native.ext_mul((0, 0, bad), ONE)
 
 
 def test_native_rejects_wrong_types() -> None:
     with pytest.raises(TypeError):
         native.add(1.0, 2)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        native.ext_add((1, 2, 3), (0, 0))  # type: ignore[arg-type]
+        native.ext_add((1, 2), ZERO)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         native.add(-1, 0)
 
@@ -152,15 +222,16 @@ def test_decode_rejects_non_canonical(value: int) -> None:
     with pytest.raises(field.NonCanonicalElement):
         field.decode(value.to_bytes(8, "little"))
     with pytest.raises(field.NonCanonicalElement):
-        field.decode_ext(bytes(8) + value.to_bytes(8, "little"))
+        field.decode_ext(bytes(16) + value.to_bytes(8, "little"))
     with pytest.raises(field.NonCanonicalElement):
         field.encode(value)
 
 
 @given(ext_elements)
-def test_encodings_round_trip(a: tuple[int, int]) -> None:
+def test_encodings_round_trip(a: Ext) -> None:
     assert field.decode(field.encode(a[0])) == a[0]
     assert field.encode(a[0]) == a[0].to_bytes(8, "little")
+    assert field.encode_ext(a) == b"".join(c.to_bytes(8, "little") for c in a)
     assert field.decode_ext(field.encode_ext(a)) == a
 
 
@@ -168,7 +239,7 @@ def test_decode_rejects_wrong_lengths() -> None:
     with pytest.raises(field.NonCanonicalElement):
         field.decode(bytes(7))
     with pytest.raises(field.NonCanonicalElement):
-        field.decode_ext(bytes(17))
+        field.decode_ext(bytes(16))
 
 
 @given(st.lists(elements, max_size=50), st.lists(elements, max_size=50))

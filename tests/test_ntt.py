@@ -148,43 +148,57 @@ def test_batch_inverse_spans_chunks() -> None:
     assert list(out) == [pow(v, P - 2, P) if v else 0 for v in values]
 
 
-def ext_mul(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-    return (a[0] * b[0] + 7 * a[1] * b[1]) % P, (a[0] * b[1] + a[1] * b[0]) % P
+Ext = tuple[int, int, int]
+ext_elements = st.tuples(elements, elements, elements)
 
 
-def ext_inv(a: tuple[int, int]) -> tuple[int, int]:
-    norm = (a[0] * a[0] - 7 * a[1] * a[1]) % P
-    n_inv = pow(norm, P - 2, P)
-    return a[0] * n_inv % P, -a[1] * n_inv % P
+def ext_mul(a: Ext, b: Ext) -> Ext:
+    """The product in K = F[X]/(X^3 - 7)."""
+    return (
+        (a[0] * b[0] + 7 * (a[1] * b[2] + a[2] * b[1])) % P,
+        (a[0] * b[1] + a[1] * b[0] + 7 * a[2] * b[2]) % P,
+        (a[0] * b[2] + a[1] * b[1] + a[2] * b[0]) % P,
+    )
 
 
-@given(st.lists(st.tuples(elements, elements), max_size=100))
-def test_batch_inverse_ext(values: list[tuple[int, int]]) -> None:
-    values = [*values, (0, 0), (0, 5), (3, 0)]
+def ext_inv(a: Ext) -> Ext:
+    """a^(p^3 - 2): the multiplicative group of K has order p^3 - 1."""
+    result, base, e = (1, 0, 0), a, P**3 - 2
+    while e:
+        if e & 1:
+            result = ext_mul(result, base)
+        base = ext_mul(base, base)
+        e >>= 1
+    return result
+
+
+@given(st.lists(ext_elements, max_size=100))
+def test_batch_inverse_ext(values: list[Ext]) -> None:
+    values = [*values, (0, 0, 0), (0, 5, 0), (3, 0, 0), (0, 0, 9)]
     flat = u64([c for v in values for c in v])
     out = prim.batch_inverse_ext(flat)
-    pairs = list(zip(out[::2], out[1::2], strict=True))
-    for v, inverse in zip(values, pairs, strict=True):
-        assert inverse == ((0, 0) if v == (0, 0) else ext_inv(v))
-        if v != (0, 0):
-            assert ext_mul(v, inverse) == (1, 0)
+    triples = list(zip(out[::3], out[1::3], out[2::3], strict=True))
+    for v, inverse in zip(values, triples, strict=True):
+        assert inverse == ((0, 0, 0) if v == (0, 0, 0) else ext_inv(v))
+        if v != (0, 0, 0):
+            assert ext_mul(v, inverse) == (1, 0, 0)
 
 
-@given(st.lists(elements, max_size=40), st.tuples(elements, elements))
-def test_eval_base_poly_at_ext(coeffs: list[int], x: tuple[int, int]) -> None:
-    acc = (0, 0)
+@given(st.lists(elements, max_size=40), ext_elements)
+def test_eval_base_poly_at_ext(coeffs: list[int], x: Ext) -> None:
+    acc = (0, 0, 0)
     for c in reversed(coeffs):
         acc = ext_mul(acc, x)
-        acc = ((acc[0] + c) % P, acc[1])
+        acc = ((acc[0] + c) % P, acc[1], acc[2])
     assert prim.eval_poly_at_ext(u64(coeffs), x) == acc
 
 
-@given(st.lists(st.tuples(elements, elements), max_size=40), st.tuples(elements, elements))
-def test_eval_ext_poly_at_ext(coeffs: list[tuple[int, int]], x: tuple[int, int]) -> None:
-    acc = (0, 0)
+@given(st.lists(ext_elements, max_size=40), ext_elements)
+def test_eval_ext_poly_at_ext(coeffs: list[Ext], x: Ext) -> None:
+    acc = (0, 0, 0)
     for c in reversed(coeffs):
         acc = ext_mul(acc, x)
-        acc = ((acc[0] + c[0]) % P, (acc[1] + c[1]) % P)
+        acc = ((acc[0] + c[0]) % P, (acc[1] + c[1]) % P, (acc[2] + c[2]) % P)
     flat = u64([v for c in coeffs for v in c])
     assert prim.eval_ext_poly_at_ext(flat, x) == acc
 
@@ -192,7 +206,7 @@ def test_eval_ext_poly_at_ext(coeffs: list[tuple[int, int]], x: tuple[int, int])
 def test_bytes_are_read_as_le64() -> None:
     coeffs = random_values(8, 3)
     data = b"".join(c.to_bytes(8, "little") for c in coeffs)
-    assert prim.eval_poly_at_ext(data, (5, 0)) == (evaluate(coeffs, 5), 0)
+    assert prim.eval_poly_at_ext(data, (5, 0, 0)) == (evaluate(coeffs, 5), 0, 0)
 
 
 def test_arguments_are_checked() -> None:
@@ -212,8 +226,8 @@ def test_arguments_are_checked() -> None:
         prim.lde([u64([1, 2]), u64([1, 2, 3, 4])], 1)
     with pytest.raises(ValueError, match="8-byte"):
         prim.batch_inverse(bytes(7))
-    with pytest.raises(ValueError, match="pairs"):
-        prim.batch_inverse_ext(u64([1, 2, 3]))
+    with pytest.raises(ValueError, match="triples"):
+        prim.batch_inverse_ext(u64([1, 2, 3, 4]))
     with pytest.raises(TypeError):
         prim.ntt([1, 2])  # type: ignore[arg-type]
 

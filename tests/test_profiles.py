@@ -52,27 +52,37 @@ def test_query_security_bits() -> None:
     assert profiles.get("high").query_security_bits == 38 * 3 + 16 == 130
 
 
+#: The AIR's bound on the constraint count of any valid program (ext/air.h):
+#: registers + 3 per instruction (succession, branch test, check) + row-0 selectors and
+#: registers + the halt sum + the outputs.
+MAX_CONSTRAINTS = 64 + 3 * 128 + 128 + 64 + 1 + 16
+
+
+def test_every_profile_uses_the_cubic_extension() -> None:
+    for profile in profiles.PROFILES.values():
+        assert profile.extension_degree == 3
+        assert profile.log2_extension_field == pytest.approx(3 * math.log2(P), abs=1e-12)
+    assert 191.99 < profiles.get("high").log2_extension_field < 192
+
+
 def test_field_security_bits_uses_exact_logs() -> None:
     high = profiles.get("high")
     t, constraints = 2**18, 40  # N = 2^21
-    expected = math.log2(P**2) - math.log2(8 * t * constraints)
+    expected = math.log2(P**3) - math.log2(8 * t * constraints)
     assert high.field_security_bits(t, constraints) == pytest.approx(expected, abs=1e-9)
-    # log2|K| is just below 128: the term is about 128 - 21 - log2(40), roughly 100 bits.
-    assert 101 < high.field_security_bits(t, constraints) < 102
+    # log2|K| is just below 192: the term is about 192 - 21 - log2(40), roughly 165 bits.
+    assert 165 < high.field_security_bits(t, constraints) < 166
 
 
-def test_high_is_capped_below_128_by_the_quadratic_extension() -> None:
-    high = profiles.get("high")
-    for log_t in (3, 10, 20, 26):
-        bits = high.conjectured_security_bits(2**log_t, 1)
-        assert bits < 128
-        assert bits == high.field_security_bits(2**log_t, 1) < high.query_security_bits
-
-
-def test_default_reaches_100_bits_until_the_field_term_binds() -> None:
-    default = profiles.get("default")
-    assert default.conjectured_security_bits(2**10, 50) == 100
-    assert default.conjectured_security_bits(2**22, 64) < 100  # N * constraints = 2^31
+@pytest.mark.parametrize("log_t", [3, 10, 16, 20, 26])
+def test_query_term_binds_at_every_size(log_t: int) -> None:
+    # even the largest statement (T = 2^26 and the most constraints any program has)
+    # leaves a field term above the query term: high really reaches 130 bits and
+    # default 100, at every trace length
+    for name, bits in (("default", 100), ("high", 130)):
+        profile = profiles.get(name)
+        assert profile.field_security_bits(2**log_t, MAX_CONSTRAINTS) > 150
+        assert profile.conjectured_security_bits(2**log_t, MAX_CONSTRAINTS) == bits
 
 
 def test_test_profile_is_insecure() -> None:

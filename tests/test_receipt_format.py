@@ -126,7 +126,8 @@ def test_not_bytes() -> None:
 
 def test_header_fields(fib_bytes: bytes) -> None:
     assert "magic" in str(_rejected(_set(fib_bytes, 0, b"ZKRX")))
-    assert "version" in str(_rejected(_set_count(fib_bytes, "version", 2)))
+    assert "version" in str(_rejected(_set_count(fib_bytes, "version", 3)))
+    assert "earlier version" in str(_rejected(_set_count(fib_bytes, "version", 1)))
     assert "profile" in str(_rejected(_set_count(fib_bytes, "profile id", 3)))
     assert "inputs" in str(_rejected(_set_count(fib_bytes, "n_inputs", 17)))
     assert "outputs" in str(_rejected(_set_count(fib_bytes, "n_outputs", 17)))
@@ -259,5 +260,5 @@ def test_mutated_receipts_raise_only_receipt_format_error(data: bytes) -> None:
 def test_input_larger_than_any_receipt_is_refused_before_it_is_read() -> None:
     from zkactors.zkvm.receipt import MAX_RECEIPT_BYTES
 
-    with pytest.raises(ReceiptFormatError, match="larger than any v1 receipt"):
+    with pytest.raises(ReceiptFormatError, match="larger than any v2 receipt"):
         Receipt.from_bytes(b"ZKRC" + bytes(MAX_RECEIPT_BYTES))

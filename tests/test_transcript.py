@@ -42,9 +42,10 @@ class ModelTranscript:
             if v < P:
                 return v
 
-    def draw_ext(self) -> tuple[int, int]:
+    def draw_ext(self) -> tuple[int, int, int]:
         c0 = self.draw_base()
-        return c0, self.draw_base()
+        c1 = self.draw_base()
+        return c0, c1, self.draw_base()
 
     def draw_index(self, n: int) -> int:
         return int.from_bytes(self.squeeze()[:8], "little") % n
@@ -59,7 +60,7 @@ def statement_bytes(
 ) -> bytes:
     return (
         b"zkactors-stark"
-        + struct.pack("<H", 1)
+        + struct.pack("<H", 2)  # protocol version 2: challenges in the cubic extension
         + struct.pack(
             "<BBHBBH",
             profile.id,

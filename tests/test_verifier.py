@@ -8,6 +8,7 @@ all of it) is tests/test_soundness.py.
 
 from __future__ import annotations
 
+import pathlib
 import struct
 import threading
 
@@ -16,14 +17,15 @@ import oracle_prover
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from verifier_agreement import assert_accepted, native_verdict
+from verifier_agreement import assert_accepted, native_verdict, verdicts
 
 import zkactors
 import zkactors._native.verifier as native
 from zkactors import programs
 from zkactors.errors import ReceiptFormatError, VerificationError
+from zkactors.zkvm import reference
 from zkactors.zkvm.assembler import assemble
-from zkactors.zkvm.receipt import Receipt
+from zkactors.zkvm.receipt import OLD_FORMAT_MESSAGE, Receipt
 from zkactors.zkvm.verifier import CHECKS, verify, verify_bytes
 
 LIBRARY_RUNS = [
@@ -128,6 +130,30 @@ def test_trace_width_must_match_the_program() -> None:
     assert "width" in str(info.value)
 
 
+#: A genuine receipt of format version 1 (quadratic-extension challenges), made by the
+#: prover of that version for fib(5) with the ``test`` profile and accepted by its
+#: verifier; kept as bytes so the refusal is tested on what old code really produced.
+FORMAT_1_RECEIPT = pathlib.Path(__file__).parent / "data" / "fib5_test_profile_format1.receipt"
+
+
+def test_format_1_receipts_are_refused_with_a_clear_message() -> None:
+    data = FORMAT_1_RECEIPT.read_bytes()
+    assert data[:6] == b"ZKRC\x01\x00"
+    program = programs.load("fib")
+    # every path (native and reference verifiers, on bytes and through the decoder)
+    # names the same check
+    assert set(verdicts(data, program).values()) == {"format"}
+    for check in (lambda: verify(data, program), lambda: reference.verify(data, program)):
+        with pytest.raises(VerificationError) as info:
+            check()
+        message = str(info.value)
+        assert "version 1" in message and "earlier version" in message
+        assert "quadratic" in message and "prove the statement again" in message
+    with pytest.raises(ReceiptFormatError, match="earlier version") as decoded:
+        Receipt.from_bytes(data)
+    assert str(decoded.value) == OLD_FORMAT_MESSAGE
+
+
 def _header_fields(receipt: Receipt) -> dict[str, int]:
     n_in, n_out = len(receipt.inputs), len(receipt.outputs)
     log_t_at = 4 + 2 + 1 + 32 + 2 + 8 * n_in + 2 + 8 * n_out
@@ -137,7 +163,8 @@ def _header_fields(receipt: Receipt) -> dict[str, int]:
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("version", b"\x02\x00"),
+        ("version", b"\x01\x00"),
+        ("version", b"\x03\x00"),
         ("version", b"\x00\x00"),
         ("profile", b"\x03"),
         ("profile", b"\xff"),

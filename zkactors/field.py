@@ -1,4 +1,4 @@
-"""The Goldilocks field F_p and its quadratic extension K, at the Python level.
+"""The Goldilocks field F_p and its cubic extension K, at the Python level.
 
 The constants of protocol.md section 1 and small pure helpers: the canonical byte
 encodings (decoders reject values ≥ p, because two encodings of one element would give
@@ -6,7 +6,8 @@ two transcripts for one proof), roots of unity, and extension arithmetic for cod
 handles a few elements at a time. Bulk arithmetic belongs to the native core
 (``zkactors._native.field`` and ``zkactors._native.primitives``).
 
-An extension element c0 + c1·X of K = F[X]/(X² − W) is the tuple ``(c0, c1)``.
+An extension element c0 + c1·X + c2·X² of K = F[X]/(X³ − W) is the tuple
+``(c0, c1, c2)``.
 """
 
 from __future__ import annotations
@@ -16,13 +17,19 @@ from zkactors.errors import NonCanonicalElement
 P = 2**64 - 2**32 + 1
 """The Goldilocks prime p = 2^64 − 2^32 + 1."""
 W = 7
-"""K = F[X]/(X² − W); 7 is a quadratic non-residue mod p."""
+"""K = F[X]/(X³ − W). 3 divides p − 1, so X³ − W is irreducible exactly when W is not a
+cube in F, i.e. W^((p−1)/3) ≠ 1; for W = 7 that power is :data:`GAMMA`."""
+EXTENSION_DEGREE = 3
+"""[K : F]: an element of K has three coordinates, 24 bytes encoded."""
+GAMMA = P - 2**32
+"""7^((p−1)/3) = −2^32 mod p, a primitive cube root of unity: the Frobenius map of K
+sends X to GAMMA·X."""
 GENERATOR = 7
 """A generator of the multiplicative group F_p^*."""
 TWO_ADICITY = 32
 """2^32 divides p − 1, so F_p has subgroups of every size 2^k, k ≤ 32."""
 
-Ext = tuple[int, int]
+Ext = tuple[int, int, int]
 
 
 def is_canonical(value: int) -> bool:
@@ -59,16 +66,16 @@ def decode(data: bytes) -> int:
 
 
 def encode_ext(value: Ext) -> bytes:
-    """LE64(c0) ‖ LE64(c1)."""
-    c0, c1 = value
-    return encode(c0) + encode(c1)
+    """LE64(c0) ‖ LE64(c1) ‖ LE64(c2)."""
+    c0, c1, c2 = value
+    return encode(c0) + encode(c1) + encode(c2)
 
 
 def decode_ext(data: bytes) -> Ext:
-    """The extension element of a 16-byte encoding; both halves must be canonical."""
-    if len(data) != 16:
-        raise NonCanonicalElement(f"an extension element is 16 bytes, got {len(data)}")
-    return decode(data[:8]), decode(data[8:])
+    """The extension element of a 24-byte encoding; every coordinate must be canonical."""
+    if len(data) != 24:
+        raise NonCanonicalElement(f"an extension element is 24 bytes, got {len(data)}")
+    return decode(data[:8]), decode(data[8:16]), decode(data[16:])
 
 
 def inv(value: int) -> int:
@@ -87,23 +94,38 @@ def root_of_unity(log_n: int) -> int:
 
 
 def ext_add(a: Ext, b: Ext) -> Ext:
-    return (a[0] + b[0]) % P, (a[1] + b[1]) % P
+    return (a[0] + b[0]) % P, (a[1] + b[1]) % P, (a[2] + b[2]) % P
 
 
 def ext_sub(a: Ext, b: Ext) -> Ext:
-    return (a[0] - b[0]) % P, (a[1] - b[1]) % P
+    return (a[0] - b[0]) % P, (a[1] - b[1]) % P, (a[2] - b[2]) % P
 
 
 def ext_mul(a: Ext, b: Ext) -> Ext:
-    return (a[0] * b[0] + W * a[1] * b[1]) % P, (a[0] * b[1] + a[1] * b[0]) % P
+    """The product in K, reducing X³ to W."""
+    a0, a1, a2 = a
+    b0, b1, b2 = b
+    return (
+        (a0 * b0 + W * (a1 * b2 + a2 * b1)) % P,
+        (a0 * b1 + a1 * b0 + W * a2 * b2) % P,
+        (a0 * b2 + a1 * b1 + a2 * b0) % P,
+    )
+
+
+def ext_frobenius(a: Ext) -> Ext:
+    """a^p: c0 + c1·GAMMA·X + c2·GAMMA²·X², because X^p = GAMMA·X."""
+    return a[0], a[1] * GAMMA % P, a[2] * GAMMA * GAMMA % P
 
 
 def ext_inv(a: Ext) -> Ext:
-    """1/a in K: (c0 − c1·X)/(c0² − W·c1²); the norm is nonzero for a ≠ 0 because W is a
-    non-residue. ZeroDivisionError for (0, 0)."""
-    c0, c1 = check_canonical(a[0], "c0"), check_canonical(a[1], "c1")
-    norm = (c0 * c0 - W * c1 * c1) % P
+    """1/a in K: a^p·a^(p²) / N(a), where the norm N(a) = a·a^p·a^(p²) lies in F and
+    vanishes only at 0 because X³ − W is irreducible. ZeroDivisionError for (0, 0, 0)."""
+    c = tuple(check_canonical(v, f"c{i}") for i, v in enumerate(a))
+    x: Ext = (c[0], c[1], c[2])
+    frob = ext_frobenius(x)
+    conjugates = ext_mul(frob, ext_frobenius(frob))
+    norm = ext_mul(x, conjugates)[0]
     if norm == 0:
         raise ZeroDivisionError("0 has no inverse in the extension field")
     n_inv = pow(norm, P - 2, P)
-    return c0 * n_inv % P, (P - c1) * n_inv % P
+    return conjugates[0] * n_inv % P, conjugates[1] * n_inv % P, conjugates[2] * n_inv % P

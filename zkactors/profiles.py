@@ -25,19 +25,22 @@ the minimum of two terms:
 - the query term, ``q * log2(B) + g``: each query catches a far-from-low-degree function
   with probability about ``1 - 1/B`` (conjecturally), and grinding multiplies the cost of
   each attempt by ``2^g``;
-- the field term, ``log2|K| - log2(N * constraints)`` with ``N = B * T`` and ``|K| = p^2``
-  (challenges are drawn from the quadratic extension K of the Goldilocks field): the
-  chance that a random out-of-domain point or a random linear combination hides a wrong
-  trace grows with the domain size and the number of constraints.
+- the field term, ``log2|K| - log2(N * constraints)`` with ``N = B * T`` and ``|K| = p^3``
+  (challenges are drawn from the cubic extension K = F[X]/(X^3 - 7) of the Goldilocks
+  field, ``extension_degree`` = 3 for every profile): the chance that a random
+  out-of-domain point or a random linear combination hides a wrong trace grows with the
+  domain size and the number of constraints.
 
-With the quadratic extension ``log2|K|`` is just under 128, so the field term is about
-``128 - log2(N * constraints)``: roughly 100 bits for ``N`` around 2^21 with a few dozen
-constraints, and never above 128 minus a handful of bits. It therefore **caps the overall
-conjectured figure of ``high`` below 128 bits**, even though its query term is 130; only a
-cubic (or larger) extension field would lift that cap, and v1 does not have one. For
-``default`` the query term (100 bits) is the binding one unless ``N * constraints``
-exceeds about 2^28. :meth:`Profile.conjectured_security_bits` computes the figure for a
-concrete trace length and constraint count.
+``log2|K| = 3 * log2(p)`` is just under 192, so the field term is about
+``192 - log2(N * constraints)``. The largest statement (T = 2^26, B = 8, and the AIR's
+bound of 657 constraints for any valid program) leaves about 153 bits, so the field term
+never binds and the
+conjectured figure of every profile is its query term: 100 bits for ``default`` and 130
+for ``high`` at every trace length. (Version 1 drew challenges from a quadratic
+extension, whose field term of about ``128 - log2(N * constraints)`` capped ``high``
+below 128 bits and pulled ``default`` under 100 at large T.)
+:meth:`Profile.conjectured_security_bits` computes the figure for a concrete trace length
+and constraint count.
 
 Proven bounds (from the list-decoding analysis of FRI and DEEP) are lower than these
 conjectured figures, markedly so for small blowups; we do not claim them.
@@ -51,9 +54,10 @@ import attrs
 
 from zkactors.errors import ProfileError
 
-#: The Goldilocks prime; challenges live in an extension K of F_p of degree
-#: ``Profile.extension_degree``.
+#: The Goldilocks prime; challenges live in K = F_p[X]/(X^3 - 7), of order p^3.
 _P = 2**64 - 2**32 + 1
+#: [K : F] for every profile (protocol.md 1): one extension field everywhere.
+EXTENSION_DEGREE = 3
 
 #: The minimum conjectured security every verification path demands unless its caller
 #: says otherwise: the figure of ``default``. Honest ``default`` and ``high`` receipts
@@ -67,7 +71,8 @@ class Profile:
     """One row of the profile table of protocol.md 6.
 
     ``blowup``, ``folding_factor`` and ``max_remainder_size`` are powers of two;
-    ``insecure`` marks profiles meant only for tests.
+    ``insecure`` marks profiles meant only for tests. ``extension_degree`` is the degree
+    of the field K the challenges are drawn from, 3 for every profile (protocol.md 1).
     """
 
     name: str
@@ -77,7 +82,7 @@ class Profile:
     grinding_bits: int
     folding_factor: int
     max_remainder_size: int
-    extension_degree: int = 2
+    extension_degree: int = EXTENSION_DEGREE
     insecure: bool = False
 
     @property
@@ -103,10 +108,16 @@ class Profile:
         """``q * log2(B) + g``: the conjectured bits from the queries and grinding."""
         return self.queries * math.log2(self.blowup) + self.grinding_bits
 
+    @property
+    def log2_extension_field(self) -> float:
+        """``log2|K| = extension_degree * log2(p)``, just under 192 for the cubic K
+        (``log2`` of the double nearest p, as ext/profiles.h computes it)."""
+        return self.extension_degree * math.log2(float(_P))
+
     def field_security_bits(self, trace_length: int, num_constraints: int) -> float:
         """``log2|K| - log2(N * num_constraints)`` with ``N = B * trace_length`` and
-        ``|K| = p^extension_degree``: the bits the extension field leaves after the union
-        bounds over the evaluation domain and the constraints.
+        ``|K| = p^extension_degree`` (p^3): the bits the extension field leaves after the
+        union bounds over the evaluation domain and the constraints.
 
         ``trace_length`` must be a power of two (it always is for a receipt).
         """
@@ -118,7 +129,7 @@ class Profile:
         log_t = trace_length.bit_length() - 1
         # Operation for operation as zk_security_bits in ext/profiles.h, so the native
         # and the reference verifier judge a receipt against a minimum identically.
-        return self.extension_degree * math.log2(float(_P)) - (
+        return self.log2_extension_field - (
             float(self.log_blowup + log_t) + math.log2(float(num_constraints))
         )
 

@@ -31,7 +31,15 @@ if TYPE_CHECKING:
     from zkactors.zkvm.program import Program
 
 MAGIC = b"ZKRC"
-FORMAT_VERSION = 1
+#: 2 since the proof's challenges and K-valued openings are in the cubic extension field.
+FORMAT_VERSION = 2
+#: Version 1 receipts were made with challenges from a quadratic extension; they are
+#: refused with this explanation (the same words in both verifiers), never reinterpreted.
+OLD_FORMAT_MESSAGE = (
+    "receipt format version 1 was made by an earlier version of zkactors (challenges from "
+    "the quadratic extension field) and is no longer accepted; prove the statement again to "
+    "get a version 2 receipt"
+)
 
 #: The Goldilocks prime: field elements are LE64 values below it.
 P = 2**64 - 2**32 + 1
@@ -41,13 +49,13 @@ MAX_OUTPUTS = 16
 MAX_TRACE_WIDTH = 64 + 128 + 128
 MIN_LOG_TRACE_LENGTH = 3
 MAX_LOG_TRACE_LENGTH = 26
-#: No v1 receipt is larger (the largest any statement implies is 359,213 bytes, profile
+#: No v2 receipt is larger (the largest any statement implies is 382,237 bytes, profile
 #: ``high`` at the maximal T and width); anything longer is refused before it is read.
 MAX_RECEIPT_BYTES = 512 * 1024
 
 _DIGEST = 32
 _BASE = 8  # bytes of an element of F
-_EXT = 16  # bytes of an element of K
+_EXT_DEGREE = 3  # [K : F]: an element of K is 3 LE64 coordinates, 24 bytes
 _NATIVE_LITTLE_ENDIAN = sys.byteorder == "little"
 
 
@@ -187,7 +195,8 @@ class Receipt:
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> Receipt:
         """Decode and strictly check a receipt (see the module docstring).
 
-        :raises ReceiptFormatError: if ``data`` is not a well-formed version-1 receipt.
+        :raises ReceiptFormatError: if ``data`` is not a well-formed version-2 receipt
+            (a version-1 receipt is refused with :data:`OLD_FORMAT_MESSAGE`).
         """
         if not isinstance(data, bytes | bytearray | memoryview):
             raise ReceiptFormatError(f"a receipt is decoded from bytes, not {type(data).__name__}")
@@ -197,12 +206,14 @@ class Receipt:
             raise _fail(f"not a contiguous byte buffer ({exc})") from None
         if view.nbytes > MAX_RECEIPT_BYTES:
             raise _fail(
-                f"{view.nbytes} bytes is larger than any v1 receipt ({MAX_RECEIPT_BYTES} at most)"
+                f"{view.nbytes} bytes is larger than any v2 receipt ({MAX_RECEIPT_BYTES} at most)"
             )
         reader = _Reader(view)
         if reader.take(4) != MAGIC:
             raise _fail("bad magic; a receipt starts with b'ZKRC'")
         version = reader.u16()
+        if version == 1:
+            raise ReceiptFormatError(OLD_FORMAT_MESSAGE)
         if version != FORMAT_VERSION:
             raise _fail(f"format version {version}; this decoder reads version {FORMAT_VERSION}")
         profile_id = reader.u8()
@@ -305,7 +316,7 @@ def _walk_proof(reader: _Reader, profile: profiles.Profile, log_t: int, width: i
     lde_size = profile.blowup << log_t
     layers, remainder_size = profile.fri_shape(1 << log_t)
     reader.take(2 * _DIGEST, "the trace and composition roots")
-    reader.canonical((2 * width + 2) * 2, "the out-of-domain frame")
+    reader.canonical((2 * width + 2) * _EXT_DEGREE, "the out-of-domain frame")
     n_layers = reader.u8()
     if n_layers != layers:
         raise _fail(
@@ -319,7 +330,7 @@ def _walk_proof(reader: _Reader, profile: profiles.Profile, log_t: int, width: i
             f"FRI remainder of {size} coefficients; trace length 2^{log_t} with profile "
             f"{profile.name!r} has {remainder_size}"
         )
-    reader.canonical(2 * remainder_size, "the FRI remainder")
+    reader.canonical(_EXT_DEGREE * remainder_size, "the FRI remainder")
     reader.take(8, "the grinding nonce")
     n_positions = reader.u16()
     if not 1 <= n_positions <= profile.queries:
@@ -329,7 +340,7 @@ def _walk_proof(reader: _Reader, profile: profiles.Profile, log_t: int, width: i
         )
     reader.canonical(n_positions * width, "the opened trace rows")
     reader.multiproof("trace", n_positions, lde_size)
-    reader.canonical(n_positions * 4, "the opened composition rows")
+    reader.canonical(n_positions * 2 * _EXT_DEGREE, "the opened composition rows")
     reader.multiproof("composition", n_positions, lde_size)
     layer_size = lde_size
     for layer in range(layers):
@@ -339,6 +350,6 @@ def _walk_proof(reader: _Reader, profile: profiles.Profile, log_t: int, width: i
                 f"FRI layer {layer} opens {opened} leaves; expected between 1 and the "
                 f"{n_positions} query positions"
             )
-        reader.canonical(opened * f * 2, f"the opened leaves of FRI layer {layer}")
+        reader.canonical(opened * f * _EXT_DEGREE, f"the opened leaves of FRI layer {layer}")
         reader.multiproof(f"FRI layer {layer}", opened, layer_size // f)
         layer_size //= f

@@ -76,7 +76,8 @@ class _Cursor:
 
     def ext(self, what: str) -> Ext:
         c0 = self.base(what)
-        return Ext(c0, self.base(what))
+        c1 = self.base(what)
+        return Ext(c0, c1, self.base(what))
 
     def digests(self, what: str, bound: int) -> list[bytes]:
         count = self.uint(4, what)

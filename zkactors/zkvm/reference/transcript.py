@@ -22,7 +22,8 @@ ABSORB = b"\x02"
 SQUEEZE = b"\x03"
 GRINDING = b"\x04"
 PROTOCOL_ID = b"zkactors-stark"
-PROTOCOL_VERSION = 1
+#: 2 since challenges are drawn from the cubic extension (1 drew them from a quadratic one).
+PROTOCOL_VERSION = 2
 
 
 class Transcript:
@@ -50,8 +51,10 @@ class Transcript:
                 return value
 
     def draw_ext(self) -> Ext:
+        """An element of K: its coordinates c0, c1, c2 drawn in that order."""
         c0 = self.draw_base()
-        return Ext(c0, self.draw_base())
+        c1 = self.draw_base()
+        return Ext(c0, c1, self.draw_base())
 
     def draw_index(self, n: int) -> int:
         """A position in ``[0, n)``; ``n`` is a power of two, so ``mod n`` is unbiased."""

@@ -121,7 +121,7 @@ def verify(
     alphas = [transcript.draw_ext() for _ in range(air.n_constraints)]
     transcript.absorb(proof.composition_root)
     z = transcript.draw_ext()
-    while z.c1 == 0:  # z ∉ F keeps z and z·ω off H and D, where the divisors vanish
+    while z.in_base_field():  # z ∉ F keeps z and z·ω off H and D, where the divisors vanish
         z = transcript.draw_ext()
     ood_values = proof.ood_current + proof.ood_next + proof.ood_composition
     transcript.absorb(b"".join(value.to_bytes() for value in ood_values))
