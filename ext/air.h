@@ -81,7 +81,8 @@ void zk_air_combine_batch(const zk_air *air, const fe *cur, const fe *next, size
 
 /* sum_k alpha_k * constraint_k(z) / divisor_k(z) (protocol.md 8.2 at x = z), the value
  * the verifier compares with C_0(z) + z^T * C_1(z). z must not be in H (z^T != 1, z != 1,
- * z != w_T^(T-1)); a z drawn with z.c1 != 0 never is. alphas: n_constraints values. */
+ * z != w_T^(T-1)); a z drawn outside F (c1 or c2 nonzero) never is. alphas:
+ * n_constraints values. */
 fe3 zk_air_composition_at(const zk_air *air, const fe3 *cur, const fe3 *next,
                           const fe *inputs, const fe *outputs, const fe3 *alphas, fe3 z,
                           unsigned log_t);

@@ -3,10 +3,10 @@
 """Goldilocks field arithmetic (``zkactors._native.field``).
 
 Scalar functions take and return Python ints in [0, p); extension elements
-c0 + c1·X + c2·X² of K = F[X]/(X³ − 7) are ``(c0, c1, c2)`` tuples. Every argument is checked to be canonical
-(a ``ValueError`` otherwise), because the C arithmetic silently gives wrong answers on
-values ≥ p and a check costs nothing next to a Python call. Array kernels take writable
-uint64 buffers and release the GIL for the whole computation.
+c0 + c1·X + c2·X² of K = F[X]/(X³ − 7) are ``(c0, c1, c2)`` tuples. Every argument is
+checked to be canonical (a ``ValueError`` otherwise), because the C arithmetic silently
+gives wrong answers on values ≥ p and a check costs nothing next to a Python call. Array
+kernels take writable uint64 buffers and release the GIL for the whole computation.
 """
 
 from libc.stdint cimport uint64_t

@@ -262,3 +262,37 @@ def test_input_larger_than_any_receipt_is_refused_before_it_is_read() -> None:
 
     with pytest.raises(ReceiptFormatError, match="larger than any v2 receipt"):
         Receipt.from_bytes(b"ZKRC" + bytes(MAX_RECEIPT_BYTES))
+
+
+def _largest_receipt_bytes(profile_name: str, log_t: int, width: int) -> int:
+    """The longest receipt the decoder accepts for a statement (protocol.md 10): 16 inputs
+    and outputs, q distinct positions, every FRI layer opening q leaves and every
+    multiproof count at its bound k * log2(leaves); K elements are 24 bytes."""
+    from zkactors import profiles
+
+    profile = profiles.get(profile_name)
+    ext, q, f = 24, profile.queries, profile.folding_factor
+    layers, remainder = profile.fri_shape(1 << log_t)
+    log_n = log_t + profile.log_blowup
+    size = 4 + 2 + 1 + 32 + 2 + 8 * 16 + 2 + 8 * 16 + 1 + 2
+    size += 2 * 32 + (2 * width + 2) * ext + 1 + 32 * layers + 2 + ext * remainder + 8 + 2
+    size += q * width * 8 + 4 + 32 * q * log_n
+    size += q * 2 * ext + 4 + 32 * q * log_n
+    log_leaves = log_n
+    for _ in range(layers):
+        log_leaves -= profile.log_folding_factor
+        size += 2 + q * f * ext + 4 + 32 * q * log_leaves
+    return size
+
+
+def test_the_largest_statement_fits_under_the_receipt_cap() -> None:
+    from zkactors.zkvm.receipt import MAX_LOG_TRACE_LENGTH, MAX_RECEIPT_BYTES
+
+    largest = max(
+        _largest_receipt_bytes(name, log_t, MAX_TRACE_WIDTH)
+        for name in ("test", "default", "high")
+        for log_t in range(3, MAX_LOG_TRACE_LENGTH + 1)
+    )
+    # the figure stated in protocol.md 10 and receipt.py: high, T = 2^26, w = 320
+    assert largest == _largest_receipt_bytes("high", 26, MAX_TRACE_WIDTH) == 382_237
+    assert largest < MAX_RECEIPT_BYTES
