@@ -35,9 +35,9 @@ the minimum of two terms:
 ``192 - log2(N * constraints)``. The largest statement (T = 2^26, B = 8, and the AIR's
 bound of 657 constraints for any valid program) leaves about 153 bits, so the field term
 never binds and the conjectured figure of every profile is its query term: 100 bits for
-``default`` and 130 for ``high`` at every trace length. (Version 1 drew challenges from a quadratic
-extension, whose field term of about ``128 - log2(N * constraints)`` capped ``high``
-below 128 bits and pulled ``default`` under 100 at large T.)
+``default`` and 130 for ``high`` at every trace length. (Version 1 drew challenges from a
+quadratic extension, whose field term of about ``128 - log2(N * constraints)`` capped
+``high`` below 128 bits and pulled ``default`` under 100 at large T.)
 :meth:`Profile.conjectured_security_bits` computes the figure for a concrete trace length
 and constraint count.
 
