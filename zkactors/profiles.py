@@ -191,7 +191,10 @@ def check_min_security_bits(min_security_bits: float) -> float:
         raise TypeError(
             f"min_security_bits must be a number of bits, got {type(min_security_bits).__name__}"
         )
-    value = float(min_security_bits)
+    try:
+        value = float(min_security_bits)
+    except OverflowError:  # review fix: an int beyond the doubles is not a finite minimum
+        value = math.inf
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"min_security_bits must be finite and >= 0, got {min_security_bits!r}")
     return value

@@ -202,6 +202,22 @@ def decode_entry(data: bytes, key: CacheKey, program: Program) -> tuple[Receipt,
         verify(receipt, program, min_security_bits=profiles.own_receipts_minimum(key.profile))
     except (VerificationError, TypeError, ValueError) as exc:
         raise StoreEntryRejected(str(exc)) from None
+    if profiles.get(key.profile).insecure:
+        # Review fix: an insecure profile's proof can be forged (about 2^16 hashes for
+        # ``test``), so verifying it proves nothing; whoever can write to the store could
+        # otherwise make the runtime serve false outputs. Check the statement by running it.
+        from zkactors.errors import ZkActorsError
+        from zkactors.zkvm.execute import execute
+
+        try:
+            run = execute(program, receipt.inputs, max_cycles=receipt.trace_length)
+        except ZkActorsError as exc:
+            raise StoreEntryRejected(f"the statement does not hold: {exc}") from None
+        if run.outputs != receipt.outputs or run.cycles != cycles:
+            raise StoreEntryRejected(
+                "the receipt's outputs (or cycles) differ from the program's run "
+                "(a forged receipt of an insecure profile)"
+            )
     return receipt, cycles
 
 
