@@ -195,3 +195,24 @@ def test_the_figure_refuses_impossible_shapes() -> None:
         profiles.security_bits("default", 100, 10)
     with pytest.raises(zkactors.errors.ProfileError):
         profiles.security_bits("nonsense", 1024, 10)
+
+
+@pytest.mark.parametrize("bits", [10**400, 2**1024])
+def test_an_integer_minimum_beyond_every_double_is_a_value_error(bits: int) -> None:
+    with pytest.raises(ValueError, match="finite"):
+        profiles.check_min_security_bits(bits)
+
+
+def test_the_service_answers_an_enormous_minimum_with_422() -> None:
+    receipt = zkactors.prove(FIB, [5])
+    encoded = base64.b64encode(receipt.to_bytes()).decode()
+    enormous = "1" + "0" * 400  # JSON allows integers of any length
+    body = f'{{"program": "fib", "receipt": "{encoded}", "min_security_bits": {enormous}}}'
+    with (
+        ServerThread(service.create_app(zkactors.RuntimeConfig())) as server,
+        httpx.Client(base_url=server.url, timeout=120) as client,
+    ):
+        response = client.post(
+            "/verify", content=body, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 422, response.text[:200]

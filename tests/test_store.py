@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import oracle_prover
 import pytest
 from conftest import RedisServer
 from runtime_doubles import FaultInjectingTestProver, wait_until
@@ -613,3 +614,21 @@ async def test_a_cache_crash_during_a_lookup_answers_its_waiters_and_forgets_the
         verify(receipt, FIB, min_security_bits=0)
         snapshot = rt.metrics()
     assert snapshot.restarts == {"cache": 1}
+
+
+@pytest.mark.anyio
+async def test_a_forged_test_profile_entry_is_never_served() -> None:
+    """Verifying an insecure profile's receipt proves nothing (the downgrade forgery below
+    passes every proof check), so a store entry for a ``test`` request is also checked by
+    running the program: whoever can write to the store cannot make the runtime answer
+    fib(10) = 56."""
+    forged = oracle_prover.prove(FIB, (10,), profile="test", outputs=(56,), cheat="downgrade")
+    verify(forged, FIB, min_security_bits=0)  # the forgery is a valid proof
+    store = open_store(parse_store_url("memory://"), LIMITS)
+    entry = encode_entry(Receipt.from_bytes(forged), execute(FIB, [10]).cycles)
+    await store.put(store_key(CacheKey(FIB.hash, (10,), "test")), entry)
+    config = RuntimeConfig(profile="default", max_parallel=1, calibrate="off", store="memory://")
+    async with ZkRuntime(config, _store=store) as rt:
+        outcome = await rt.prove_detailed(FIB, (10,), profile="test")
+        assert outcome.receipt.outputs == (55,) and outcome.source == "proved"
+        assert rt.metrics().store_rejected == 1

@@ -105,7 +105,9 @@ class Profile:
     @property
     def query_security_bits(self) -> float:
         """``q * log2(B) + g``: the conjectured bits from the queries and grinding."""
-        return self.queries * math.log2(self.blowup) + self.grinding_bits
+        # float(log_blowup), not log2(blowup): ext/profiles.h multiplies by the integer
+        # exponent, and the two verifiers must agree to the last bit at any minimum.
+        return self.queries * float(self.log_blowup) + self.grinding_bits
 
     @property
     def log2_extension_field(self) -> float:
@@ -193,7 +195,7 @@ def check_min_security_bits(min_security_bits: float) -> float:
         )
     try:
         value = float(min_security_bits)
-    except OverflowError:  # review fix: an int beyond the doubles is not a finite minimum
+    except OverflowError:  # an int beyond every double is no finite minimum either
         value = math.inf
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"min_security_bits must be finite and >= 0, got {min_security_bits!r}")

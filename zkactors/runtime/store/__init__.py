@@ -37,13 +37,11 @@ from urllib.parse import unquote, urlsplit
 import anyio
 import attrs
 
-from zkactors import profiles
 from zkactors._logging import get_logger
 from zkactors.errors import (
     ConfigError,
     ReceiptFormatError,
     StoreError,
-    VerificationError,
 )
 from zkactors.runtime.messages import CacheKey
 from zkactors.zkvm.program import Program
@@ -177,7 +175,7 @@ def decode_entry(data: bytes, key: CacheKey, program: Program) -> tuple[Receipt,
 
     :raises StoreEntryRejected: malformed, for another statement, or not a valid proof.
     """
-    from zkactors.zkvm.verifier import verify
+    from zkactors.runtime.trust import UntrustedReceiptRejected, check_returned_receipt
 
     if not isinstance(data, bytes | bytearray | memoryview):
         raise StoreEntryRejected(f"entry is {type(data).__name__}, not bytes")
@@ -190,34 +188,17 @@ def decode_entry(data: bytes, key: CacheKey, program: Program) -> tuple[Receipt,
         receipt = Receipt.from_bytes(memoryview(data)[_ENTRY_HEADER.size :])
     except ReceiptFormatError as exc:
         raise StoreEntryRejected(str(exc)) from None
-    statement = CacheKey(receipt.program_hash, receipt.inputs, receipt.profile)
-    if statement != key:
-        raise StoreEntryRejected("the receipt is for another statement (a foreign entry)")
     # The cycles are not part of the proof; at least keep them consistent with it.
     if not 0 < cycles <= receipt.trace_length:
         raise StoreEntryRejected(f"{cycles} cycles cannot fit a trace of {receipt.trace_length}")
     try:
-        # The key's profile is the runtime's own choice and the receipt must name it (checked
-        # above); the policy is then the one that profile's honest receipts meet.
-        verify(receipt, program, min_security_bits=profiles.own_receipts_minimum(key.profile))
-    except (VerificationError, TypeError, ValueError) as exc:
-        raise StoreEntryRejected(str(exc)) from None
-    if profiles.get(key.profile).insecure:
-        # Review fix: an insecure profile's proof can be forged (about 2^16 hashes for
-        # ``test``), so verifying it proves nothing; whoever can write to the store could
-        # otherwise make the runtime serve false outputs. Check the statement by running it.
-        from zkactors.errors import ZkActorsError
-        from zkactors.zkvm.execute import execute
-
-        try:
-            run = execute(program, receipt.inputs, max_cycles=receipt.trace_length)
-        except ZkActorsError as exc:
-            raise StoreEntryRejected(f"the statement does not hold: {exc}") from None
-        if run.outputs != receipt.outputs or run.cycles != cycles:
-            raise StoreEntryRejected(
-                "the receipt's outputs (or cycles) differ from the program's run "
-                "(a forged receipt of an insecure profile)"
-            )
+        executed = check_returned_receipt(receipt, program, key.inputs, key.profile)
+    except UntrustedReceiptRejected as exc:
+        raise StoreEntryRejected(f"{exc} (a foreign or forged entry)") from None
+    if key.program_hash != program.hash:
+        raise StoreEntryRejected("the entry's key names another program")
+    if executed not in (None, cycles):
+        raise StoreEntryRejected(f"the entry says {cycles} cycles, the program ran {executed}")
     return receipt, cycles
 
 
