@@ -207,3 +207,76 @@ async def test_adaptive_gives_a_lone_proof_both_threads_and_a_queue_one_each() -
         await _burst(rt, prover, 6)
     assert prover.threads_used[0] == 2
     assert prover.threads_used[2:-1] == [1] * 4
+
+
+#: The fairness scenario: ``CLIENTS`` callers each keep one small proof (a 128-row trace)
+#: coming; a large one (1024 rows: 8 times the estimate) arrives once the stream runs.
+CLIENTS = 8
+STREAM = 150
+SMALL_ROWS, LARGE_ROWS = 128, 1024
+
+
+async def _overtakers(factor: float) -> tuple[int, int]:
+    """Run the stream with ``overtake_factor=factor``; return how many small proofs were
+    submitted after the large one yet started before it, and how many small proofs were
+    submitted after it in all. The stream stops once the large proof is answered or
+    ``STREAM`` small ones were submitted."""
+    prover = FaultInjectingTestProver()
+    model = RowsTestCostModel(per_row=1e-3)
+    config = _config(
+        parallelism="sequential", max_parallel=1, overtake_factor=factor, cache_max_entries=0
+    )
+    submitted: list[tuple[int, ...]] = []
+    large_done = anyio.Event()
+
+    async def client(n: int) -> None:
+        while not large_done.is_set() and len(submitted) < STREAM:
+            submitted.append((n,))
+            await rt.prove(FIB, (n,))
+
+    async def large() -> None:
+        await wait_until(lambda: len(prover.calls) >= 2 * CLIENTS)
+        submitted.append((100,))
+        await rt.prove(FIB, (100,))
+        large_done.set()
+
+    async with (
+        ZkRuntime(config, cost_model=model, _prover=prover) as rt,
+        anyio.create_task_group() as tg,
+    ):
+        for n in range(CLIENTS):
+            tg.start_soon(client, 10 + n)  # fib(10..13): 128-row traces
+        tg.start_soon(large)
+    arrived = submitted.index((100,))
+    started = prover.calls.index((100,))
+    # Each client's calls are sequential, so its k-th proof is its k-th submission.
+    positions: dict[tuple[int, ...], list[int]] = {}
+    for index, key in enumerate(submitted):
+        positions.setdefault(key, []).append(index)
+    seen: dict[tuple[int, ...], int] = {}
+    overtakers = 0
+    for key in prover.calls[:started]:
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        overtakers += positions[key][occurrence] > arrived
+    return overtakers, len(submitted) - arrived - 1
+
+
+@pytest.mark.anyio
+async def test_a_large_proof_is_not_starved_by_a_stream_of_small_ones() -> None:
+    # The bound (supervisor docstring): after the large job arrives, at most A x its
+    # estimate of later work starts before it, plus the jobs queued ahead of it (one per
+    # client at most) and the one whose start crossed the line.
+    factor = 2.0
+    overtakers, later = await _overtakers(factor)
+    bound = factor * LARGE_ROWS / SMALL_ROWS + CLIENTS + 1
+    assert overtakers <= bound
+    # ... and the stream went on after it: the large proof did not wait for its end.
+    assert later < STREAM - 2 * CLIENTS
+
+
+@pytest.mark.anyio
+async def test_plain_shortest_first_lets_the_stream_starve_a_large_proof() -> None:
+    # The same stream without ageing: the large proof waits until the stream stops.
+    overtakers, _ = await _overtakers(float("inf"))
+    assert overtakers > 2.0 * LARGE_ROWS / SMALL_ROWS + CLIENTS + 1

@@ -120,6 +120,17 @@ def _non_negative_seconds(_: Any, attribute: attrs.Attribute[Any], value: object
         )
 
 
+def _overtake_factor(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    # math.inf is allowed: plain shortest-first, unbounded waits (for comparisons).
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or math.isnan(value)
+        or value < 0
+    ):
+        raise ConfigError(f"{attribute.name} must be a number >= 0 (or math.inf), got {value!r}")
+
+
 def _profile_name(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
     try:
         profiles.get(value)  # type: ignore[arg-type]
@@ -195,6 +206,15 @@ class RuntimeConfig:
         one thread) always gets one thread: below it, starting threads costs about what
         they save, and the estimate's noise would make the choice flip.
 
+        ``overtake_factor`` (``A``, default 8): queued proofs go shortest first, but a
+        proof can be overtaken by later arrivals for only so long. The supervisor keeps a
+        virtual clock ``V``, the estimated single-thread seconds of every proof started so
+        far, and orders its queue by ``V at arrival + A x estimate``. Once the proofs
+        started after a job's arrival add up to ``A`` times its own estimate, nothing
+        that arrives later starts before it, deadlines included (see the supervisor's
+        docstring for the bound). ``0`` is first come, first served; ``math.inf`` plain
+        shortest-first with no bound on the wait.
+
     Admission (after the estimator has run the program, before any prover time is spent)
         ``memory_budget_bytes``: the estimated peak memory of the proofs running at once
         stays under this; a proof that alone needs more is refused with
@@ -258,6 +278,7 @@ class RuntimeConfig:
     max_parallel: int = attrs.field(factory=default_parallelism, validator=_int_in(1, MAX_PARALLEL))
     parallelism: Parallelism = attrs.field(default="adaptive", validator=_parallelism)
     intra_proof_min_seconds: float = attrs.field(default=0.005, validator=_non_negative_seconds)
+    overtake_factor: float = attrs.field(default=8.0, validator=_overtake_factor)
     memory_budget_bytes: int = attrs.field(factory=default_memory_budget, validator=_int_in(1))
     calibrate: Calibrate = attrs.field(default="startup", validator=_calibrate)
     calibration_cache: bool = attrs.field(default=False, validator=_bool)

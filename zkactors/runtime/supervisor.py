@@ -8,9 +8,37 @@ ends past it) is refused with ``DeadlineExceeded``, saying the estimate, instead
 spending prover time on an answer nobody will wait for.
 
 **Scheduling.** Admitted jobs wait in a heap the supervisor owns, shortest estimate
-first (small requests are not stuck behind large ones), with deadlines respected: when
-running the shortest job first would push a job with a deadline past its latest start
-time (deadline - estimate), that job goes first. Each proof runs in a worker thread
+first (small requests are not stuck behind large ones), aged so that none waits without
+bound, with deadlines respected.
+
+Plain shortest-first lets a stream of small proofs hold a large one back for as long as
+the stream lasts. So the queue is ordered by a *virtual finish time*, as in virtual-clock
+fair queueing, on a clock that counts work rather than seconds: ``V`` is the estimated
+single-thread seconds of every proof started so far, and a job arriving at ``V_a`` with
+estimate ``e`` ranks at ``V_a + A * e`` (``A = RuntimeConfig.overtake_factor``).
+Among jobs that arrive together that is shortest first; a later arrival ranks before an
+earlier one only while the work started in between is less than ``A`` times the
+difference of their estimates. The clock counts estimated work, not wall time, so the
+order does not depend on how fast the machine or the event loop is, and the bound can be
+stated (and tested) in proofs:
+
+    Bound. Once the proofs started after job ``j`` arrived add up to ``A * e_j``
+    estimated seconds (``V >= rank_j``: it is *overdue*), no job that arrives later starts
+    before it, and no deadline may jump it. The work started ahead of ``j`` after its
+    arrival is therefore at most ``A * e_j`` plus the jobs already queued with a smaller
+    rank at that moment (at most ``max_pending_proofs - 1`` of them, each of which also
+    ranks at most ``rank_j``) plus the one proof whose start crossed the line. With ``C``
+    prover threads and accurate estimates, ``j`` waits at most about
+    ``(A * e_j + that queue's work) / C`` plus the longest running proof.
+
+Ageing in work rather than wall time also keeps shortest-first's benefit for the mean
+latency: short jobs still go first unless a long one has waited ``A`` times its own
+length. ``A = 8`` (the default) gives a large proof a bounded stretch while small ones
+rarely notice; ``A = 0`` is first come, first served and ``A = inf`` plain shortest-first.
+
+Deadlines: when running the next job first would push a job with a deadline past its
+latest start time (deadline - estimate), that job goes first, unless the next job is
+overdue. Each proof runs in a worker thread
 (``anyio.to_thread.run_sync`` with a ``CapacityLimiter``) calling the native prover, which
 releases the GIL. While proofs run, the estimated peak memory of all of them stays within
 the budget (a job that would overflow it waits for one to finish).
@@ -37,6 +65,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import heapq
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -259,12 +288,16 @@ class ProverActor:
 
 
 class _Queued:
-    __slots__ = ("arrived", "dispatched", "job", "latest_start")
+    __slots__ = ("arrived", "dispatched", "job", "latest_start", "rank")
 
-    def __init__(self, job: EstimatedJob, latest_start: float | None, arrived: float) -> None:
+    def __init__(
+        self, job: EstimatedJob, latest_start: float | None, arrived: float, rank: float
+    ) -> None:
         self.job = job
         self.latest_start = latest_start
         self.arrived = arrived
+        # Its virtual finish time (see the module docstring): the queue's order.
+        self.rank = rank
         self.dispatched = False
 
 
@@ -295,6 +328,7 @@ class SupervisorActor:
     ) -> None:
         self._config = config
         self._mode = config.parallelism
+        self._overtake = config.overtake_factor
         self._budget = config.memory_budget_bytes
         self._total_threads = config.max_parallel
         self._mailbox = mailbox
@@ -315,7 +349,9 @@ class SupervisorActor:
 
     def _reset_state(self) -> None:
         parallel = self._config.max_parallel
-        self._by_estimate: list[tuple[float, int, _Queued]] = []
+        self._by_rank: list[tuple[float, int, _Queued]] = []
+        # The virtual clock: estimated single-thread seconds of the proofs started.
+        self._virtual = 0.0
         self._by_deadline: list[tuple[float, int, _Queued]] = []
         self._queued = 0
         self._queued_work = 0.0
@@ -473,32 +509,40 @@ class SupervisorActor:
             )
             return
         deadline = job.request.deadline
-        entry = _Queued(job, None if deadline is None else deadline - job.estimate, now)
+        if math.isinf(self._overtake):
+            rank = job.estimate  # plain shortest-first
+        else:
+            rank = self._virtual + self._overtake * job.estimate
+        entry = _Queued(job, None if deadline is None else deadline - job.estimate, now, rank)
         self._seq += 1
-        heapq.heappush(self._by_estimate, (job.estimate, self._seq, entry))
+        heapq.heappush(self._by_rank, (rank, self._seq, entry))
         if entry.latest_start is not None:
             heapq.heappush(self._by_deadline, (entry.latest_start, self._seq, entry))
         self._queued += 1
         self._queued_work += job.estimate
 
     def _peek_next(self) -> _Queued:
-        by_estimate, by_deadline = self._by_estimate, self._by_deadline
-        while by_estimate[0][2].dispatched:
-            heapq.heappop(by_estimate)
+        by_rank, by_deadline = self._by_rank, self._by_deadline
+        while by_rank[0][2].dispatched:
+            heapq.heappop(by_rank)
         while by_deadline and by_deadline[0][2].dispatched:
             heapq.heappop(by_deadline)
-        shortest = by_estimate[0][2]
-        if by_deadline:
+        first = by_rank[0][2]
+        overdue = self._virtual >= first.rank and not math.isinf(self._overtake)
+        if by_deadline and not overdue:
+            # An overdue job is not jumped even for a deadline: that is what bounds its
+            # wait. (Every job ranked before it is overdue too, so none is jumped either.)
             urgent = by_deadline[0][2]
             assert urgent.latest_start is not None
-            if urgent is not shortest and urgent.latest_start <= (
-                anyio.current_time() + shortest.job.estimate
+            if urgent is not first and urgent.latest_start <= (
+                anyio.current_time() + first.job.estimate
             ):
                 return urgent
-        return shortest
+        return first
 
     def _take(self, entry: _Queued) -> None:
         entry.dispatched = True
+        self._virtual += entry.job.estimate
         self._queued -= 1
         self._queued_work = max(0.0, self._queued_work - entry.job.estimate)
         if not self._queued:
@@ -731,11 +775,11 @@ class SupervisorActor:
         self._running.clear()
         self._reserved_bytes = 0
         self._mark_idle()
-        for _, _, entry in self._by_estimate:
+        for _, _, entry in self._by_rank:
             if not entry.dispatched:
                 entry.dispatched = True
                 self._complete(entry.job.request.key, error)
-        self._by_estimate.clear()
+        self._by_rank.clear()
         self._by_deadline.clear()
         self._queued = 0
         self._queued_work = 0.0
