@@ -58,7 +58,13 @@ from zkactors.errors import ZkActorsError
 from zkactors.runtime.config import RuntimeConfig
 from zkactors.runtime.logs import DebugEvents, for_request
 from zkactors.runtime.messages import CacheKey, Completion, Job, ProofRequest, Submission
-from zkactors.runtime.metrics import CacheReport, MetricsSink, ReplyTally, StoreReport
+from zkactors.runtime.metrics import (
+    CacheReport,
+    MetricsSink,
+    ReplyTally,
+    StoreReport,
+    depth_before_receive,
+)
 from zkactors.runtime.replies import Outcome, ProofInfo, Provenance, Reply
 from zkactors.runtime.store import StoreFront, StoreHit
 from zkactors.zkvm.receipt import Receipt
@@ -150,11 +156,19 @@ class CacheActor:
         self._enabled = True
         self._in_hand: Submission | None = None
         self._tally = ReplyTally()
+        self._accepted = 0
+        self._unserved = 0
+        # Lookups counted for the submission in hand (the rest is unserved if it crashes).
+        self._looked = 0
         self._hits = 0
         self._misses = 0
         self._coalesced = 0
         self._would_be_hits = 0
+        # Peaks since the last report, taken where they happen: a mailbox is deepest
+        # just before a receive, the flights right after one is added.
         self._depth = 0
+        self._completions_depth = 0
+        self._pending_peak = 0
         self._dirty = False
 
     # ---- the actor ----
@@ -217,15 +231,26 @@ class CacheActor:
                     break
             except anyio.EndOfStream:
                 break
-            if not self._dirty:
-                # Submissions still queued behind this one, at the start of a batch.
-                self._depth = mailbox.statistics().current_buffer_used
+            self._receive(submission)
+            # This one and those still queued behind it.
+            depth = depth_before_receive(mailbox)
+            if depth > self._depth:
+                self._depth = depth
             self._in_hand = submission
+            self._looked = 0
             await self._lookup(submission)
             self._in_hand = None
             if self._hits + self._misses + self._coalesced >= _FLUSH_EVERY:
                 self._flush()
         self._flush()
+
+    def _receive(self, submission: Submission) -> None:
+        """Count ``submission`` as accepted: here, where it is taken from the mailbox, and
+        nowhere else, since the sender cannot always tell whether it was delivered."""
+        count = len(submission.requests)
+        submission.reply.mark_received(submission.offset, count)
+        self._accepted += count
+        self._dirty = True
 
     async def _lookup(self, submission: Submission) -> None:
         reply = submission.reply
@@ -244,6 +269,7 @@ class CacheActor:
                 store.move_to_end(key)
                 self._touch_shadow(key, receipt)
                 self._hits += 1
+                self._looked += 1
                 if reply.settle(slot, receipt, entry.provenance):
                     self._tally.record(receipt, now - reply.started)
                     if logger is not None:
@@ -259,6 +285,7 @@ class CacheActor:
             elif (flight := flights.get(key)) is not None:
                 flight.waiters.append((reply, slot, request))
                 self._coalesced += 1
+                self._looked += 1
                 if logger is not None:
                     # ``joined``: the request whose proof (and its proof.* events) this
                     # one shares.
@@ -278,6 +305,7 @@ class CacheActor:
                 else:
                     self._observe(0)
                 self._misses += 1
+                self._looked += 1
                 if logger is not None:
                     for_request(logger, request).debug(
                         "request.miss",
@@ -292,6 +320,8 @@ class CacheActor:
                     self._slot_freed = anyio.Event()
                     await self._slot_freed.wait()
                 flights[key] = Flight(request, reply, slot)
+                if len(flights) > self._pending_peak:
+                    self._pending_peak = len(flights)
                 front = self._store_front
                 if front is not None:
                     if front.available():
@@ -370,6 +400,9 @@ class CacheActor:
                     return
             except anyio.EndOfStream:
                 return
+            depth = depth_before_receive(completions)
+            if depth > self._completions_depth:
+                self._completions_depth = depth
             self._complete(completion)
 
     def _complete(self, completion: Completion) -> None:
@@ -590,11 +623,15 @@ class CacheActor:
         seen = len(self._window)
         self._sink.emit(
             CacheReport(
+                self._accepted,
+                self._unserved,
                 self._hits,
                 self._misses,
                 self._coalesced,
                 self._would_be_hits,
                 self._depth,
+                self._completions_depth,
+                self._pending_peak,
                 tally.receipts,
                 tuple(tally.failures.items()),
                 tuple(tally.latencies),
@@ -609,6 +646,8 @@ class CacheActor:
             )
         )
         self._hits = self._misses = self._coalesced = self._would_be_hits = 0
+        self._accepted = self._unserved = 0
+        self._depth = self._completions_depth = self._pending_peak = 0
         tally.clear()
 
     # ---- supervision ----
@@ -628,6 +667,8 @@ class CacheActor:
             flight.waiters.clear()
         if self._in_hand is not None:
             submission = self._in_hand
+            self._unserved += len(submission.requests) - self._looked
+            self._in_hand = None
             for slot in range(submission.offset, submission.offset + len(submission.requests)):
                 if submission.reply.settle(slot, error):
                     tally.record(error, 0.0)
@@ -647,6 +688,9 @@ class CacheActor:
                 submission = self._mailbox.receive_nowait()
             except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
                 break
+            # Accepted (it reached the cache), answered without a lookup.
+            self._receive(submission)
+            self._unserved += len(submission.requests)
             for slot in range(submission.offset, submission.offset + len(submission.requests)):
                 if submission.reply.settle(slot, error):
                     tally.record(error, 0.0)

@@ -33,7 +33,7 @@ from zkactors.runtime.messages import (
     Measurement,
     ProofRequest,
 )
-from zkactors.runtime.metrics import MetricsSink, QueueDepth
+from zkactors.runtime.metrics import MetricsSink, QueueDepth, depth_before_receive
 from zkactors.zkvm.execute import Execution
 
 log = get_logger(__name__)
@@ -122,7 +122,9 @@ class EstimatorActor:
             first = await self._mailbox.receive()
         except anyio.EndOfStream:
             return []
-        self._sink.emit(QueueDepth("estimator", self._mailbox.statistics().current_buffer_used))
+        # The depth just before this receive (its peak: it only grows between receives).
+        depth = depth_before_receive(self._mailbox)
+        self._sink.emit(QueueDepth("estimator", depth))
         batch = [first]
         while len(batch) < EXECUTE_BATCH:
             try:

@@ -31,7 +31,7 @@ from zkactors.errors import (
 )
 from zkactors.runtime.logs import DebugEvents, for_request
 from zkactors.runtime.messages import CacheKey, ProofRequest, Submission
-from zkactors.runtime.metrics import Accepted, MetricsSink, ReplyTally
+from zkactors.runtime.metrics import MetricsSink, ReplyTally
 from zkactors.runtime.replies import Reply
 from zkactors.zkvm.program import Program
 
@@ -128,6 +128,12 @@ def admit(
     return ProofRequest(key, checked, deadline)
 
 
+def delivered(submission: Submission) -> bool:
+    """Whether the cache has received ``submission`` (then it is accepted, and will be
+    answered through its reply, whatever the sender saw)."""
+    return submission.reply.received(submission.offset)
+
+
 class Intake:
     """The front door, run in callers' tasks: it guards the cache's mailbox.
 
@@ -169,21 +175,33 @@ class Intake:
         :raises anyio.WouldBlock: the mailbox is full.
         :raises anyio.ClosedResourceError, anyio.BrokenResourceError: intake is closed.
         """
+        # Registered before sending: once the item is in the mailbox, the final sweep
+        # must be able to find it whatever happens to the caller.
+        self._open.add(submission.reply)
         self._mailbox.send_nowait(submission)
         self._accepted(submission)
 
     async def accept(self, submission: Submission) -> None:
-        """Enqueue ``submission``, waiting for room (backpressure). If the wait is
-        cancelled or intake closes meanwhile, the submission was not accepted.
+        """Enqueue ``submission``, waiting for room (backpressure).
 
-        :raises anyio.ClosedResourceError, anyio.BrokenResourceError: intake is closed.
+        Acceptance is counted where the cache receives the submission, not here: a send
+        cancelled while it waits may still have been delivered, and then the request is
+        accepted and will be answered like any other. So a cancellation always
+        propagates (the caller is gone either way), and after a closed-intake error the
+        submission may still have been delivered: :func:`delivered` says.
+
+        :raises anyio.ClosedResourceError, anyio.BrokenResourceError: intake closed and
+            the submission was not delivered.
         """
-        await self._mailbox.send(submission)
+        self._open.add(submission.reply)
+        try:
+            await self._mailbox.send(submission)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            if not delivered(submission):
+                raise
         self._accepted(submission)
 
     def _accepted(self, submission: Submission) -> None:
-        self._open.add(submission.reply)
-        self._sink.emit(Accepted(len(submission.requests)))
         logger = _debug.logger()
         if logger is not None:
             for request in submission.requests:
@@ -196,6 +214,11 @@ class Intake:
                     deadline=request.deadline,
                 )
 
+    def open_requests(self) -> int:
+        """Accepted requests without an answer, counted on the reply cells themselves
+        (the metrics check their own ``in_flight`` against it)."""
+        return sum(len(reply.open_received()) for reply in list(self._open))
+
     def close(self) -> None:
         """Accept nothing more; callers waiting for room get ``ClosedResourceError``."""
         self._mailbox.close()
@@ -207,7 +230,9 @@ class Intake:
         tally = ReplyTally()
         swept = 0
         for reply in list(self._open):
-            for slot in reply.unsettled():
+            # Only what the cache received was accepted: a submission the caller never
+            # got into the mailbox was refused to the caller itself.
+            for slot in reply.open_received():
                 if reply.settle(slot, error):
                     tally.record(error, 0.0)
                     swept += 1
@@ -217,4 +242,12 @@ class Intake:
         return swept
 
 
-__all__ = ["Intake", "admit", "as_inputs", "as_program", "check_profile", "deadline_after"]
+__all__ = [
+    "Intake",
+    "admit",
+    "as_inputs",
+    "as_program",
+    "check_profile",
+    "deadline_after",
+    "delivered",
+]

@@ -13,6 +13,7 @@ folds in every event already sent, so a snapshot taken after a reply counts that
 from __future__ import annotations
 
 import bisect
+import contextlib
 import math
 import time
 from collections import deque
@@ -69,13 +70,6 @@ class Rejected:
 
 
 @attrs.frozen
-class Accepted:
-    """Requests that passed intake and were enqueued."""
-
-    requests: int
-
-
-@attrs.frozen
 class Replies:
     """Requests answered: receipts, failures by error type, latencies in seconds."""
 
@@ -89,18 +83,26 @@ class CacheReport:
     """What the cache did since its last report (one event per batch it handled, so a
     hit costs one event at most): lookups, the requests it answered, and its state.
 
-    Lookups: ``hits`` (answered from the cache), ``misses`` (a new proof), ``coalesced``
-    (joined a proof already running), ``would_be_hits`` (misses that a cache of this
-    capacity would have answered); ``depth``: the intake mailbox depth seen at the start
-    of the batch. Answers as in :class:`Replies`. State:
-    on/off, hit rates over the window of ``window`` lookups, size, evictions, switches.
+    ``accepted``: requests taken from the intake mailbox (where acceptance is counted);
+    ``unserved``: accepted requests answered without a lookup (the cache crashed while
+    holding them, or the runtime stopped first). Lookups: ``hits`` (answered from the
+    cache), ``misses`` (a new proof), ``coalesced`` (joined a proof already running),
+    ``would_be_hits`` (misses that a cache of this capacity would have answered). Peaks
+    since the last report: ``depth`` of the intake mailbox and ``completions_depth`` of
+    the completions mailbox (each just before a receive), ``pending_peak`` distinct
+    proofs past the cache. Answers as in :class:`Replies`. State: on/off, hit rates over
+    the window of ``window`` lookups, size, evictions, switches.
     """
 
+    accepted: int
+    unserved: int
     hits: int
     misses: int
     coalesced: int
     would_be_hits: int
     depth: int
+    completions_depth: int
+    pending_peak: int
     receipts: int
     failures: tuple[tuple[str, int], ...]
     latencies: tuple[float, ...]
@@ -174,7 +176,6 @@ class ActorRestarted:
 
 Event = (
     Rejected
-    | Accepted
     | CacheReport
     | StoreReport
     | Replies
@@ -183,6 +184,14 @@ Event = (
     | QueueDepth
     | ActorRestarted
 )
+
+
+def depth_before_receive(stream: MemoryObjectReceiveStream[Any]) -> int:
+    """A mailbox's depth just before the item just received was taken: its peak since
+    the previous receive (a mailbox only grows between receives). A receive that let a
+    waiting sender in leaves the buffer as full as it was, hence the cap."""
+    stats = stream.statistics()
+    return int(min(stats.current_buffer_used + 1, stats.max_buffer_size))
 
 
 class MetricsSink:
@@ -246,17 +255,32 @@ def _frozen_mapping(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
 class MetricsSnapshot:
     """The runtime's figures at one moment; immutable.
 
-    Counters are totals since the runtime started. Invariants (checked by the tests):
-    ``requests == accepted + rejected``; ``requests == receipts + sum(failures) +
-    in_flight``; once every accepted request has reached the cache (no shutdown or crash
-    in between), ``accepted == hits + misses + coalesced``.
+    Counters are totals since the runtime started. ``requests = accepted + rejected`` and
+    ``in_flight = requests - receipts - sum(failures)`` are definitions. Identities
+    that can fail, because each side is counted by a different party (checked after
+    every step of the stateful test, and after every way of leaving the runtime), as
+    long as ``events_dropped == 0``:
 
-    Requests: ``requests`` submitted; ``accepted`` (queued) or ``rejected`` at the door
-    (invalid, ``Overloaded``, closed); accepted ones were looked up as ``hits`` (answered
-    from the cache), ``misses`` (started a proof) or ``coalesced`` (joined one running).
-    ``would_be_hits``: misses a cache of this capacity would have answered (it was off,
-    or had just come back on empty). Answers: ``receipts``, ``failures`` by error type
-    (rejections included), ``in_flight`` still unanswered.
+    - ``accepted == hits + misses + coalesced + unserved``: every request the cache
+      received was looked up once, or answered without a lookup;
+    - ``receipts + sum(failures) == rejected + latency_count``: every answer was
+      counted once, at the door or where its reply was settled;
+    - ``in_flight == unanswered``: the events' count of open requests agrees with the
+      reply cells' own (no answer lost or counted twice);
+    - once the ``async with`` block has been left, by any path (drain, cancel, a
+      cancelled caller, a runtime failure): ``in_flight == unanswered == 0``.
+
+    Requests: ``requests`` submitted; ``accepted`` (counted where the cache takes the
+    request from its mailbox, so a caller cancelled while its request was being
+    delivered cannot make it count wrongly) or ``rejected`` at the door (invalid,
+    ``Overloaded``, closed, no room before the deadline); accepted ones were looked up as
+    ``hits`` (answered from the cache), ``misses`` (started a proof) or ``coalesced``
+    (joined one running), or were ``unserved``: answered without a lookup (the cache
+    crashed holding them, or the runtime stopped first). ``would_be_hits``: misses a
+    cache of this capacity would have answered (it was off, or had just come back on
+    empty). Answers: ``receipts``, ``failures`` by error type (rejections included),
+    ``in_flight`` still unanswered; ``unanswered``: the same, counted on the reply cells
+    (None when the runtime was never started).
 
     Proofs: ``proofs`` made, ``proof_failures`` (typed errors and crashes of provers),
     ``proving_seconds`` of wall time in provers; ``estimated_seconds`` and
@@ -290,7 +314,9 @@ class MetricsSnapshot:
     ``store_latency_p95`` (seconds per answered lookup, verification included) over the
     last ``LATENCY_SAMPLES``.
 
-    Queues: ``queue_depths`` now and ``peak_queue_depths`` seen, by queue: ``intake``
+    Queues: ``queue_depths`` now and ``peak_queue_depths`` recorded by the actors when
+    they happened (a mailbox just before a receive, a count right after it grew), by
+    queue: ``intake``
     (submissions waiting for the cache), ``estimator``, ``supervisor`` (mailboxes),
     ``completions``, ``metrics``; ``proofs_pending`` (distinct proofs past the cache),
     ``proofs_queued`` (waiting for a prover), ``proofs_running``.
@@ -368,6 +394,8 @@ class MetricsSnapshot:
     store_latency_p95: float | None = None
     store_latency_sum: float = 0.0
     store_latency_count: int = 0
+    unserved: int = 0
+    unanswered: int | None = None
 
     @property
     def hit_rate(self) -> float:
@@ -715,7 +743,13 @@ class MetricsActor:
         self._latency_count = 0
         self._estimated_seconds = 0.0
         self._measured_seconds = 0.0
-        self._cache = CacheReport(0, 0, 0, 0, 0, 0, (), (), True, 0.0, 0.0, 0, 0, 0, 0, 0)
+        self._unserved = 0
+        self._cache = CacheReport(
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (), (), True, 0.0, 0.0, 0, 0, 0, 0, 0
+        )
+        #: Accepted requests still without an answer, counted on the reply cells (set by
+        #: the runtime); None: not known.
+        self.unanswered: Callable[[], int] | None = None
         self._peaks: dict[str, int] = {}
         self._restarts: dict[str, int] = {}
         self._store = [0] * 7  # hits, misses, errors, rejected, skipped, writes, dropped
@@ -738,11 +772,19 @@ class MetricsActor:
     def on_stop(self, error: BaseException) -> None:
         self._drain()
 
+    def drain(self) -> None:
+        """Fold in every event already sent (the runtime calls it once more after every
+        other actor has stopped, before it closes the mailbox)."""
+        self._drain()
+
     def reset(self) -> None:
         """Counters survive a restart: they describe the runtime, not the actor."""
 
     def _drain(self) -> bool:
         """Apply every buffered event; False once the mailbox has ended."""
+        with contextlib.suppress(anyio.ClosedResourceError):
+            # Its own mailbox is deepest now, before the drain.
+            self._peak("metrics", self._mailbox.statistics().current_buffer_used)
         while True:
             try:
                 event = self._mailbox.receive_nowait()
@@ -754,11 +796,15 @@ class MetricsActor:
 
     def _apply(self, event: Event) -> None:
         if isinstance(event, CacheReport):
+            self._accepted += event.accepted
+            self._unserved += event.unserved
             self._hits += event.hits
             self._misses += event.misses
             self._coalesced += event.coalesced
             self._would_be_hits += event.would_be_hits
             self._peak("intake", event.depth)
+            self._peak("completions", event.completions_depth)
+            self._peak("proofs_pending", event.pending_peak)
             self._answered(event.receipts, event.failures, event.latencies)
             self._cache = event
         elif isinstance(event, StoreReport):
@@ -775,8 +821,6 @@ class MetricsActor:
             self._store_latency_count += len(event.latencies)
         elif isinstance(event, Replies):
             self._answered(event.receipts, event.failures, event.latencies)
-        elif isinstance(event, Accepted):
-            self._accepted += event.requests
         elif isinstance(event, Rejected):
             self._rejected += event.count
             self._failures[event.error_type] = self._failures.get(event.error_type, 0) + event.count
@@ -839,9 +883,11 @@ class MetricsActor:
         requests = self._accepted + self._rejected
         answered = self._receipts + sum(self._failures.values())
         depths = {name: probe() for name, probe in self._queues.items()}
-        peaks = dict(self._peaks)
-        for name, depth in depths.items():
-            peaks[name] = max(peaks.get(name, 0), depth)
+        # Every queue present from the start, with the peaks its actor recorded when
+        # they happened (a snapshot's own reading is not a peak anybody saw).
+        peaks = {name: 0 for name in depths}
+        peaks.update(self._peaks)
+        unanswered = None if self.unanswered is None else self.unanswered()
         cores = self._cores
         cpu = (time.process_time() - self._cpu_started) / (uptime * cores) if uptime > 0 else 0.0
         busy_wall, busy_cpu = self.probes.get("proving_cpu", _nothing)()
@@ -915,12 +961,13 @@ class MetricsActor:
             store_latency_p95=_percentile(store_ordered, 0.95),
             store_latency_sum=self._store_latency_sum,
             store_latency_count=self._store_latency_count,
+            unserved=self._unserved,
+            unanswered=unanswered,
         )
 
 
 __all__ = [
     "PROOF_SECONDS_BUCKETS",
-    "Accepted",
     "ActorRestarted",
     "AdmissionRefused",
     "CacheReport",
@@ -933,4 +980,5 @@ __all__ = [
     "Replies",
     "ReplyTally",
     "StoreReport",
+    "depth_before_receive",
 ]

@@ -7,6 +7,12 @@ counts: later ones return ``False`` and change nothing. That rule is what makes 
 one reply" structural rather than a matter of careful ordering: any number of parties may
 race to answer, one wins, and the rest learn that they lost.
 
+A reply also records which of its submissions the cache has *received* (taken from its
+mailbox): that, not the outcome of the caller's ``send``, is what makes a request
+accepted. A send cancelled while it waits for room may still have been delivered (the
+receiver took the item before the cancellation reached the sender), so the caller asks
+the reply instead of trusting the exception.
+
 A ``prove`` call is a one-slot reply; a ``prove_many`` batch shares one reply among its
 requests, so the caller wakes once for the whole batch.
 
@@ -74,6 +80,7 @@ class Reply:
         "_event",
         "_outcomes",
         "_provenance",
+        "_received",
         "_remaining",
         "_tracebacks",
         "started",
@@ -85,6 +92,8 @@ class Reply:
         self._tracebacks: dict[int, TracebackType | None] | None = None
         self._provenance: list[Provenance | None] | None = None
         self._remaining = size
+        # (offset, count) of each submission the cache has received.
+        self._received: list[tuple[int, int]] = []
         if size == 0:
             self._event.set()
         #: ``time.perf_counter()`` at submission: latencies are measured from here.
@@ -116,6 +125,23 @@ class Reply:
         if self._remaining == 0:
             self._event.set()
         return True
+
+    def mark_received(self, offset: int, count: int) -> None:
+        """The cache took the submission of slots ``offset .. offset + count - 1``."""
+        self._received.append((offset, count))
+
+    def received(self, offset: int) -> bool:
+        """Whether the cache has taken the submission starting at slot ``offset``."""
+        return any(start == offset for start, _ in self._received)
+
+    def open_received(self) -> list[int]:
+        """Received slots not answered yet (accepted requests still in flight)."""
+        return [
+            slot
+            for start, count in self._received
+            for slot in range(start, start + count)
+            if self._outcomes[slot] is _UNSET
+        ]
 
     def is_settled(self, slot: int) -> bool:
         return self._outcomes[slot] is not _UNSET

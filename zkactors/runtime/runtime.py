@@ -69,6 +69,7 @@ from zkactors.runtime.intake import (
     as_program,
     check_profile,
     deadline_after,
+    delivered,
 )
 from zkactors.runtime.messages import CacheKey, ProofRequest, Submission
 from zkactors.runtime.metrics import (
@@ -352,6 +353,7 @@ class ZkRuntime:
                 "metrics": lambda: metrics_receive.statistics().current_buffer_used,
             }
         )
+        self._metrics.unanswered = self._intake.open_requests
         self._metrics.probes.update(
             {
                 "proving_cpu": self._supervisor.proving_cpu_probe,
@@ -386,6 +388,10 @@ class ZkRuntime:
                     # Metrics last: its on_stop folds in the final events.
                     outer.cancel_scope.cancel()
         finally:
+            # The metrics actor may have been cancelled before the others stopped (a
+            # caller's cancellation reaches every task at once): fold in what they
+            # reported since, or the final answers would be lost with the mailbox.
+            self._metrics.drain()
             self._metrics_receive.close()
 
     def _stop_error(self) -> ZkActorsError:
@@ -684,7 +690,9 @@ class ZkRuntime:
     ) -> None:
         """Put ``submission`` in the intake mailbox, waiting for room (until ``deadline``).
 
-        A submission that cannot be enqueued is answered here: a single request raises the
+        Whether it got in is decided by the cache having received it, not by how the
+        send ended (a cancelled send may have delivered). A submission that did not get
+        in is answered here: a single request raises the
         error; a batch's requests get it as their answers, and the batch goes on.
         """
         try:
@@ -702,6 +710,10 @@ class ZkRuntime:
             except (anyio.ClosedResourceError, anyio.BrokenResourceError):
                 error = self._refuse_closed(len(submission.requests), emit=not batch)
                 return self._refused(submission, error, batch)
+        if delivered(submission):
+            # The deadline cancelled the wait after the cache had taken the request: it
+            # is accepted, and the caller's deadline answers it (once, as an answer).
+            return
         error = DeadlineExceeded("the deadline passed while waiting for room in the intake mailbox")
         if not batch:
             self._sink.emit(Rejected("DeadlineExceeded"))

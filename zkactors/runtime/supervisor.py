@@ -98,6 +98,7 @@ from zkactors.runtime.metrics import (
     MetricsSink,
     ProofMeasured,
     QueueDepth,
+    depth_before_receive,
 )
 from zkactors.runtime.replies import Outcome, ProofInfo
 from zkactors.runtime.scheduling import choose_threads, estimated_wait
@@ -407,7 +408,9 @@ class SupervisorActor:
                 job = await mailbox.receive()
             except anyio.EndOfStream:
                 return
-            self._sink.emit(QueueDepth("supervisor", mailbox.statistics().current_buffer_used))
+            # The depth just before this receive (its peak: it only grows between receives).
+            depth = depth_before_receive(mailbox)
+            self._sink.emit(QueueDepth("supervisor", depth))
             self._push(job)
             while True:
                 try:
@@ -587,6 +590,12 @@ class SupervisorActor:
         return threads or most, wait
 
     def _dispatch(self) -> None:
+        running = len(self._running)
+        self._dispatch_queued()
+        if len(self._running) > running:
+            self._sink.emit(QueueDepth("proofs_running", len(self._running)))
+
+    def _dispatch_queued(self) -> None:
         while self._queued and self._idle and self._free_threads > 0:
             entry = self._peek_next()
             job = entry.job
