@@ -9,27 +9,38 @@ intake mailbox (``Overloaded``), awaiting the handles later, callers cancelled o
 out at random points, bursts of fresh or repeated requests that move the cache's hit
 rate across its switching band, and metrics reads.
 
-After every step (invariants):
+Further rules: floods of callers that wait for room in a full intake mailbox, some of
+them cancelled while they wait (a cancelled send may still have delivered: the request
+is then accepted and answered, to nobody), and short-lived runtimes left by
+cancellation with callers in flight.
+
+After every step (invariants, on a snapshot taken inside the event loop, where every
+actor has reported what it did):
 
 - every answer is a receipt that verifies against its program and states the request's
   inputs, the natively executed outputs and the profile, or the typed error that request
   deserves; a handle awaited twice gives the same answer (one reply per request);
-- the identities of ``MetricsSnapshot``'s docstring hold: ``requests == accepted +
-  rejected``, ``requests == receipts + sum(failures) + in_flight`` with ``in_flight >= 0``
-  (a request answered twice would drive it negative), ``hits + misses + coalesced <=
-  accepted`` (equal once everything reached the cache), and counters never decrease;
-- the model's count of submitted requests brackets ``requests`` (cancelled callers may or
-  may not have been counted), and door rejections are counted exactly;
+- the identities of ``MetricsSnapshot``'s docstring that can fail hold:
+  ``accepted == hits + misses + coalesced + unserved``, ``receipts + sum(failures) ==
+  rejected + latency_count`` (every answer counted once) and ``in_flight ==
+  unanswered`` (the events agree with the reply cells), with ``in_flight >= 0``, and
+  counters never decrease;
+- the model's count of requests surely on the books (answered, or refused at the door)
+  and of those that may or may not be (cancelled callers, handles not awaited yet)
+  brackets ``requests``, and door rejections are counted exactly;
 - the cache stays within ``cache_max_entries`` and ``cache_max_bytes``, holds nothing
   while switched off, and its switch follows the documented hysteresis on the shadow
   (would-be) hit rate.
 
 At the end of each example the machine waits for quiescence (no request in flight), then
-leaves the runtime (drain) and checks that everything accepted was answered.
+leaves the runtime (drain) and checks that everything accepted was answered: ``in_flight
+== unanswered == 0``; the cancelled-exit rule checks the same after leaving by
+cancellation.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +48,7 @@ from typing import Any
 import anyio
 import anyio.from_thread
 import anyio.lowlevel
+import attrs
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -56,6 +68,7 @@ from zkactors.errors import (
     ExecutionError,
     InputError,
     Overloaded,
+    RuntimeClosed,
     ZkActorsError,
 )
 from zkactors.runtime import MetricsSnapshot, ProofHandle
@@ -116,6 +129,16 @@ def _requests(draw: st.DrawFn) -> Request:
     return Request(program, tuple(inputs))
 
 
+def check_identities(s: MetricsSnapshot) -> None:
+    """The identities of ``MetricsSnapshot`` that can fail (see its docstring)."""
+    assert s.events_dropped == 0
+    assert s.requests == s.accepted + s.rejected
+    assert s.in_flight >= 0, "more answers than requests: some request answered twice"
+    assert s.accepted == s.hits + s.misses + s.coalesced + s.unserved
+    assert s.receipts + sum(s.failures.values()) == s.rejected + s.latency_count
+    assert s.in_flight == s.unanswered, "an answer lost, or counted twice"
+
+
 def _outcome(call: Callable[[], Any]) -> Any:
     try:
         return call()
@@ -136,6 +159,7 @@ class RuntimeMachine(RuleBasedStateMachine):
         self.handles: list[tuple[Request, ProofHandle]] = []
         self.certain = 0  # requests that surely reached the runtime's books
         self.uncertain = 0  # cancelled / timed-out callers: counted or not
+        self.pending = 0  # try_prove handles not awaited: counted once the cache has them
         self.door_rejections = 0
         self.receipts_seen = 0
         self.last: MetricsSnapshot | None = None
@@ -190,17 +214,31 @@ class RuntimeMachine(RuleBasedStateMachine):
             if self.runtime is not None:
                 for request, handle in self.handles:
                     request.check(_outcome(functools.partial(self.portal.call, handle.wait)))
+                    self.certain += 1
                 self.handles.clear()
+                self.pending = 0
                 self.portal.call(self._quiesce)
-                snapshot = self.runtime.metrics()
+                snapshot = self._snapshot()
                 self._check_snapshot(snapshot)
-                assert snapshot.accepted == snapshot.hits + snapshot.misses + snapshot.coalesced
+                runtime, self.runtime = self.runtime, None
                 self._runtime_cm.__exit__(None, None, None)
-                final = self.runtime.metrics()
-                assert final.in_flight == 0
+                final = runtime.metrics()
+                check_identities(final)
+                assert final.in_flight == final.unanswered == 0
                 assert final.requests == snapshot.requests
         finally:
+            if self.runtime is not None:
+                # A step failed: leave without waiting for anything (the portal waits
+                # for the runtime's task).
+                with contextlib.suppress(Exception):
+                    self.portal.call(self._cancel_all)
+                with contextlib.suppress(Exception):
+                    self._runtime_cm.__exit__(None, None, None)
             self._portal_cm.__exit__(None, None, None)
+
+    async def _cancel_all(self) -> None:
+        self.rt._intake.close()
+        self.rt._actors_scope.cancel()
 
     async def _quiesce(self) -> None:
         """Wait (a hang guard, not a timing assertion) until nothing is in flight."""
@@ -208,9 +246,7 @@ class RuntimeMachine(RuleBasedStateMachine):
         with anyio.fail_after(60):
             while True:
                 snapshot = self.runtime.metrics()
-                if snapshot.in_flight == 0 and snapshot.accepted == (
-                    snapshot.hits + snapshot.misses + snapshot.coalesced
-                ):
+                if snapshot.in_flight == 0 and snapshot.unanswered == 0:
                     return
                 await anyio.sleep(0.002)
 
@@ -264,11 +300,12 @@ class RuntimeMachine(RuleBasedStateMachine):
             ]
 
         for request, result in zip(burst, self.portal.call(submit), strict=True):
-            self.certain += 1
             if isinstance(result, ProofHandle):
                 self.handles.append((request, result))
+                self.pending += 1
             else:
                 assert isinstance(result, Overloaded), result
+                self.certain += 1
                 self.door_rejections += 1
 
     @rule(pick=st.integers(0, 255))
@@ -282,6 +319,8 @@ class RuntimeMachine(RuleBasedStateMachine):
         again = _outcome(lambda: self.portal.call(handle.wait))
         assert handle.done()
         assert again is first  # one reply, however often it is read
+        self.pending -= 1
+        self.certain += 1
         self._answered(request, first)
 
     @rule(request=requests, checkpoints=st.integers(0, 3))
@@ -351,11 +390,95 @@ class RuntimeMachine(RuleBasedStateMachine):
             self._answered(request, answer)
         self.certain += len(fresh)
 
+    @rule(
+        request=requests,
+        callers=st.integers(2, 40),
+        distinct=st.booleans(),
+        checkpoints=st.integers(0, 6),
+        cancel=st.booleans(),
+    )
+    def flood(
+        self, request: Request, callers: int, distinct: bool, checkpoints: int, cancel: bool
+    ) -> None:
+        """Many callers at once: the small intake mailbox fills and most of them wait
+        for room; with ``cancel``, all are cancelled after ``checkpoints`` scheduling
+        points, some while they wait (their sends may or may not have delivered)."""
+        fib = zkactors.programs.load("fib")
+        jobs = [
+            (fib, (n % 21,)) if distinct else (request.program, request.inputs)
+            for n in range(callers)
+        ]
+        wanted = [Request(fib, (n % 21,)) if distinct else request for n in range(callers)]
+
+        async def crowd() -> list[object]:
+            answers: list[object] = [None] * callers
+
+            async def call(index: int) -> None:
+                program, inputs = jobs[index]
+                try:
+                    answers[index] = await self.rt.prove(program, inputs)
+                except ZkActorsError as exc:
+                    answers[index] = exc
+
+            async with anyio.create_task_group() as group:
+                for index in range(callers):
+                    group.start_soon(call, index)
+                if cancel:
+                    for _ in range(checkpoints):
+                        await anyio.lowlevel.checkpoint()
+                    group.cancel_scope.cancel()
+            return answers
+
+        for want, answer in zip(wanted, self.portal.call(crowd), strict=True):
+            if answer is None:
+                self.uncertain += 1
+            else:
+                self.certain += 1
+                self._answered(want, answer)
+
+    @rule(callers=st.integers(1, 12), checkpoints=st.integers(0, 4), mode=st.booleans())
+    def cancelled_exit(self, callers: int, checkpoints: int, mode: bool) -> None:
+        """A second, short-lived runtime left by cancellation with callers in flight:
+        every caller is answered, and its final figures hold every identity with
+        nothing in flight."""
+        fib = zkactors.programs.load("fib")
+        config = attrs.evolve(self.config, shutdown="drain" if mode else "cancel")
+
+        async def leave_by_cancellation() -> tuple[MetricsSnapshot, list[object]]:
+            answers: list[object] = []
+
+            async def call(rt: ZkRuntime, n: int) -> None:
+                try:
+                    answers.append(await rt.prove(fib, (n,)))
+                except ZkActorsError as exc:
+                    answers.append(exc)
+
+            async with anyio.create_task_group() as outside:
+                with anyio.CancelScope() as host:
+                    async with ZkRuntime(config) as rt:
+                        for n in range(callers):
+                            outside.start_soon(call, rt, 30 + n)
+                        for _ in range(checkpoints):
+                            await anyio.lowlevel.checkpoint()
+                        host.cancel()
+                        await anyio.sleep_forever()
+            return rt.metrics(), answers
+
+        final, answers = self.portal.call(leave_by_cancellation)
+        check_identities(final)
+        assert final.in_flight == final.unanswered == 0
+        assert len(answers) == callers  # the callers outside were all answered
+        for answer in answers:
+            if not isinstance(answer, RuntimeClosed):
+                assert isinstance(answer, Receipt), answer
+        assert final.receipts + sum(final.failures.values()) == final.requests <= callers
+
     @rule()
     def quiesce(self) -> None:
         self.portal.call(self._quiesce)
-        snapshot = self.rt.metrics()
-        assert snapshot.accepted == snapshot.hits + snapshot.misses + snapshot.coalesced
+        snapshot = self._snapshot()
+        assert snapshot.in_flight == snapshot.unanswered == 0
+        assert self.certain + self.pending <= snapshot.requests
 
     # ---- checks ----
 
@@ -363,12 +486,14 @@ class RuntimeMachine(RuleBasedStateMachine):
         request.check(answer)
         self.receipts_seen += isinstance(answer, Receipt)
 
+    def _snapshot(self) -> MetricsSnapshot:
+        """A snapshot taken in the event loop's thread, between two of its steps: every
+        actor has reported what it did (each emits before it yields)."""
+        return self.portal.call(self.rt.metrics)
+
     def _check_snapshot(self, s: MetricsSnapshot) -> None:
-        assert s.requests == s.accepted + s.rejected
-        assert s.in_flight >= 0, "more answers than requests: some request answered twice"
-        assert s.requests == s.receipts + sum(s.failures.values()) + s.in_flight
-        assert s.hits + s.misses + s.coalesced <= s.accepted
-        assert self.certain <= s.requests <= self.certain + self.uncertain
+        check_identities(s)
+        assert self.certain <= s.requests <= self.certain + self.uncertain + self.pending
         assert self.door_rejections <= s.rejected <= self.door_rejections + self.uncertain
         assert s.receipts >= self.receipts_seen
         assert s.cache_entries <= self.config.cache_max_entries
@@ -397,7 +522,7 @@ class RuntimeMachine(RuleBasedStateMachine):
     @invariant()
     def metrics_add_up(self) -> None:
         if self.runtime is not None:
-            self._check_snapshot(self.rt.metrics())
+            self._check_snapshot(self._snapshot())
 
 
 class AsyncioRuntimeMachine(RuntimeMachine):

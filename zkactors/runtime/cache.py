@@ -334,10 +334,15 @@ class CacheActor:
                     front.stats.skipped += 1  # backing off after a failure
                 job = Job(request)
                 try:
-                    self._jobs.send_nowait(job)
-                except anyio.WouldBlock:
-                    self._flush()
-                    await self._jobs.send(job)
+                    try:
+                        self._jobs.send_nowait(job)
+                    except anyio.WouldBlock:
+                        self._flush()
+                        await self._jobs.send(job)
+                except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                    # The estimator has stopped (the runtime is being left by
+                    # cancellation): this flight will never be proved.
+                    self._complete(Completion(key, self._closed_error()))
                 now = time.perf_counter()
             slot += 1
 

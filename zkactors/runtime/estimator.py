@@ -22,7 +22,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from zkactors._logging import get_logger
-from zkactors.errors import ZkActorsError
+from zkactors.errors import RuntimeClosed, ZkActorsError
 from zkactors.runtime.config import RuntimeConfig
 from zkactors.runtime.costmodel import CostModel, ProofShape, predict_all
 from zkactors.runtime.logs import for_request
@@ -37,6 +37,8 @@ from zkactors.runtime.metrics import MetricsSink, QueueDepth, depth_before_recei
 from zkactors.zkvm.execute import Execution
 
 log = get_logger(__name__)
+#: The answer for a job whose supervisor stopped while it was being estimated.
+_STOPPED = "the runtime shut down before this request was answered"
 
 #: Jobs executed per trip to a worker thread (a thread hop costs ~0.1 ms; tiny runs
 #: cost microseconds, so batching them keeps the estimator off the critical path).
@@ -110,6 +112,10 @@ class EstimatorActor:
                         self._estimated.send_nowait(estimated)
                     except anyio.WouldBlock:
                         await self._estimated.send(estimated)
+                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        # The supervisor stopped (a cancelled exit) while this batch ran
+                        # in its thread: the runtime is stopping, which is no crash.
+                        self._complete(job.request, RuntimeClosed(_STOPPED))
                 self._in_hand.popleft()
             if crash is not None:
                 raise crash  # the job that caused it is now first in hand
