@@ -28,6 +28,7 @@ BENCHMARKS = (
     "adaptive",
     "soak",
     "store",
+    "fairness",
 )
 
 
