@@ -9,7 +9,9 @@ One ZkRuntime lives in the app's lifespan and serves every request:
   The service's own minimum (``--min-security-bits``, default 100) is the policy: a
   request may ask for more, never for less, so a receipt made under a weak profile is
   ``{"valid": false, "check": "policy"}``;
-- ``GET /metrics``: the runtime's metrics in the Prometheus text format;
+- ``GET /metrics``: the runtime's metrics in the Prometheus text format, through
+  ``prometheus_client`` (a registry holding ``RuntimeCollector`` and the service's own
+  figures);
 - ``GET /programs``: the built-in program names.
 
 Bad requests get a JSON error and the right status: malformed JSON 400, an unknown
@@ -40,9 +42,10 @@ from typing import Any
 
 import anyio
 from _support import parse_args, print_table, say, write_json
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import zkactors
@@ -60,6 +63,7 @@ from zkactors.errors import (
     VerificationError,
     ZkActorsError,
 )
+from zkactors.runtime.prometheus import RuntimeCollector
 
 MAX_BODY_BYTES = 1 << 20
 DEFAULT_MAX_IN_FLIGHT = 256
@@ -216,18 +220,33 @@ async def verify(request: Request) -> Response:
     )
 
 
+class _ServiceCollector:
+    """The service's own figures, read from the app's state at every scrape."""
+
+    def __init__(self, state: Any) -> None:
+        self._state = state
+
+    def collect(self) -> Any:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        yield GaugeMetricFamily(
+            "zkactors_service_in_flight",
+            "Proof requests this service is waiting on.",
+            value=self._state.in_flight,
+        )
+        yield CounterMetricFamily(
+            "zkactors_service_shed",
+            "Requests answered 503 (service or runtime full).",
+            value=self._state.shed,
+        )
+
+
 async def metrics(request: Request) -> Response:
-    state = request.app.state
-    text = state.runtime.metrics().to_prometheus()
-    text += (
-        "# HELP zkactors_service_in_flight Proof requests this service is waiting on.\n"
-        "# TYPE zkactors_service_in_flight gauge\n"
-        f"zkactors_service_in_flight {state.in_flight}\n"
-        "# HELP zkactors_service_shed_total Requests answered 503 (service or runtime full).\n"
-        "# TYPE zkactors_service_shed_total counter\n"
-        f"zkactors_service_shed_total {state.shed}\n"
-    )
-    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+    from prometheus_client import generate_latest
+
+    # generate_latest writes the text format 0.0.4, which every Prometheus reads.
+    body = generate_latest(request.app.state.registry)
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 async def list_programs(request: Request) -> Response:
@@ -260,6 +279,12 @@ def create_app(
             app.state.min_security_bits = zkactors.profiles.check_min_security_bits(
                 min_security_bits
             )
+            # The app's own registry: the runtime's collector and the service's figures
+            # (an application would add its other collectors here).
+            registry = CollectorRegistry()
+            registry.register(RuntimeCollector(rt))
+            registry.register(_ServiceCollector(app.state))
+            app.state.registry = registry
             yield
 
     return Starlette(

@@ -20,6 +20,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 def run_example(name: str, tmp_path: Path, *, env_quick: bool = False) -> dict[str, Any]:
     out = tmp_path / f"{name}.json"
     env = dict(os.environ)
+    # The examples run against the zkactors under test, not whichever one is installed.
+    checkout = str(Path(zkactors.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [checkout, env.get("PYTHONPATH")]))
     args = [sys.executable, str(EXAMPLES / f"{name}.py"), "--out", str(out)]
     if env_quick:
         env["ZKACTORS_EXAMPLES_QUICK"] = "1"

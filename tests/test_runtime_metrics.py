@@ -80,7 +80,9 @@ async def test_snapshot_is_immutable_and_exports_prometheus_text() -> None:
     assert 'zkactors_lookups_total{result="hit"} 1' in text
     assert 'zkactors_lookups_total{result="miss"} 1' in text
     assert "zkactors_cache_enabled 1" in text
-    assert 'zkactors_latency_seconds{quantile="0.5"}' in text
+    assert "# TYPE zkactors_request_latency_seconds histogram" in text
+    assert 'zkactors_request_latency_seconds_bucket{le="+Inf"} 2.0' in text
+    assert "zkactors_build_info{" in text
     for line in text.splitlines():
         assert line.startswith("#") or len(line.split(" ")) == 2
 

@@ -346,9 +346,16 @@ async def test_prometheus_text_parses_and_adds_up() -> None:
     assert counts == sorted(counts), "histogram buckets are cumulative"
     assert buckets['{le="+Inf"}'] == value("proof_duration_seconds_count") == len(prover.calls)
     assert value("proof_duration_seconds_sum") == pytest.approx(value("proving_seconds_total"))
-    assert value("latency_seconds_count") == value("receipts_total") + failures - 1
+    latency = samples["zkactors_request_latency_seconds_bucket"]
+    assert list(latency.values()) == sorted(latency.values())
+    assert value("request_latency_seconds_count") == value("receipts_total") + failures - 1
+    assert latency['{le="+Inf"}'] == value("request_latency_seconds_count")
     assert value("estimate_relative_error_count") == value("proofs_total")
-    assert '{quantile="0.9"}' in samples["zkactors_estimate_relative_error"]
+    assert value("queue_wait_seconds_count") == len(prover.calls)
+    # Series present at zero, so rate() sees them begin.
+    assert value("failures_total", '{type="RuntimeFailed"}') == 0
+    assert value("restarts_total", '{actor="cache"}') == 0
+    assert value("admission_refusals_total", '{reason="memory"}') == 0
     assert value("parallelism_mode", '{mode="adaptive"}') == 1
     assert value("memory_budget_bytes") == snapshot.memory_budget_bytes > 0
     assert value("cores") >= 1

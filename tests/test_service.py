@@ -378,11 +378,13 @@ async def test_metrics_is_prometheus_text(url: str) -> None:
     samples = _samples(response.text)
     assert samples["zkactors_requests_total"] >= 2
     assert samples['zkactors_lookups_total{result="hit"}'] >= 1
-    assert 0.0 <= samples["zkactors_cache_hit_rate"] <= 1.0
+    assert 0.0 <= samples["zkactors_cache_hit_ratio"] <= 1.0
     assert samples["zkactors_service_in_flight"] == 0
     types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", response.text, re.MULTILINE))
     assert types["zkactors_requests_total"] == "counter"
-    assert types["zkactors_latency_seconds"] == "summary"
+    assert types["zkactors_request_latency_seconds"] == "histogram"
+    assert types["zkactors_service_shed_total"] == "counter"
+    assert "summary" not in types.values()
 
 
 @pytest.mark.anyio

@@ -137,3 +137,8 @@ class StoreError(ZkActorsError):
     """A receipt store call failed (unreachable, timed out, locked, full). The runtime
     never lets one reach a request: it logs and counts it and proves instead; it is
     raised only by the store classes themselves (``zkactors.runtime.store``)."""
+
+
+class MissingExtraError(ZkActorsError, ImportError):
+    """An optional dependency is not installed; the message names the extra that
+    provides it (for example ``pip install 'zkactors[prometheus]'``)."""

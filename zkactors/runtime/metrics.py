@@ -51,6 +51,27 @@ PROOF_SECONDS_BUCKETS = (
     5.0,
     10.0,
 )
+#: Upper bounds (seconds) of the request-latency and queue-wait histograms' buckets.
+LATENCY_SECONDS_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+)
+#: Upper bounds of the estimator's relative-error histogram's buckets.
+ESTIMATE_ERROR_BUCKETS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 #: Seconds of history behind the throughput figure.
 THROUGHPUT_WINDOW = 10.0
 #: Seconds between two visits of the metrics actor to its mailbox.
@@ -326,8 +347,16 @@ class MetricsSnapshot:
     ``THROUGHPUT_WINDOW`` seconds. ``restarts`` counts crashes survived, by actor;
     ``events_dropped`` metric events lost to a full metrics mailbox (figures are then
     low by that much); ``cpu_utilization`` the process's CPU time over wall time and
-    cores since start; ``latency_sum`` / ``latency_count``: all answered latencies (for
-    the Prometheus summary).
+    cores since start; ``latency_sum`` / ``latency_count``: all answered latencies.
+
+    Cumulative histograms since start (for exporters; bucket counts per bucket, the last
+    one counting the rest): ``latency_buckets`` of answered latencies and
+    ``queued_buckets`` of proofs' queue waits, both over ``LATENCY_SECONDS_BUCKETS``;
+    ``estimate_error_buckets`` over ``ESTIMATE_ERROR_BUCKETS``; ``store_latency_buckets``
+    of store lookups over ``LATENCY_SECONDS_BUCKETS``. ``proving_cpu_seconds``:
+    process CPU time while proofs ran (with ``proving_wall_seconds``, what
+    ``proving_cpu_utilization`` is computed from). ``restart_actors``: the supervised
+    actors' names.
     """
 
     uptime: float
@@ -396,6 +425,12 @@ class MetricsSnapshot:
     store_latency_count: int = 0
     unserved: int = 0
     unanswered: int | None = None
+    latency_buckets: tuple[int, ...] = ()
+    queued_buckets: tuple[int, ...] = ()
+    estimate_error_buckets: tuple[int, ...] = ()
+    proving_cpu_seconds: float = 0.0
+    restart_actors: tuple[str, ...] = ()
+    store_latency_buckets: tuple[int, ...] = ()
 
     @property
     def hit_rate(self) -> float:
@@ -404,272 +439,16 @@ class MetricsSnapshot:
         return self.hits / lookups if lookups else 0.0
 
     def to_prometheus(self, prefix: str = "zkactors") -> str:
-        """The snapshot in the Prometheus text exposition format (version 0.0.4).
+        """The snapshot in the Prometheus text exposition format, written by
+        ``prometheus_client`` from :class:`~.prometheus.RuntimeCollector`'s families
+        (see :mod:`zkactors.runtime.prometheus` for the names and conventions).
 
-        Counters end in ``_total``, durations are in seconds and sizes in bytes; a
-        summary's ``_sum`` and ``_count`` are cumulative, its quantiles over the recent
-        window the snapshot keeps (as a Prometheus client's summaries are).
+        :raises MissingExtraError: prometheus_client is not installed
+            (``pip install 'zkactors[prometheus]'``).
         """
-        lines: list[str] = []
+        from zkactors.runtime.prometheus import exposition
 
-        def metric(
-            name: str, kind: str, help_text: str, samples: list[tuple[str, float | int]]
-        ) -> None:
-            full = f"{prefix}_{name}"
-            lines.append(f"# HELP {full} {help_text}")
-            lines.append(f"# TYPE {full} {kind}")
-            for suffix_labels, value in samples:
-                suffix, _, labels = suffix_labels.partition("{")
-                labels = "{" + labels if labels else ""
-                lines.append(f"{full}{suffix}{labels} {_prom_value(value)}")
-
-        def summary(
-            name: str,
-            help_text: str,
-            quantiles: list[tuple[str, float | None]],
-            total: float,
-            count: int,
-        ) -> None:
-            samples: list[tuple[str, float | int]] = [
-                (f'{{quantile="{q}"}}', v) for q, v in quantiles if v is not None
-            ]
-            samples += [("_sum", total), ("_count", count)]
-            metric(name, "summary", help_text, samples)
-
-        metric("requests_total", "counter", "Requests submitted.", [("", self.requests)])
-        metric("accepted_total", "counter", "Requests accepted at the door.", [("", self.accepted)])
-        metric("rejected_total", "counter", "Requests refused at the door.", [("", self.rejected)])
-        metric(
-            "lookups_total",
-            "counter",
-            "Cache lookups by result.",
-            [
-                ('{result="hit"}', self.hits),
-                ('{result="miss"}', self.misses),
-                ('{result="coalesced"}', self.coalesced),
-            ],
-        )
-        metric(
-            "would_be_hits_total",
-            "counter",
-            "Misses a cache of this capacity would have answered.",
-            [("", self.would_be_hits)],
-        )
-        metric(
-            "receipts_total", "counter", "Requests answered with a receipt.", [("", self.receipts)]
-        )
-        metric(
-            "failures_total",
-            "counter",
-            "Requests answered with an error, by error type.",
-            [(f'{{type="{name}"}}', count) for name, count in sorted(self.failures.items())],
-        )
-        metric(
-            "admission_refusals_total",
-            "counter",
-            "Proofs refused before queueing, by reason (deadline, memory).",
-            [
-                (f'{{reason="{name}"}}', count)
-                for name, count in sorted(self.admission_refusals.items())
-            ],
-        )
-        metric(
-            "in_flight", "gauge", "Requests accepted and not yet answered.", [("", self.in_flight)]
-        )
-        metric("proofs_total", "counter", "Proofs made.", [("", self.proofs)])
-        metric(
-            "proofs_by_threads_total",
-            "counter",
-            "Proofs made, by intra-proof thread count.",
-            [
-                (f'{{threads="{threads}"}}', count)
-                for threads, count in sorted(self.proofs_by_threads.items())
-            ],
-        )
-        metric(
-            "proof_failures_total",
-            "counter",
-            "Proof attempts that failed.",
-            [("", self.proof_failures)],
-        )
-        metric(
-            "proving_seconds_total",
-            "counter",
-            "Wall time spent in provers, summed over proofs.",
-            [("", self.proving_seconds)],
-        )
-        if self.proof_seconds_buckets:
-            cumulative = 0
-            buckets: list[tuple[str, float | int]] = []
-            for bound, count in zip(
-                (*PROOF_SECONDS_BUCKETS, float("inf")), self.proof_seconds_buckets, strict=True
-            ):
-                cumulative += count
-                label = "+Inf" if math.isinf(bound) else repr(bound)
-                buckets.append((f'_bucket{{le="{label}"}}', cumulative))
-            buckets += [("_sum", self.proving_seconds), ("_count", cumulative)]
-            metric("proof_duration_seconds", "histogram", "Wall time of proof attempts.", buckets)
-        summary(
-            "queue_wait_seconds",
-            "Seconds proofs waited for a prover.",
-            [("0.5", self.queued_p50), ("0.95", self.queued_p95)],
-            self.queued_sum,
-            self.proofs + self.proof_failures,
-        )
-        metric(
-            "cache_enabled",
-            "gauge",
-            "1 while the result cache is on.",
-            [("", float(self.cache_enabled))],
-        )
-        metric(
-            "cache_hit_rate",
-            "gauge",
-            "Hit rate over the cache window.",
-            [("", self.cache_hit_rate)],
-        )
-        metric(
-            "cache_would_be_hit_rate",
-            "gauge",
-            "Hit rate a cache of this capacity would have over the window.",
-            [("", self.cache_would_be_hit_rate)],
-        )
-        metric("cache_entries", "gauge", "Receipts in the cache.", [("", self.cache_entries)])
-        metric("cache_bytes", "gauge", "Bytes of receipts in the cache.", [("", self.cache_bytes)])
-        metric(
-            "cache_evictions_total", "counter", "Receipts evicted.", [("", self.cache_evictions)]
-        )
-        metric(
-            "cache_switches_total",
-            "counter",
-            "Times the cache switched itself on or off.",
-            [("", self.cache_switches)],
-        )
-        metric(
-            "store_lookups_total",
-            "counter",
-            "Receipt store lookups by result.",
-            [
-                ('{result="hit"}', self.store_hits),
-                ('{result="miss"}', self.store_misses),
-                ('{result="rejected"}', self.store_rejected),
-                ('{result="skipped"}', self.store_skipped),
-            ],
-        )
-        metric(
-            "store_errors_total",
-            "counter",
-            "Failed receipt store calls.",
-            [("", self.store_errors)],
-        )
-        metric(
-            "store_writes_total",
-            "counter",
-            "Receipts written to the store, by result.",
-            [
-                ('{result="written"}', self.store_writes),
-                ('{result="dropped"}', self.store_writes_dropped),
-            ],
-        )
-        summary(
-            "store_lookup_seconds",
-            "Receipt store lookup latency, verification included.",
-            [("0.5", self.store_latency_p50), ("0.95", self.store_latency_p95)],
-            self.store_latency_sum,
-            self.store_latency_count,
-        )
-        metric(
-            "queue_depth",
-            "gauge",
-            "Messages waiting in each queue.",
-            [(f'{{queue="{name}"}}', depth) for name, depth in sorted(self.queue_depths.items())],
-        )
-        summary(
-            "latency_seconds",
-            "Submission-to-answer latency.",
-            [("0.5", self.latency_p50), ("0.95", self.latency_p95), ("0.99", self.latency_p99)],
-            self.latency_sum,
-            self.latency_count,
-        )
-        metric("throughput", "gauge", "Answers per second, recent.", [("", self.throughput)])
-        if self.estimate_error is not None:
-            metric(
-                "estimate_error_ratio",
-                "gauge",
-                "Median relative error of proving-time estimates, recent proofs.",
-                [("", self.estimate_error)],
-            )
-        summary(
-            "estimate_relative_error",
-            "|estimate - measured| / measured of proving time.",
-            [("0.5", self.estimate_error), ("0.9", self.estimate_error_p90)],
-            self.estimate_error_sum,
-            self.estimate_error_count,
-        )
-        metric(
-            "restarts_total",
-            "counter",
-            "Actor restarts after crashes.",
-            [(f'{{actor="{name}"}}', count) for name, count in sorted(self.restarts.items())],
-        )
-        metric(
-            "events_dropped_total", "counter", "Metric events dropped.", [("", self.events_dropped)]
-        )
-        metric(
-            "cpu_utilization",
-            "gauge",
-            "Process CPU time over wall time and cores since start.",
-            [("", self.cpu_utilization)],
-        )
-        metric(
-            "proving_wall_seconds_total",
-            "counter",
-            "Wall time with at least one proof running.",
-            [("", self.proving_wall_seconds)],
-        )
-        if self.proving_cpu_utilization is not None:
-            metric(
-                "proving_cpu_utilization_ratio",
-                "gauge",
-                "Process CPU time over wall time and cores while proofs ran.",
-                [("", self.proving_cpu_utilization)],
-            )
-        metric("cores", "gauge", "Cores the process may use.", [("", self.cores)])
-        metric(
-            "parallelism_mode",
-            "gauge",
-            "The supervisor's parallelism policy (1 for the active one).",
-            [(f'{{mode="{self.parallelism}"}}', 1)],
-        )
-        metric(
-            "memory_reserved_bytes",
-            "gauge",
-            "Estimated peak memory of the proofs running now.",
-            [("", self.memory_reserved_bytes)],
-        )
-        metric(
-            "memory_reserved_peak_bytes",
-            "gauge",
-            "The most memory reserved by running proofs at once.",
-            [("", self.memory_peak_reserved_bytes)],
-        )
-        metric(
-            "memory_budget_bytes",
-            "gauge",
-            "Memory the running proofs may reserve.",
-            [("", self.memory_budget_bytes)],
-        )
-        return "\n".join(lines) + "\n"
-
-
-def _prom_value(value: float) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if math.isnan(value):
-        return "NaN"
-    return repr(float(value))
+        return exposition(self, prefix)
 
 
 def _nothing() -> tuple[float, float]:
@@ -741,6 +520,11 @@ class MetricsActor:
         self._queued_sum = 0.0
         self._latency_sum = 0.0
         self._latency_count = 0
+        # Cumulative histograms since start (what an exporter needs; the percentiles
+        # above cover recent samples only).
+        self._latency_buckets = [0] * (len(LATENCY_SECONDS_BUCKETS) + 1)
+        self._queued_buckets = [0] * (len(LATENCY_SECONDS_BUCKETS) + 1)
+        self._error_buckets = [0] * (len(ESTIMATE_ERROR_BUCKETS) + 1)
         self._estimated_seconds = 0.0
         self._measured_seconds = 0.0
         self._unserved = 0
@@ -756,6 +540,10 @@ class MetricsActor:
         self._store_latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self._store_latency_sum = 0.0
         self._store_latency_count = 0
+        self._store_buckets = [0] * (len(LATENCY_SECONDS_BUCKETS) + 1)
+        #: The supervised actors (set by the runtime), so an exporter can show their
+        #: restart counters at zero from the start.
+        self._actor_names: list[str] = []
 
     async def run(self) -> None:
         # Polls instead of waiting in receive(): an event handed straight to a task
@@ -765,6 +553,10 @@ class MetricsActor:
         # plain append for the senders, never a task wake-up per event.
         while self._drain():  # noqa: ASYNC110  (polling is the point, see above)
             await anyio.sleep(BATCH_INTERVAL)
+
+    def set_actors(self, names: list[str]) -> None:
+        """The names of the supervised actors (for restart counters shown from zero)."""
+        self._actor_names = list(names)
 
     def on_crash(self, error: BaseException) -> None:
         """Nothing to fail: metrics holds no requests."""
@@ -819,6 +611,8 @@ class MetricsActor:
             self._store_latencies.extend(event.latencies)
             self._store_latency_sum += sum(event.latencies)
             self._store_latency_count += len(event.latencies)
+            for latency in event.latencies:
+                self._store_buckets[bisect.bisect_left(LATENCY_SECONDS_BUCKETS, latency)] += 1
         elif isinstance(event, Replies):
             self._answered(event.receipts, event.failures, event.latencies)
         elif isinstance(event, Rejected):
@@ -833,6 +627,9 @@ class MetricsActor:
                 self._proof_failures += 1
             self._queued.append(event.queued_seconds)
             self._queued_sum += event.queued_seconds
+            self._queued_buckets[
+                bisect.bisect_left(LATENCY_SECONDS_BUCKETS, event.queued_seconds)
+            ] += 1
             if event.seconds is not None:
                 self._proving_seconds += event.seconds
                 self._buckets[bisect.bisect_left(PROOF_SECONDS_BUCKETS, event.seconds)] += 1
@@ -843,6 +640,7 @@ class MetricsActor:
                     self._estimate_errors.append(error)
                     self._estimate_error_sum += error
                     self._estimate_error_count += 1
+                    self._error_buckets[bisect.bisect_left(ESTIMATE_ERROR_BUCKETS, error)] += 1
         elif isinstance(event, AdmissionRefused):
             self._refusals[event.reason] = self._refusals.get(event.reason, 0) + event.count
         elif isinstance(event, QueueDepth):
@@ -863,6 +661,9 @@ class MetricsActor:
         self._latencies.extend(latencies)
         self._latency_sum += sum(latencies)
         self._latency_count += len(latencies)
+        buckets = self._latency_buckets
+        for latency in latencies:
+            buckets[bisect.bisect_left(LATENCY_SECONDS_BUCKETS, latency)] += 1
         self._answers.append((time.perf_counter(), answered))
 
     def _peak(self, queue: str, depth: int) -> None:
@@ -963,10 +764,18 @@ class MetricsActor:
             store_latency_count=self._store_latency_count,
             unserved=self._unserved,
             unanswered=unanswered,
+            latency_buckets=tuple(self._latency_buckets),
+            queued_buckets=tuple(self._queued_buckets),
+            estimate_error_buckets=tuple(self._error_buckets),
+            proving_cpu_seconds=busy_cpu,
+            restart_actors=tuple(self._actor_names),
+            store_latency_buckets=tuple(self._store_buckets),
         )
 
 
 __all__ = [
+    "ESTIMATE_ERROR_BUCKETS",
+    "LATENCY_SECONDS_BUCKETS",
     "PROOF_SECONDS_BUCKETS",
     "ActorRestarted",
     "AdmissionRefused",

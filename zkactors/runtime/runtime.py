@@ -354,6 +354,15 @@ class ZkRuntime:
             }
         )
         self._metrics.unanswered = self._intake.open_requests
+        self._metrics.set_actors(
+            [
+                "cache",
+                "estimator",
+                "supervisor",
+                "metrics",
+                *(f"prover-{index}" for index in range(config.max_parallel)),
+            ]
+        )
         self._metrics.probes.update(
             {
                 "proving_cpu": self._supervisor.proving_cpu_probe,
