@@ -132,8 +132,15 @@ async def test_beyond_the_restart_limit_the_runtime_fails_and_answers_everyone()
         assert isinstance(outcomes[n], Receipt | RuntimeFailed), outcomes[n]
     assert any(isinstance(outcomes[n], RuntimeFailed) for n in range(30, 50))
     snapshot = rt.metrics()
-    assert snapshot.in_flight == 0
+    assert snapshot.in_flight == snapshot.unanswered == 0
     assert snapshot.requests == snapshot.receipts + sum(snapshot.failures.values())
+    # The identities that can fail hold after a failure too (MetricsSnapshot docstring).
+    assert snapshot.accepted == (
+        snapshot.hits + snapshot.misses + snapshot.coalesced + snapshot.unserved
+    )
+    assert snapshot.receipts + sum(snapshot.failures.values()) == (
+        snapshot.rejected + snapshot.latency_count
+    )
     assert prover.active == 0
     assert rt._open_channels() == 0
 
