@@ -173,6 +173,10 @@ async def _burst(rt: ZkRuntime, prover: FaultInjectingTestProver, count: int) ->
                 == count
             )
         )
+        # Every proof the supervisor has started must be inside the prover (held) before
+        # the gate opens; otherwise, on a loaded machine, a worker thread may reach the
+        # prover only after an earlier proof finished and the two never overlap.
+        await wait_until(lambda: prover.active == rt.metrics().queue_depths["proofs_running"])
         prover.release()
 
 
