@@ -30,7 +30,7 @@ from zkactors.zkvm.interpreter import (
 from zkactors.zkvm.program import Program
 from zkactors.zkvm.receipt import Receipt
 
-__all__ = ["ProveStats", "memory_bytes", "prove", "prove_with_stats"]
+__all__ = ["MAX_THREADS", "ProveStats", "memory_bytes", "prove", "prove_with_stats"]
 
 log = get_logger(__name__)
 
@@ -61,10 +61,14 @@ class ProveStats:
     timings: dict[str, float]
 
 
+#: The most native threads one proof uses; larger requests are capped to it.
+MAX_THREADS = 256
+
+
 def _check_threads(threads: int) -> int:
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise InputError(f"threads must be an int >= 1, got {threads!r}")
-    return min(threads, 256)
+    return min(threads, MAX_THREADS)
 
 
 def _raise_for(
