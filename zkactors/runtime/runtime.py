@@ -256,7 +256,7 @@ class ZkRuntime:
             raise self._failure
 
     async def _calibrate(self) -> None:
-        """Seed the cost model with this machine's calibration (measured once per
+        """Prime the cost model with this machine's calibration (measured once per
         process and profile, in a worker thread)."""
         from zkactors.runtime.calibration import calibration_for, default_cache_dir, learned
 
