@@ -196,6 +196,19 @@ def test_non_utf8_source_is_an_error_at_its_line(
     assert "Traceback" not in err
     done = _zkactors("run", str(path), "1")
     assert done.returncode == 1 and b"Traceback" not in done.stderr
+    # Behind a byte-order mark the position is the same.
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert main(["run", str(path), "1"]) == 1
+    assert f"{path}:3:20: error: not UTF-8 text" in capsys.readouterr().err
+
+
+def test_a_byte_order_mark_is_not_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bom.zkasm"
+    path.write_bytes(b"\xef\xbb\xbf" + DOUBLE.encode())
+    assert main(["run", str(path), "4"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "w = 8"
 
 
 def test_oversized_receipt_is_reported_with_its_real_size(

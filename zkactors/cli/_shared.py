@@ -50,37 +50,43 @@ def source_name(spec: str) -> str:
     return "<stdin>" if spec == STDIO else spec
 
 
+#: Past the limit, a pipe is read (and counted, not kept) up to this many bytes to state its
+#: size; a regular file's size is simply asked for.
+_COUNT_AT_MOST = 1 << 30
+
+
 def read_input_file(spec: str, *, limit: int | None = None) -> tuple[bytes, int]:
     """The bytes of file ``spec`` (``-``: stdin) and its real size.
 
     With ``limit``, at most ``limit + 1`` bytes are kept (enough to know it is too long),
-    but the size returned is still the file's real size, so the message can state it.
+    but the size returned is still the file's real size, so the message can state it
+    (for a pipe longer than 1 GiB, a lower bound: the stream is not read to its end).
 
     :raises FileAccessError: if it cannot be read.
     """
     try:
         if spec == STDIO:
-            return _read_stream(sys.stdin.buffer, limit)
+            return _read_stream(sys.stdin.buffer, limit, count_rest=True)
         with open(spec, "rb") as file:
             info = os.fstat(file.fileno())
-            if stat.S_ISDIR(info.st_mode):  # pragma: no cover - open() refuses on Linux
-                raise IsADirectoryError(21, "Is a directory")
-            data, size = _read_stream(file, limit)
-            if stat.S_ISREG(info.st_mode):
-                size = max(size, info.st_size)
-            return data, size
+            regular = stat.S_ISREG(info.st_mode)
+            data, size = _read_stream(file, limit, count_rest=not regular)
+            return data, max(size, info.st_size) if regular else size
     except OSError as exc:
         raise FileAccessError(f"cannot read {source_name(spec)}: {exc.strerror or exc}") from None
 
 
-def _read_stream(stream: Any, limit: int | None) -> tuple[bytes, int]:
+def _read_stream(stream: Any, limit: int | None, *, count_rest: bool) -> tuple[bytes, int]:
     if limit is None:
         data = stream.read()
         return data, len(data)
     kept = stream.read(limit + 1)
     size = len(kept)
-    # Past the limit only count the rest (a pipe has no size to ask for), never keep it.
-    while chunk := stream.read(1 << 16):
+    # A pipe has no size to ask for: count the rest without keeping it.
+    while count_rest and size > limit and size < _COUNT_AT_MOST:
+        chunk = stream.read(1 << 16)
+        if not chunk:
+            break
         size += len(chunk)
     return kept, size
 
@@ -120,11 +126,13 @@ def load_program(spec: str) -> Program:
 
 
 def _decode_source(data: bytes) -> str:
-    """``data`` as UTF-8 text; a bad byte is an assembly error at its line and column."""
+    """``data`` as UTF-8 text (a leading byte-order mark, which some editors write, is
+    dropped); a bad byte is an assembly error at its line and column."""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        start = exc.start
+        # exc.object, not data: utf-8-sig reports positions in the text after the mark.
+        data, start = bytes(exc.object), exc.start
         line_start = data.rfind(b"\n", 0, start) + 1
         line_end = data.find(b"\n", start)
         line = data[line_start : line_end if line_end >= 0 else len(data)]
