@@ -63,4 +63,4 @@ def test_example(line: int, source: str, spec: dict[str, Any]) -> None:
     assert run.cycles == spec["cycles"]
     receipt = zkactors.prove(program, spec["inputs"], profile="test", **options)
     assert list(receipt.outputs) == spec["outputs"]
-    zkactors.verify(receipt, program)
+    zkactors.verify(receipt, program, min_security_bits=0)  # "test" receipts are insecure
