@@ -1,13 +1,15 @@
-"""Seed experiment 5: cache capacity 100 / 500 / 1000 / 2000 for 100 and 1000 distinct programs.
+"""Cache capacity 100 / 500 / 1000 / 2000 for 100 and 1000 distinct programs.
 
-The seed sent 1000 requests over 100 distinct programs (90 % hits at every capacity) and
+The original performance report (of an earlier system of this kind; its experiment 5)
+sent 1000 requests over 100 distinct programs (90 % hits at every capacity) and
 over 1000 (0 % at every capacity: each program came once), found the largest caches a
 little slower (LRU upkeep) and recommended capacity = clamp(1.5 x distinct, 100, 1000).
 
 Here the distinct programs are *generated*: the same two-instruction program with a
 different constant (``addi y, x, k``), so each has its own hash, as distinct programs
 would. Scenarios: A, 100 programs x 10 requests each, shuffled; B, 1000 programs once
-each (the seed's two); and C, 1000 requests drawn at random from the 1000 programs, where
+each (the original report's two); and C, 1000 requests drawn at random from the 1000
+programs, where
 reuse distances vary and capacity matters. The cache is forced on so capacity alone
 decides; four clients send requests concurrently, and each answer is verified.
 The cache is bounded by bytes too: its size in bytes is the memory figure.
@@ -31,8 +33,8 @@ CAPACITIES = (100, 500, 1000, 2000)
 QUICK_CAPACITIES = (5, 10, 25, 50)
 CLIENTS = 4
 
-#: The seed's rows: (scenario, capacity) -> total µs and hit rate.
-SEED = {
+#: The original performance report's rows: (scenario, capacity) -> total µs and hit rate.
+REPORT = {
     ("A", 100): (1237, 0.90),
     ("A", 500): (1509, 0.90),
     ("A", 1000): (1687, 0.90),
@@ -102,16 +104,16 @@ async def main(quick: bool) -> list[dict[str, Any]]:
     for name, (distinct, plan) in chosen.items():
         for capacity in capacities:
             result = await run(capacity, programs, plan)
-            # The seed's figures belong to its scale, not to the quick run's.
-            seed = None if quick else SEED.get((name, capacity))
+            # The original report's figures belong to its scale, not to the quick run's.
+            reported = None if quick else REPORT.get((name, capacity))
             rows.append(
                 {
                     "scenario": name,
                     "distinct": distinct,
                     "capacity": capacity,
                     **result,
-                    "seed_us": seed[0] if seed else None,
-                    "seed_hit_rate": seed[1] if seed else None,
+                    "report_us": reported[0] if reported else None,
+                    "report_hit_rate": reported[1] if reported else None,
                 }
             )
     return rows
@@ -128,7 +130,8 @@ def conclusion(rows: list[dict[str, Any]]) -> str:
     full = max(rows, key=lambda r: r["cache_kib"])
     return (
         f"What changed: little in A and B, whose hit rates are fixed by their repeats "
-        f"(A {rates('A')} at every capacity, the seed 90 %; B {rates('B')}, the seed 0 %); "
+        f"(A {rates('A')} at every capacity, the original report 90 %; B {rates('B')}, "
+        f"the original report 0 %); "
         f"their times are now set by proofs, not by LRU upkeep. Where capacity matters "
         f"(C, random reuse), {small['capacity']} "
         f"entries gave a {small['hit_rate']:.0%} hit rate and {small['proofs']} proofs, "
@@ -177,8 +180,8 @@ if __name__ == "__main__":
             "coalesced",
             "evictions",
             ("cache_kib", "cache KiB"),
-            ("seed_us", "seed µs"),
-            ("seed_hit_rate", "seed hits"),
+            ("report_us", "report µs"),
+            ("report_hit_rate", "report hits"),
         ],
         rows,
         caption="A: each program 10 times, B: each once, C: random draws. hit rate: hits / "
@@ -191,6 +194,8 @@ if __name__ == "__main__":
         "cache_capacity",
         args.quick,
         distinct_programs="generated: 'addi y, x, k' for distinct k (distinct hashes)",
-        seed={f"{s} capacity {c}": {"us": v[0], "hit_rate": v[1]} for (s, c), v in SEED.items()},
+        original_report={
+            f"{s} capacity {c}": {"us": v[0], "hit_rate": v[1]} for (s, c), v in REPORT.items()
+        },
         rows=rows,
     )

@@ -1,6 +1,7 @@
-"""Seed experiment 3: sequential vs parallel proving for batches of mid-size proofs.
+"""Sequential vs parallel proving for batches of mid-size proofs.
 
-The seed found that forcing parallelism made batches of fib(300) x 10, fib(500) x 10 and
+The original performance report (of an earlier system of this kind; its experiment 3)
+found that forcing parallelism made batches of fib(300) x 10, fib(500) x 10 and
 fib(1000) x 5 slower (0.23x-0.82x: thread overheads dwarfed 40 µs simulated proofs) and
 that "adaptive" won (1.38x-1.77x) only because it ran sequentially and let its cache
 answer the repeats. Here each batch goes to a fresh ZkRuntime as one ``prove_many`` call,
@@ -8,15 +9,15 @@ with real proofs, under each ``RuntimeConfig.parallelism``:
 
 - ``sequential``: one proof at a time on one thread;
 - ``parallel``: ``parallelism="inter"``, one proof per core side by side, never more
-  threads per proof (the seed's forced parallelism);
+  threads per proof (the original report's forced parallelism);
 - ``intra``: one proof at a time with every core inside the prover;
 - ``adaptive``: the supervisor decides per proof from the estimates and the queue
   (estimated makespan: a lone big proof gets every core, a queue one thread each);
 - ``default``: ``RuntimeConfig()``, which is adaptive: run separately, its difference
   from ``adaptive`` shows the run-to-run noise of the machine.
 
-Each batch comes in two kinds: ``identical`` (the seed's: the same request n times; the
-runtime proves it once and every other request joins that proof) and ``distinct``
+Each batch comes in two kinds: ``identical`` (the original report's: the same request n
+times; the runtime proves it once and every other request joins that proof) and ``distinct``
 (fib(n), fib(n+1), ...: the same trace length, so the same work, but nothing to share).
 Each point is the best of --repeat runs (the least disturbed by other load).
 
@@ -38,8 +39,9 @@ import zkactors
 from zkactors import RuntimeConfig, ZkRuntime
 from zkactors.runtime.config import default_parallelism
 
-#: The seed's batches and its times (µs) for sequential, parallel and adaptive.
-SEED = {
+#: The original performance report's batches and its times (µs) for sequential, parallel
+#: and adaptive.
+REPORT = {
     (300, 10): {"sequential": 220, "parallel": 948, "adaptive": 154},
     (500, 10): {"sequential": 363, "parallel": 553, "adaptive": 264},
     (1000, 5): {"sequential": 394, "parallel": 478, "adaptive": 223},
@@ -91,7 +93,7 @@ async def run_batch(config: RuntimeConfig, requests: list[list[int]]) -> dict[st
 
 
 async def main(quick: bool, repeat: int) -> list[dict[str, Any]]:
-    batches = QUICK_BATCHES if quick else tuple(SEED)
+    batches = QUICK_BATCHES if quick else tuple(REPORT)
     chosen = modes()
     await warm_up()
     rows = []
@@ -106,9 +108,9 @@ async def main(quick: bool, repeat: int) -> list[dict[str, Any]]:
                     if mode not in results or result["seconds"] < results[mode]["seconds"]:
                         results[mode] = result
             sequential = results["sequential"]["seconds"]
-            seed = SEED.get((n, count)) if kind == "identical" else None
+            reported = REPORT.get((n, count)) if kind == "identical" else None
             for mode, result in results.items():
-                seed_mode = "adaptive" if mode == "default" else mode
+                report_mode = "adaptive" if mode == "default" else mode
                 rows.append(
                     {
                         "batch": f"fib({n}) x {count}",
@@ -117,8 +119,8 @@ async def main(quick: bool, repeat: int) -> list[dict[str, Any]]:
                         **result,
                         "ms": result["seconds"] * 1e3,
                         "speedup": sequential / result["seconds"],
-                        "seed_speedup": seed["sequential"] / seed[seed_mode]
-                        if seed and seed_mode in seed
+                        "report_speedup": reported["sequential"] / reported[report_mode]
+                        if reported and report_mode in reported
                         else None,
                     }
                 )
@@ -132,7 +134,7 @@ def conclusion(rows: list[dict[str, Any]]) -> str:
     used = sum(r["cpu_utilization"] for r in parallel) / len(parallel)
     cores = os.cpu_count() or 1
     text = (
-        f"What changed: the seed's forced parallelism lost (0.23x-0.82x) because thread "
+        f"What changed: the original report's forced parallelism lost (0.23x-0.82x) because thread "
         f"overheads dwarfed 40 µs simulated proofs; a real proof takes milliseconds, so a "
         f"thread hop is noise. Proving distinct requests one per core gave "
         f"{min(speedups):.2f}x-{max(speedups):.2f}x over sequential here, while this "
@@ -142,9 +144,9 @@ def conclusion(rows: list[dict[str, Any]]) -> str:
     )
     if all(r["proofs"] == 1 for r in rows if r["kind"] == "identical"):
         text += (
-            "The seed's identical batches cost one proof each here, in every mode: the "
-            "runtime proves a request once and the others join it, which is what the "
-            "seed's 'adaptive' gain really was."
+            "The original report's identical batches cost one proof each here, in every mode: "
+            "the runtime proves a request once and the others join it, which is what the "
+            "original report's 'adaptive' gain really was."
         )
     adaptive = [r for r in distinct if r["mode"] == "adaptive"]
     if adaptive:
@@ -203,13 +205,13 @@ if __name__ == "__main__":
             "proofs",
             ("ms", "wall ms"),
             "speedup",
-            ("seed_speedup", "seed"),
+            ("report_speedup", "report"),
             "threads",
             ("cpu_utilization", "CPU"),
             ("proving_cpu", "CPU proving"),
         ],
         rows,
-        caption="speedup: vs sequential for the same batch; seed: the seed's speedup "
+        caption="speedup: vs sequential for the same batch; report: the original report's speedup "
         "(its 'adaptive' beside our default and adaptive); threads: intra-proof threads x "
         "proofs; CPU: process CPU time / (wall x cores) over the runtime's life; CPU "
         "proving: the same while proofs ran",
@@ -222,6 +224,6 @@ if __name__ == "__main__":
         args.quick,
         cores=os.cpu_count(),
         adaptive_available=adaptive_config() is not None,
-        seed={f"fib({n}) x {c}": times for (n, c), times in SEED.items()},
+        original_report={f"fib({n}) x {c}": times for (n, c), times in REPORT.items()},
         rows=rows,
     )

@@ -20,8 +20,8 @@ that fails on its inputs 422, a body over 1 MiB 413, and 503 when the service is
 limit of proofs in flight or the runtime's mailbox is full (``try_prove``: shed load,
 don't queue it).
 
-``cycles`` is null: a receipt states the trace length, not the cycles, and the runtime
-does not yet hand back the cycle count its estimator measured.
+``cycles`` is the run's exact cycle count, as the runtime measured it
+(``ProofHandle.wait_detailed``); a receipt itself states only the trace length.
 
     python examples/service.py --port 8000   # serve until Ctrl-C
     python examples/service.py --quick       # start on a free port, call every endpoint
@@ -152,7 +152,7 @@ async def prove(request: Request) -> Response:
         handle = state.runtime.try_prove(program, data.get("inputs", []), profile=profile)
         state.in_flight += 1
         try:
-            receipt = await handle
+            outcome = await handle.wait_detailed()
         finally:
             state.in_flight -= 1
     except BadRequest as exc:
@@ -161,12 +161,13 @@ async def prove(request: Request) -> Response:
         if isinstance(exc, Overloaded):
             state.shed += 1
         return _error_response(_from_library_error(exc))
+    receipt = outcome.receipt
     return JSONResponse(
         {
             "program_hash": receipt.program_hash,
             "inputs": list(receipt.inputs),
             "outputs": list(receipt.outputs),
-            "cycles": None,
+            "cycles": outcome.cycles,
             "trace_length": receipt.trace_length,
             "profile": receipt.profile,
             "receipt": base64.b64encode(receipt.to_bytes()).decode("ascii"),

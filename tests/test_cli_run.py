@@ -73,7 +73,6 @@ def test_file_with_assembly_error(tmp_path: Path, capsys: pytest.CaptureFixture[
         (["run", "fib", "ten"], "input 'n' must be an integer"),
         (["run", "fib", str(2**64)], "input 'n' must be an int in [0, p)"),
         (["run", "fob", "1"], "no built-in program named 'fob'"),
-        (["run", "missing/file.zkasm"], "no such program file"),
         (["run", "fib", "100", "--max-cycles", "10"], "did not halt within 10 cycles"),
         (["run", "fib", "100", "--max-cycles", "10"], "--max-cycles N (now 10)"),
         (["prove", "fib", "100", "-o", "x", "--max-cycles", "10"], "--max-cycles N (now 10)"),
@@ -112,3 +111,9 @@ def test_library_messages_name_no_command_line_flags() -> None:
             ):
                 found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value!r}")
     assert not found, found
+
+
+def test_missing_program_file_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    # "Could not read" is told apart from "invalid" by the status (see --help).
+    assert main(["run", "missing/file.zkasm"]) == 3
+    assert "cannot read missing/file.zkasm: No such file or directory" in capsys.readouterr().err

@@ -92,7 +92,7 @@ def test_cache_benefit(tmp_path: Path) -> None:
             assert row["proofs"] == requests and row["hits"] == 0
         if row["mode"] == "on":
             assert row["hits"] == repeats and row["switches"] == 0
-    assert data["seed"]["0.5"]["speedup"] == 1.57
+    assert data["original_report"]["0.5"]["speedup"] == 1.57
 
 
 def test_estimator_error(tmp_path: Path) -> None:
@@ -109,7 +109,7 @@ def test_estimator_error(tmp_path: Path) -> None:
         assert row["trace_rows"] >= rows_needed and row["trace_rows"] & (row["trace_rows"] - 1) == 0
     fib300 = next(row for row in rows if row["request"] == "fib(300)")
     assert fib300["cycles"] == 6 * 300 + 4
-    assert fib300["seed_linear_pct"] == 156.0
+    assert fib300["report_linear_pct"] == 156.0
 
 
 def test_parallelism(tmp_path: Path) -> None:

@@ -181,8 +181,10 @@ def test_program_without_registers() -> None:
 
 
 def test_non_program_is_rejected() -> None:
-    with pytest.raises(TypeError):
-        execute(FIB.to_bytes(), [1])  # type: ignore[arg-type]
+    # Canonical bytes are a program (the runtime accepts them too); a name is not.
+    assert execute(FIB.to_bytes(), [1]) == execute(FIB, [1])
+    with pytest.raises(TypeError, match=r"programs\.load\('fib'\)"):
+        execute("fib", [1])  # type: ignore[arg-type]
 
 
 @given(st.lists(field_elements, min_size=2, max_size=2))

@@ -1,6 +1,6 @@
 """Hostile input for every decoder zkactors exposes: receipts, program bytes, assembly text.
 
-The promise under test (receipt.py, program.py, assembler.py, DESIGN.md "the receipt
+The promise under test (receipt.py, program.py, assembler.py, the README: "the
 decoder is strict"): whatever the bytes or text,
 
 - ``Receipt.from_bytes`` returns a receipt or raises ``ReceiptFormatError``;

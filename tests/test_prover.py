@@ -146,7 +146,7 @@ def test_bad_arguments_are_typed_errors() -> None:
     with pytest.raises(InputError):
         prove(program, [1], profile="test", max_cycles=0)
     with pytest.raises(TypeError):
-        prove(program.to_bytes(), [1])  # type: ignore[arg-type]
+        prove("\n".join(program.source_lines), [1])  # type: ignore[arg-type]  # text
 
 
 def _watch_a_proof(n: int) -> set[int]:

@@ -17,7 +17,7 @@ from zkactors.runtime.config import (
 )
 
 
-def test_defaults_follow_the_seed() -> None:
+def test_defaults_follow_the_original_report() -> None:
     config = RuntimeConfig()
     assert config.max_parallel == max(1, min(available_cores(), MAX_PARALLEL))
     assert config.max_parallel == default_parallelism()

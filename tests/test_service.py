@@ -103,6 +103,7 @@ async def test_prove_then_verify_round_trip(url: str) -> None:
         assert proved.status_code == 200, proved.text
         body = proved.json()
         assert body["outputs"] == [832040]
+        assert body["cycles"] == 6 * 30 + 4  # fib's exact cycles, as docs/service.md says
         assert body["inputs"] == [30]
         assert body["program_hash"] == fib.hash
         assert body["profile"] == "default"

@@ -241,7 +241,9 @@ def test_random_corruptions_only_ever_fail_a_check(
 
 def test_arguments_are_type_checked(fib_receipt: Receipt) -> None:
     with pytest.raises(TypeError):
-        verify(fib_receipt, programs.load("fib").to_bytes(), min_security_bits=0)  # type: ignore[arg-type]
+        verify(fib_receipt, "fib", min_security_bits=0)  # type: ignore[arg-type]
+    # Canonical bytes are a program.
+    verify(fib_receipt, programs.load("fib").to_bytes(), min_security_bits=0)
     with pytest.raises(TypeError):
         verify("not a receipt", programs.load("fib"), min_security_bits=0)  # type: ignore[arg-type]
 

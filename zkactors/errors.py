@@ -44,6 +44,11 @@ class ProgramFormatError(ZkActorsError, ValueError):
     """Bytes that are not the canonical encoding of a program."""
 
 
+class NotAProgramError(ProgramFormatError, TypeError):
+    """An argument that should be a program is neither a :class:`~zkactors.Program` nor
+    its canonical bytes (for example a program's name or its assembly text)."""
+
+
 class UnknownProgramError(ZkActorsError, LookupError):
     """No built-in program has that name (``zkactors.programs.names()`` lists them)."""
 

@@ -77,6 +77,17 @@ def best_of(fn: Callable[[], object], *, repeat: int = 3, min_time: float = 0.0)
     return best
 
 
+def payload(result: BenchResult) -> dict[str, Any]:
+    """``result`` as the JSON object the benchmarks write (with the machine and time)."""
+    return {
+        "benchmark": result.name,
+        "machine": machine(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "rows": list(result.rows),
+        "notes": list(result.notes),
+    }
+
+
 def report(result: BenchResult, json_path: Path | None) -> Path:
     """Print ``result`` as a rich table and write it as JSON; return the JSON path."""
     from rich.console import Console
@@ -93,14 +104,7 @@ def report(result: BenchResult, json_path: Path | None) -> Path:
         console.print(note)
     path = json_path or Path("bench-results") / f"{result.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "benchmark": result.name,
-        "machine": machine(),
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "rows": list(result.rows),
-        "notes": list(result.notes),
-    }
-    path.write_text(json.dumps(payload, indent=2) + "\n")
+    path.write_text(json.dumps(payload(result), indent=2) + "\n")
     console.print(f"wrote {path}")
     return path
 

@@ -1,17 +1,19 @@
-"""``zkactors bench adaptive``: the seed's table 3 with real proofs, every mode in one run.
+"""``zkactors bench adaptive``: the original performance report's table 3 with real
+proofs, every mode in one run.
 
-Seed finding 3: forcing parallelism made batches of mid-size tasks 0.23-0.82x slower;
-its "adaptive" mode won only by not parallelising. Here each workload goes to a fresh
+That report (of an earlier system of this kind) found that forcing parallelism made
+batches of mid-size tasks 0.23-0.82x slower; its "adaptive" mode won only by not
+parallelising. Here each workload goes to a fresh
 ``ZkRuntime`` (profile ``default``) as one ``prove_many`` call under each
 ``RuntimeConfig.parallelism``:
 
 - ``sequential``: one proof at a time, one thread;
 - ``inter``: one thread per proof, up to ``max_parallel`` (= cores) side by side, the
-  seed's forced parallelism;
+  original report's forced parallelism;
 - ``intra``: one proof at a time with every core inside the prover;
 - ``adaptive``: the supervisor's choice per proof, by estimated makespan.
 
-Workloads: the seed's batches fib(300) x 10, fib(500) x 10, fib(1000) x 5, with
+Workloads: the original report's batches fib(300) x 10, fib(500) x 10, fib(1000) x 5, with
 *distinct* inputs (fib(n), fib(n+1), ...: the same trace length, so the same work, and
 nothing for the cache to answer: every request is a real proof), and a lone fib run of
 2^18 cycles (trace 2^18 rows). Modes take turns within each of ``--repeat`` rounds (so
@@ -42,10 +44,13 @@ from zkactors.bench import BenchResult
 from zkactors.runtime import RuntimeConfig, ZkRuntime
 from zkactors.runtime.config import available_cores
 
-DESCRIPTION = "parallelism: the seed's table 3 (sequential/inter/intra/adaptive) + CPU use"
+DESCRIPTION = (
+    "parallelism: the original performance report's table 3 "
+    "(sequential/inter/intra/adaptive) + CPU use"
+)
 
 MODES = ("sequential", "inter", "intra", "adaptive")
-SEED_BATCHES = ((300, 10), (500, 10), (1000, 5))
+REPORT_BATCHES = ((300, 10), (500, 10), (1000, 5))
 QUICK_BATCHES = ((300, 4), (1000, 2))
 LONE_LOG_CYCLES = 18
 QUICK_LONE_LOG_CYCLES = 15
@@ -106,7 +111,7 @@ async def _run(mode: str, requests: list[tuple[int, ...]]) -> dict[str, Any]:
 
 async def _main(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[str]]:
     modes = tuple(m for m in args.modes.split(",") if m)
-    batches = QUICK_BATCHES if args.quick else SEED_BATCHES
+    batches = QUICK_BATCHES if args.quick else REPORT_BATCHES
     lone = QUICK_LONE_LOG_CYCLES if args.quick else LONE_LOG_CYCLES
     workloads: list[tuple[str, list[tuple[int, ...]], int]] = [
         (f"fib({n}) x {count}", [(n + i,) for i in range(count)], args.repeat)

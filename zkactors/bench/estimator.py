@@ -1,7 +1,8 @@
 """``zkactors bench estimator``: how far off is the proving-time estimate, per size?
 
-Seed finding 2: the seed's hand-tuned formula was off by 40-188 % on large tasks. Here
-the runtime's cost model (:mod:`zkactors.runtime.costmodel`) is calibrated the way a
+The original performance report (of an earlier system of this kind) found its hand-tuned
+formula off by 40-188 % on large tasks. Here the runtime's cost model
+(:mod:`zkactors.runtime.costmodel`) is calibrated the way a
 ``ZkRuntime`` calibrates it at start-up (a few tiny real proofs, timed), then asked to
 predict real proofs of ``fib`` runs of about 2^6 ... 2^18 cycles (``--sizes``; label
 ``2^k``: n = (2^k - 5) // 6 - r, so the trace has exactly 2^k rows), ``--repeat``

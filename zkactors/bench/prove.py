@@ -1,12 +1,13 @@
 """``zkactors bench prove``: native proving time, receipt size and where the time goes.
 
-Workloads are the library's ``fib`` program: the seed's sizes (fib(n) for n = 20 ... 1000)
-and runs of about 2^10 ... 2^20 cycles, labelled ``fib 2^k`` (n = (2^k - 5) // 6, so
-cycles = 6n + 4 < 2^k and the trace has exactly 2^k rows). Each workload is proved with
-every requested thread count and profile (``default`` and ``high`` side by side unless
-told otherwise); the row reports the best of ``--repeat`` runs and that run's per-step
-breakdown (milliseconds), as measured inside the C prover, the receipt's conjectured
-security and the native verifier's time for it (median of several checks).
+Workloads are the library's ``fib`` program: the original performance report's sizes
+(fib(n) for n = 20 ... 1000) and runs of about 2^10 ... 2^20 cycles, labelled ``fib 2^k``
+(n = (2^k - 5) // 6, so cycles = 6n + 4 < 2^k and the trace has exactly 2^k rows). Each
+workload is proved with every requested thread count and profile (``default`` and
+``high`` side by side unless told otherwise); the row reports the best of ``--repeat``
+runs and that run's per-step breakdown (milliseconds), as measured inside the C prover,
+the receipt's conjectured security and the native verifier's time for it (median of
+several checks).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from zkactors.zkvm.verifier import verify
 
 DESCRIPTION = "native prover: time (1 vs 2 threads), receipt size, per-step breakdown"
 
-SEED_FIB = (20, 100, 300, 500, 1000)
+REPORT_FIB = (20, 100, 300, 500, 1000)
 LOG_CYCLES = tuple(range(10, 21))
 QUICK_FIB = (20, 100)
 QUICK_LOG_CYCLES = (10, 12, 14)
@@ -117,7 +118,7 @@ def _verify_ms(receipt: Receipt) -> float:
 
 
 def _workloads(args: argparse.Namespace) -> list[tuple[str, int]]:
-    fib_ns = args.fib if args.fib is not None else (QUICK_FIB if args.quick else SEED_FIB)
+    fib_ns = args.fib if args.fib is not None else (QUICK_FIB if args.quick else REPORT_FIB)
     logs = (
         args.sizes if args.sizes is not None else (QUICK_LOG_CYCLES if args.quick else LOG_CYCLES)
     )

@@ -2,8 +2,9 @@
 
 Each subcommand lives in its own module and is imported only when used, so
 ``zkactors run`` does not pay for the runtime or the benchmark code. Errors that come
-from the user's input (``ZkActorsError``) are printed as one clear message and exit
-non-zero, never as a traceback.
+from the user's input (``ZkActorsError``) are printed as one clear message, never as a
+traceback, with an exit status that says what kind of failure it was
+(:data:`~zkactors.cli._shared.EXIT_STATUS_HELP`, also shown by ``--help``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from typing import Any
 import structlog
 
 from zkactors._version import __version__
+from zkactors.cli._shared import (
+    EXIT_INVALID,
+    EXIT_STATUS_HELP,
+    EXIT_UNREADABLE,
+    FileAccessError,
+)
 from zkactors.errors import CycleLimitExceeded, ZkActorsError
 
 # name -> (module, one-line help). Each module defines ``add_arguments(parser)`` and
@@ -31,19 +38,40 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def add_global_options(parser: argparse.ArgumentParser, *, default: object) -> None:
+    """Options accepted before and after the command (``zkactors -v run ...`` and
+    ``zkactors run ... -v``). After the command the default is SUPPRESS, so a flag given
+    only before it is not reset by the subcommand's parser."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default,
+        help="show the library's debug log events on stderr",
+    )
+
+
 def _parser(command: str | None) -> tuple[argparse.ArgumentParser, object | None]:
     """Build the parser; import and configure only the module of ``command``."""
     parser = argparse.ArgumentParser(
-        prog="zkactors", description="Prove and verify zkVM programs with STARK receipts."
+        prog="zkactors",
+        description="Prove and verify zkVM programs with STARK receipts.",
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"zkactors {__version__}")
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="show the library's debug log events"
-    )
+    add_global_options(parser, default=False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chosen = None
     for name, (module_name, help_text) in _COMMANDS.items():
-        cmd_parser = sub.add_parser(name, help=help_text, description=help_text)
+        cmd_parser = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EXIT_STATUS_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        add_global_options(cmd_parser, default=argparse.SUPPRESS)
         if name == command:
             chosen = importlib.import_module(module_name)
             chosen.add_arguments(cmd_parser)
@@ -109,9 +137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.verbose)
     try:
         return int(module.run(args))  # type: ignore[attr-defined]
+    except FileAccessError as exc:
+        print(f"zkactors {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
     except ZkActorsError as exc:
         print(f"zkactors {args.command}: error: {exc}{_hint(exc, args)}", file=sys.stderr)
-        return 1
+        return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
 

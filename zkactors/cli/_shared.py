@@ -1,32 +1,147 @@
-"""Helpers the ``run``, ``prove`` and ``verify`` commands share: naming a program on the
-command line, reading its inputs, and printing values and assembly errors the same way."""
+"""Helpers the ``run``, ``prove`` and ``verify`` commands share: exit codes, naming a
+program on the command line, reading and writing files (``-`` for stdin/stdout), reading
+inputs, and printing values and assembly errors the same way."""
 
 from __future__ import annotations
 
+import json
+import os
+import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, TextIO
 
 from zkactors import programs
 from zkactors.errors import AssemblyError, InputError
 from zkactors.zkvm.assembler import assemble
 from zkactors.zkvm.program import Program
 
+#: Exit statuses, the same for every command (scripts tell the cases apart by them).
+EXIT_OK = 0
+#: The input was read but is not valid: a receipt that fails verification, a program that
+#: does not assemble, wrong inputs, a program that fails when run, an unknown program name.
+EXIT_INVALID = 1
+#: The command line itself is wrong (argparse's status for usage errors).
+EXIT_USAGE = 2
+#: A file could not be read or written: missing, a directory, no permission, disk full.
+EXIT_UNREADABLE = 3
+
+EXIT_STATUS_HELP = f"""\
+exit status:
+  {EXIT_OK}  success (for verify: the receipt is valid)
+  {EXIT_INVALID}  invalid: the receipt fails verification, the program does not assemble
+     or fails when run, the inputs are wrong, or no program has that name
+  {EXIT_USAGE}  usage error: unknown option, missing argument, value out of range
+  {EXIT_UNREADABLE}  a file could not be read or written (missing, a directory, no permission)"""
+
+#: A receipt, program or output file given as ``-`` is stdin or stdout.
+STDIO = "-"
+
+
+class FileAccessError(Exception):
+    """A file named on the command line could not be read or written; ``main`` prints it
+    and exits with :data:`EXIT_UNREADABLE`. Deliberately not a ``ZkActorsError``: it is
+    about the user's file system, not about anything the library was given."""
+
+
+def source_name(spec: str) -> str:
+    """How messages name a program given on the command line."""
+    return "<stdin>" if spec == STDIO else spec
+
+
+#: Past the limit, a pipe is read (and counted, not kept) up to this many bytes to state its
+#: size; a regular file's size is simply asked for.
+_COUNT_AT_MOST = 1 << 30
+
+
+def read_input_file(spec: str, *, limit: int | None = None) -> tuple[bytes, int]:
+    """The bytes of file ``spec`` (``-``: stdin) and its real size.
+
+    With ``limit``, at most ``limit + 1`` bytes are kept (enough to know it is too long),
+    but the size returned is still the file's real size, so the message can state it
+    (for a pipe longer than 1 GiB, a lower bound: the stream is not read to its end).
+
+    :raises FileAccessError: if it cannot be read.
+    """
+    try:
+        if spec == STDIO:
+            return _read_stream(sys.stdin.buffer, limit, count_rest=True)
+        with open(spec, "rb") as file:
+            info = os.fstat(file.fileno())
+            regular = stat.S_ISREG(info.st_mode)
+            data, size = _read_stream(file, limit, count_rest=not regular)
+            return data, max(size, info.st_size) if regular else size
+    except OSError as exc:
+        raise FileAccessError(f"cannot read {source_name(spec)}: {exc.strerror or exc}") from None
+
+
+def _read_stream(stream: Any, limit: int | None, *, count_rest: bool) -> tuple[bytes, int]:
+    if limit is None:
+        data = stream.read()
+        return data, len(data)
+    kept = stream.read(limit + 1)
+    size = len(kept)
+    # A pipe has no size to ask for: count the rest without keeping it.
+    while count_rest and size > limit and size < _COUNT_AT_MOST:
+        chunk = stream.read(1 << 16)
+        if not chunk:
+            break
+        size += len(chunk)
+    return kept, size
+
+
+def write_output_file(spec: str | Path, data: bytes) -> None:
+    """Write ``data`` to file ``spec`` (``-``: stdout).
+
+    :raises FileAccessError: if it cannot be written.
+    """
+    try:
+        if str(spec) == STDIO:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            Path(spec).write_bytes(data)
+    except OSError as exc:
+        raise FileAccessError(f"cannot write {spec}: {exc.strerror or exc}") from None
+
 
 def load_program(spec: str) -> Program:
-    """A built-in program by name, or the assembled contents of a ``.zkasm`` file.
+    """A built-in program by name, or the assembled contents of a ``.zkasm`` file
+    (``-``: the source read from stdin).
 
-    :raises UnknownProgramError: if ``spec`` is neither a built-in name nor a file.
-    :raises AssemblyError: if the file does not assemble.
+    :raises UnknownProgramError: if ``spec`` is neither a built-in name nor a path.
+    :raises FileAccessError: if ``spec`` names a file that cannot be read.
+    :raises AssemblyError: if the file does not assemble or is not UTF-8 text.
     """
     path = Path(spec)
-    if spec in programs.names() and not path.is_file():
+    # A built-in name wins unless a file of that name is here (then the file is meant).
+    if spec != STDIO and spec in programs.names() and not path.is_file():
         return programs.load(spec)
-    if path.is_file():
-        return assemble(path.read_text(encoding="utf-8"))
-    if spec.endswith(".zkasm") or "/" in spec:
-        raise programs.UnknownProgramError(f"no such program file: {spec}")
+    if spec == STDIO or path.exists() or spec.endswith(".zkasm") or os.sep in spec:
+        data, _ = read_input_file(spec)
+        return assemble(_decode_source(data))
     return programs.load(spec)  # raises UnknownProgramError listing the library
+
+
+def _decode_source(data: bytes) -> str:
+    """``data`` as UTF-8 text (a leading byte-order mark, which some editors write, is
+    dropped); a bad byte is an assembly error at its line and column."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # exc.object, not data: utf-8-sig reports positions in the text after the mark.
+        data, start = bytes(exc.object), exc.start
+        line_start = data.rfind(b"\n", 0, start) + 1
+        line_end = data.find(b"\n", start)
+        line = data[line_start : line_end if line_end >= 0 else len(data)]
+        raise AssemblyError(
+            f"not UTF-8 text (byte 0x{data[start]:02x}); save the file as UTF-8",
+            line=data.count(b"\n", 0, start) + 1,
+            column=len(data[line_start:start].decode("utf-8", "replace")) + 1,
+            source_line=line.decode("utf-8", "replace").rstrip("\r"),
+        ) from None
 
 
 def parse_inputs(program: Program, texts: list[str]) -> list[int]:
@@ -54,11 +169,18 @@ def assignments(names: Iterable[str], values: Iterable[int]) -> str:
     )
 
 
+def print_json(payload: dict[str, Any], *, file: TextIO | None = None) -> None:
+    """One JSON object on one line (what ``--json`` prints), on stdout unless ``file``."""
+    print(json.dumps(payload), file=file or sys.stdout)
+
+
 def report_assembly_error(command: str, spec: str, exc: AssemblyError) -> int:
-    """Print ``exc`` compiler-style (file:line:column, the line, a caret); return 1."""
+    """Print ``exc`` compiler-style (file:line:column, the line, a caret); return
+    :data:`EXIT_INVALID`."""
     print(
-        f"zkactors {command}: {spec}:{exc.line}:{exc.column}: error: {exc.message}", file=sys.stderr
+        f"zkactors {command}: {source_name(spec)}:{exc.line}:{exc.column}: error: {exc.message}",
+        file=sys.stderr,
     )
     if exc.source_line:
         print(f"    {exc.source_line}\n    {' ' * (max(exc.column, 1) - 1)}^", file=sys.stderr)
-    return 1
+    return EXIT_INVALID

@@ -1,28 +1,68 @@
 """``zkactors prove PROGRAM [INPUT ...] -o FILE``: prove a run and write its receipt.
 
-PROGRAM is a built-in program name or a ``.zkasm`` file, as for ``zkactors run``. The
-receipt is written in the binary format of protocol.md 10 and a one-line summary is
-printed: the program, its outputs, the trace length (cycles executed, too: the prover
-knows them even though the receipt does not state them), the receipt's size and the
-proving time. ``zkactors verify FILE --program PROGRAM`` checks the file.
+PROGRAM is a built-in program name, a ``.zkasm`` file or ``-`` (source on stdin), as for
+``zkactors run``. The receipt is written in the binary format of protocol.md 10 (``-o -``:
+to stdout, and the summary then goes to stderr) and a one-line summary is printed: the
+program, its outputs, the trace length (cycles executed, too: the prover knows them even
+though the receipt does not state them), the receipt's size and the proving time; with
+``--json``, one JSON object instead. ``zkactors verify FILE --program PROGRAM`` checks the
+file.
+
+The proof uses every core available to the process unless ``--threads`` says otherwise
+(the README promises that proofs use every core); the receipt is the same either way.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
-from pathlib import Path
 
 from zkactors import profiles
-from zkactors.cli._shared import assignments, load_program, parse_inputs, report_assembly_error
+from zkactors.cli._shared import (
+    EXIT_OK,
+    STDIO,
+    assignments,
+    load_program,
+    parse_inputs,
+    print_json,
+    report_assembly_error,
+    source_name,
+    write_output_file,
+)
 from zkactors.errors import AssemblyError
 from zkactors.zkvm.execute import DEFAULT_MAX_CYCLES
-from zkactors.zkvm.prover import prove_with_stats
+from zkactors.zkvm.prover import MAX_THREADS, prove_with_stats
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_THREADS))
+
+
+def thread_count(text: str) -> int:
+    """An argparse type: an int in [1, MAX_THREADS]; anything else is a usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(
+            f"must be between 1 and {MAX_THREADS}, got {value} "
+            f"(this machine lets the process use {available_cores()} cores)"
+        )
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("program", metavar="PROGRAM", help="a built-in program or a .zkasm file")
+    parser.add_argument(
+        "program", metavar="PROGRAM", help="a built-in program, a .zkasm file, or - for stdin"
+    )
     parser.add_argument(
         "inputs", metavar="INPUT", nargs="*", help="the program's inputs, in .input order"
     )
@@ -30,9 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o",
         "--output",
         required=True,
-        type=Path,
         metavar="FILE",
-        help="where to write the receipt",
+        help="where to write the receipt (- for stdout; the summary then goes to stderr)",
     )
     parser.add_argument(
         "--profile",
@@ -41,7 +80,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"security profile (default {profiles.DEFAULT}; 'test' is insecure)",
     )
     parser.add_argument(
-        "--threads", type=int, default=1, metavar="N", help="native threads for the proof"
+        "--threads",
+        type=thread_count,
+        default=None,
+        metavar="N",
+        help=f"native threads for the proof, 1 to {MAX_THREADS} (default: every core "
+        f"available to the process, {available_cores()} here); the receipt is the same "
+        "for every N",
     )
     parser.add_argument(
         "--max-cycles",
@@ -51,6 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fail if the program has not halted after this many cycles "
         f"(default {DEFAULT_MAX_CYCLES})",
     )
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,21 +105,39 @@ def run(args: argparse.Namespace) -> int:
     except AssemblyError as exc:
         return report_assembly_error("prove", args.program, exc)
     inputs = parse_inputs(program, args.inputs)
+    threads = available_cores() if args.threads is None else args.threads
     started = time.perf_counter()
     receipt, stats = prove_with_stats(
-        program, inputs, profile=args.profile, threads=args.threads, max_cycles=args.max_cycles
+        program, inputs, profile=args.profile, threads=threads, max_cycles=args.max_cycles
     )
     seconds = time.perf_counter() - started
     data = receipt.to_bytes()
-    try:
-        args.output.write_bytes(data)
-    except OSError as exc:
-        print(f"zkactors prove: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+    write_output_file(args.output, data)
+    # With the receipt on stdout, the summary must not be mixed into it.
+    summary_to = sys.stderr if args.output == STDIO else sys.stdout
+    name = source_name(args.program)
+    if args.json:
+        payload = {
+            "program": name,
+            "program_hash": program.hash,
+            "inputs": dict(zip(program.inputs, receipt.inputs, strict=True)),
+            "outputs": dict(zip(program.outputs, receipt.outputs, strict=True)),
+            "cycles": stats.cycles,
+            "trace_length": stats.trace_length,
+            "profile": receipt.profile,
+            "threads": threads,
+            "receipt_bytes": len(data),
+            "receipt": args.output,
+            "seconds": seconds,
+        }
+        print_json(payload, file=summary_to)
+        return EXIT_OK
     outputs = assignments(program.outputs, receipt.outputs)
     print(
-        f"proved {args.program} ({program.hash[:16]}): outputs {outputs}; "
-        f"{stats.cycles} cycles, trace length {stats.trace_length}, profile {receipt.profile}; "
-        f"receipt {len(data)} bytes -> {args.output}; {seconds * 1e3:.1f} ms"
+        f"proved {name} ({program.hash[:16]}): outputs {outputs}; "
+        f"{stats.cycles} cycles, trace length {stats.trace_length}, profile {receipt.profile}, "
+        f"{threads} thread{'s' if threads != 1 else ''}; "
+        f"receipt {len(data)} bytes -> {args.output}; {seconds * 1e3:.1f} ms",
+        file=summary_to,
     )
-    return 0
+    return EXIT_OK

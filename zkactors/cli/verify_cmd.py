@@ -2,9 +2,11 @@
 
 Exit status 0 and a one-line summary when the receipt proves its statement; otherwise
 status 1 and one line naming the failed check (protocol.md 9.5: ``format``,
-``statement``, ``policy``, ``ood``, ...) and why, never a traceback. PROGRAM is a
-built-in program name or a ``.zkasm`` file, as for ``zkactors run``; the receipt names its
-program only by hash, so the program must be given.
+``statement``, ``policy``, ``ood``, ...) and why, never a traceback; status 3 if a file
+cannot be read. FILE ``-`` reads the receipt from stdin. PROGRAM is a built-in program
+name, a ``.zkasm`` file or ``-``, as for ``zkactors run``; the receipt names its program
+only by hash, so the program must be given. With ``--json`` the verdict is one JSON
+object on stdout, valid or not (``{"valid": false, "check": ..., "error": ...}``).
 
 ``--min-security-bits N`` is the verifier's policy (default 100): a receipt whose
 conjectured security, computed here from the receipt's profile, trace length and the
@@ -17,22 +19,33 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
+from typing import Any
 
 from zkactors import profiles
-from zkactors.cli._shared import assignments, load_program, report_assembly_error
+from zkactors.cli._shared import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    STDIO,
+    assignments,
+    load_program,
+    print_json,
+    read_input_file,
+    report_assembly_error,
+    source_name,
+)
 from zkactors.errors import AssemblyError, ReceiptFormatError, VerificationError
 from zkactors.zkvm.receipt import MAX_RECEIPT_BYTES, Receipt
 from zkactors.zkvm.verifier import verify
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE", type=Path, help="the receipt to check")
+    parser.add_argument("file", metavar="FILE", help="the receipt to check (- for stdin)")
     parser.add_argument(
         "--program",
         required=True,
         metavar="PROGRAM",
-        help="the program the receipt is about: a built-in name or a .zkasm file",
+        help="the program the receipt is about: a built-in name, a .zkasm file, or - for stdin",
     )
     parser.add_argument(
         "--min-security-bits",
@@ -42,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="refuse receipts below N conjectured bits of security (default: %(default)g; "
         "'test'-profile receipts have about 16 and are accepted only with 0)",
     )
+    parser.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
 
 
 def _bits(text: str) -> float:
@@ -51,37 +65,77 @@ def _bits(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number of bits >= 0, got {text!r}") from None
 
 
-def _error(message: str) -> int:
-    print(f"zkactors verify: {message}", file=sys.stderr)
-    return 1
+def _invalid(args: argparse.Namespace, check: str, message: str) -> int:
+    name = source_name(args.file)
+    print(
+        f"zkactors verify: {name} is INVALID: receipt rejected ({check}): {message}",
+        file=sys.stderr,
+    )
+    if args.json:
+        print_json({"valid": False, "receipt": name, "check": check, "error": message})
+    return EXIT_INVALID
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.file == STDIO and args.program == STDIO:
+        print(
+            "zkactors verify: error: the receipt and the program cannot both come from "
+            "stdin (-); give one of them as a file",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         program = load_program(args.program)
     except AssemblyError as exc:
         return report_assembly_error("verify", args.program, exc)
-    try:
-        with args.file.open("rb") as file:
-            data = file.read(MAX_RECEIPT_BYTES + 1)  # one byte more is enough to refuse it
-    except OSError as exc:
-        return _error(f"cannot read {args.file}: {exc.strerror or exc}")
+    data, size = read_input_file(args.file, limit=MAX_RECEIPT_BYTES)
+    if size > MAX_RECEIPT_BYTES:
+        # Refused before decoding, with the real size (only the first bytes were kept).
+        return _invalid(
+            args,
+            "format",
+            f"{size} bytes is larger than any v1 receipt ({MAX_RECEIPT_BYTES} bytes at most)",
+        )
     started = time.perf_counter()
     try:
         receipt = Receipt.from_bytes(data)
         verify(receipt, program, min_security_bits=args.min_security_bits)
     except ReceiptFormatError as exc:
-        return _error(f"{args.file} is INVALID: receipt rejected (format): {exc}")
+        return _invalid(args, "format", str(exc))
     except VerificationError as exc:
-        return _error(f"{args.file} is INVALID: {exc}")
+        return _invalid(args, exc.check, _reason(exc))
     seconds = time.perf_counter() - started
+    if args.json:
+        payload: dict[str, Any] = {
+            "valid": True,
+            "receipt": source_name(args.file),
+            "program": source_name(args.program),
+            "program_hash": program.hash,
+            "inputs": dict(zip(program.inputs, receipt.inputs, strict=True)),
+            "outputs": dict(zip(program.outputs, receipt.outputs, strict=True)),
+            "trace_length": receipt.trace_length,
+            "profile": receipt.profile,
+            "security_bits": receipt.security_bits(program),
+            "min_security_bits": args.min_security_bits,
+            "receipt_bytes": len(data),
+            "seconds": seconds,
+        }
+        print_json(payload)
+        return EXIT_OK
     outputs = assignments(program.outputs, receipt.outputs)
     inputs = assignments(program.inputs, receipt.inputs)
     print(
-        f"valid: {args.program} ({program.hash[:16]}) with inputs {inputs} "
+        f"valid: {source_name(args.program)} ({program.hash[:16]}) with inputs {inputs} "
         f"gives outputs {outputs}; trace length {receipt.trace_length}, "
         f"profile {receipt.profile} ({receipt.security_bits(program):.1f} conjectured bits, "
         f"at least {args.min_security_bits:g} required), {len(data)} bytes; "
         f"verified in {seconds * 1e3:.2f} ms"
     )
-    return 0
+    return EXIT_OK
+
+
+def _reason(exc: VerificationError) -> str:
+    """The message without the verifier's ``receipt rejected (check): `` prefix."""
+    text = str(exc)
+    prefix = f"receipt rejected ({exc.check}): "
+    return text.removeprefix(prefix)

@@ -14,15 +14,16 @@ Three mechanisms:
 - **Coalescing.** A miss whose key is already being proved joins that proof's waiters
   instead of starting another: one proof, many answers. This costs nothing, so it stays
   on when the result cache is off.
-- **Self-switching.** Seed finding 1: a cache pays only above ~50 % hits. The actor keeps
-  the outcome of its last ``cache_window`` lookups (hits and misses; coalesced requests
-  are neutral, they would coalesce either way) against a *shadow* cache: the keys (and
-  sizes) a cache of this capacity would hold, kept up to date whether the real one is on
-  or off. It switches off when the shadow's hit rate falls below ``cache_off_below``
-  (after ``cache_min_requests`` lookups) and dropping its receipts; while off it stores
-  nothing but keeps counting would-be hits, and switches on again at ``cache_on_at``.
-  Deciding on the shadow rate, which equals the real one in steady state, keeps a
-  just-re-enabled (still empty) cache from switching straight off again.
+- **Self-switching.** The original performance report's finding 1: a cache pays only
+  above ~50 % hits. The actor keeps the outcome of its last ``cache_window`` lookups
+  (hits and misses; coalesced requests are neutral, they would coalesce either way)
+  against a *shadow* cache: the keys (and sizes) a cache of this capacity would hold,
+  kept up to date whether the real one is on or off. It switches off when the shadow's
+  hit rate falls below ``cache_off_below`` (after ``cache_min_requests`` lookups) and
+  dropping its receipts; while off it stores nothing but keeps counting would-be hits,
+  and switches on again at ``cache_on_at``. Deciding on the shadow rate, which equals the
+  real one in steady state, keeps a just-re-enabled (still empty) cache from switching
+  straight off again.
 
 Distinct jobs past the cache are capped at ``max_pending_proofs``: at the cap the request
 loop waits for a completion, which bounds every queue behind it.

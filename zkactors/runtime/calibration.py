@@ -5,7 +5,7 @@ native build), so they are measured, not shipped. :func:`calibrate` proves a han
 small runs of the built-in programs (widths 9 to 19 columns, traces of 2^7 to 2^13 rows)
 with one thread and with the intra-proof thread count the runtime may use, and times the
 grinding hash on its own. At the ``default`` profile that is about 0.2-0.3 s; at ``test``
-a few tens of milliseconds. The result seeds :class:`~.costmodel.CalibratedCostModel`,
+a few tens of milliseconds. The result primes :class:`~.costmodel.CalibratedCostModel`,
 which then refines itself from every real proof.
 
 Calibration runs once per process and profile (later runtimes reuse it), and a runtime

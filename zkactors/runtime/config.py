@@ -1,14 +1,15 @@
 """``RuntimeConfig``: every knob of the actor runtime, validated once, at construction.
 
-The defaults follow the seed's findings (DESIGN.md): parallelism capped at 20 and by
-default at the machine's cores, chosen per proof by the supervisor (``"adaptive"``:
-intra-proof threads for a lone large proof, one thread per proof for a queue), because
-forcing either kind made the seed's batches slower; a result cache that measures its own
-hit rate over the last 200 lookups and switches itself off below 50 % (on again at 60 %)
-because below that line a cache costs more than it saves; proofs admitted only while
-their estimated peak memory fits a budget (by default half the memory the process may
-use: the machine's, or its container's limit). Cores and memory respect the container's
-cgroup limits (:mod:`zkactors.runtime.limits`).
+The defaults follow the findings of the original performance report (of an earlier system
+of this kind), re-checked with real proofs in docs/experiments.md: parallelism capped at
+20 and by default at the machine's cores, chosen per proof by the supervisor
+(``"adaptive"``: intra-proof threads for a lone large proof, one thread per proof for a
+queue), because forcing either kind made the original report's batches slower; a result
+cache that measures its own hit rate over the last 200 lookups and switches itself off
+below 50 % (on again at 60 %) because below that line a cache costs more than it saves;
+proofs admitted only while their estimated peak memory fits a budget (by default half the
+memory the process may use: the machine's, or its container's limit). Cores and memory
+respect the container's cgroup limits (:mod:`zkactors.runtime.limits`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from zkactors import profiles
 from zkactors.errors import ConfigError, ProfileError
 from zkactors.runtime.limits import container_cores, container_memory_bytes
 
-#: The hard cap on concurrent proofs (seed finding 4: past ~20 threads only contention grows).
+#: The hard cap on concurrent proofs (the original performance report's finding 4: past
+#: ~20 threads only contention grows).
 MAX_PARALLEL = 20
 
 #: The default memory budget: this share of the memory the process may use (the
@@ -196,9 +198,9 @@ class RuntimeConfig:
           every core inside the prover, a queue of proofs runs side by side with one
           thread each, and the last large proof of a batch may wait a moment for every
           thread rather than start on one.
-        - ``"sequential"``: one proof at a time, one thread (the seed's baseline).
+        - ``"sequential"``: one proof at a time, one thread (the original report's baseline).
         - ``"inter"``: one thread per proof, up to ``max_parallel`` side by side (the
-          seed's forced parallelism).
+          original report's forced parallelism).
         - ``"intra"``: one proof at a time with ``max_parallel`` threads (at most the
           cores).
 

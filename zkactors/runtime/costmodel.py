@@ -1,7 +1,7 @@
 """The cost model: how long a proof will take, and how much memory it will hold.
 
-Seed finding 2: a hand-tuned per-step formula was off by 40-188 % on large tasks. The
-fix has three parts.
+The original performance report's finding 2: a hand-tuned per-step formula was off by
+40-188 % on large tasks. The fix has three parts.
 
 **Exact size.** The estimator executes the program first, so the trace length ``T`` is
 known, not guessed; the width ``w`` (one column per register, instruction and branch) and
@@ -26,7 +26,7 @@ reports, and fits the other coefficients to the time *minus* the measured grindi
 random draws do not pollute them.
 
 **Calibrated, then refined.** :mod:`.calibration` times a few tiny real proofs at
-start-up and seeds the model with them (*anchors*); every measured proof then enters a
+start-up and starts the model from them (*anchors*); every measured proof then enters a
 sliding window (:data:`WINDOW` proofs per profile and thread count, the recent ones
 weighted most) and the coefficients are refitted by weighted non-negative least squares
 on *relative* error (each proof weighted by ``1/seconds^2``, since a 10 % miss matters as

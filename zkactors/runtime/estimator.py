@@ -1,10 +1,11 @@
 """The estimator actor: runs each missed request natively, then predicts its cost.
 
-Seed finding 2: a hand-tuned per-step formula was off by 40-188 % on large tasks. So
-the estimator does not guess the size of a run, it *measures* it: ``execute()`` (native,
-GIL released, in a worker thread) gives the exact cycle count and hence the trace length
-T, and the outputs. A run that fails (``ExecutionError``, e.g. no halt within the cycle
-limit) is answered with that error without ever reaching a prover.
+The original performance report's finding 2: a hand-tuned per-step formula was off by
+40-188 % on large tasks. So the estimator does not guess the size of a run, it *measures*
+it: ``execute()`` (native, GIL released, in a worker thread) gives the exact cycle count
+and hence the trace length T, and the outputs. A run that fails (``ExecutionError``, e.g.
+no halt within the cycle limit) is answered with that error without ever reaching a
+prover.
 
 The prediction comes from a :class:`~.costmodel.CostModel` (by default the calibrated,
 self-refining :class:`~.costmodel.CalibratedCostModel`): seconds for each thread count

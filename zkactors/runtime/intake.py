@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Iterable, Mapping
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
@@ -26,13 +25,13 @@ from zkactors._logging import get_logger
 from zkactors.errors import (
     DeadlineExceeded,
     InputError,
-    ProgramFormatError,
     ZkActorsError,
 )
 from zkactors.runtime.logs import DebugEvents, for_request
 from zkactors.runtime.messages import CacheKey, ProofRequest, Submission
 from zkactors.runtime.metrics import MetricsSink, ReplyTally
 from zkactors.runtime.replies import Reply
+from zkactors.zkvm.arguments import as_inputs, as_program
 from zkactors.zkvm.program import Program
 
 log = get_logger(__name__)
@@ -40,50 +39,6 @@ _debug = DebugEvents(__name__)
 
 #: Distinct programs whose hashes intake remembers (cleared, not evicted, when full).
 _HASH_MEMO = 1024
-
-
-def as_program(program: object) -> Program:
-    """``program`` as a :class:`Program`; canonical bytes are decoded.
-
-    :raises ProgramFormatError: if it is neither a Program nor valid canonical bytes.
-    """
-    if isinstance(program, Program):
-        return program
-    if isinstance(program, bytes | bytearray | memoryview):
-        return Program.from_bytes(bytes(program))
-    raise ProgramFormatError(
-        f"expected a zkactors Program (or its canonical bytes), got {type(program).__name__}; "
-        "build one with zkactors.assemble(source) or zkactors.programs.load(name)"
-    )
-
-
-def as_inputs(program: Program, inputs: object) -> tuple[int, ...]:
-    """The inputs as field elements for ``program``: a sequence in ``.input`` order, or a
-    mapping from input name to value.
-
-    :raises InputError: on a wrong count, unknown or missing names, or a value that is not
-        an int in [0, p).
-    """
-    if type(inputs) is tuple or type(inputs) is list:
-        return program.check_inputs(inputs)
-    if isinstance(inputs, Mapping):
-        names = program.inputs
-        unknown = [name for name in inputs if name not in names]
-        if unknown:
-            raise InputError(
-                f"unknown input name(s) {', '.join(map(repr, unknown))}; "
-                f"the program's inputs are: {', '.join(names) or 'none'}"
-            )
-        missing = [name for name in names if name not in inputs]
-        if missing:
-            raise InputError(f"missing input(s): {', '.join(missing)}")
-        inputs = [inputs[name] for name in names]
-    elif isinstance(inputs, str | bytes) or not isinstance(inputs, Iterable):
-        raise InputError(
-            "inputs must be a sequence of ints (in .input order) or a mapping of input "
-            f"name to int, got {type(inputs).__name__}"
-        )
-    return program.check_inputs(inputs)
 
 
 def check_profile(profile: object) -> str:
@@ -120,7 +75,8 @@ def admit(
     ``profile`` must already be checked (:func:`check_profile`); ``program_hash`` may be
     passed when the caller already knows it (a batch computes it once per program).
 
-    :raises ProgramFormatError, InputError: as :func:`as_program` and :func:`as_inputs`.
+    :raises ProgramFormatError, InputError: as :func:`~zkactors.zkvm.arguments.as_program`
+        and :func:`~zkactors.zkvm.arguments.as_inputs` (the sync API's own checks).
     """
     checked = as_program(program)
     values = as_inputs(checked, inputs)

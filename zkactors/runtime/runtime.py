@@ -44,7 +44,7 @@ import time
 from collections.abc import Generator, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self, overload
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
@@ -63,14 +63,7 @@ from zkactors.runtime.cache import CacheActor
 from zkactors.runtime.config import RuntimeConfig
 from zkactors.runtime.costmodel import CalibratedCostModel, CostModel
 from zkactors.runtime.estimator import EstimatorActor, ExecuteFn, estimate_job
-from zkactors.runtime.intake import (
-    Intake,
-    as_inputs,
-    as_program,
-    check_profile,
-    deadline_after,
-    delivered,
-)
+from zkactors.runtime.intake import Intake, check_profile, deadline_after, delivered
 from zkactors.runtime.messages import CacheKey, ProofRequest, Submission
 from zkactors.runtime.metrics import (
     MetricsActor,
@@ -90,6 +83,7 @@ from zkactors.runtime.supervisor import (
     SupervisorActor,
     supervise,
 )
+from zkactors.zkvm.arguments import Inputs, ProgramLike, as_inputs, as_program
 from zkactors.zkvm.receipt import Receipt
 
 log = get_logger(__name__)
@@ -262,7 +256,7 @@ class ZkRuntime:
             raise self._failure
 
     async def _calibrate(self) -> None:
-        """Seed the cost model with this machine's calibration (measured once per
+        """Prime the cost model with this machine's calibration (measured once per
         process and profile, in a worker thread)."""
         from zkactors.runtime.calibration import calibration_for, default_cache_dir, learned
 
@@ -445,8 +439,8 @@ class ZkRuntime:
 
     async def prove(
         self,
-        program: object,
-        inputs: object,
+        program: ProgramLike,
+        inputs: Inputs,
         *,
         profile: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109  (part of the request: it orders the queue)
@@ -454,13 +448,15 @@ class ZkRuntime:
         """Prove one run of ``program`` on ``inputs``; wait while the intake mailbox is full.
 
         :param program: a :class:`~zkactors.Program` (or its canonical bytes).
-        :param inputs: a sequence of ints in ``.input`` order, or a mapping by input name.
+        :param inputs: a sequence of ints in ``.input`` order, or a mapping by input name
+            (the forms ``zkactors.prove`` accepts, checked by the same code).
         :param profile: the security profile (default: ``config.profile``).
         :param timeout: seconds to wait for the answer at most. The proof is not abandoned
             when it passes (others may be waiting for it, and the cache keeps it); it also
             moves the job forward in the supervisor's queue.
         :return: the receipt (possibly from the cache, or shared with identical requests).
-        :raises ProgramFormatError: ``program`` is not a valid program.
+        :raises NotAProgramError: ``program`` is neither a Program nor bytes.
+        :raises ProgramFormatError: ``program``'s bytes are not a valid program.
         :raises InputError: wrong number of inputs, or one not an int in [0, p).
         :raises ProfileError: unknown profile.
         :raises ExecutionError: the program fails on these inputs (no proof is attempted).
@@ -481,8 +477,8 @@ class ZkRuntime:
 
     async def prove_detailed(
         self,
-        program: object,
-        inputs: object,
+        program: ProgramLike,
+        inputs: Inputs,
         *,
         profile: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109  (part of the request: it orders the queue)
@@ -504,7 +500,7 @@ class ZkRuntime:
         return _outcome(reply, 0)
 
     async def estimate(
-        self, program: object, inputs: object, *, profile: str | None = None
+        self, program: ProgramLike, inputs: Inputs, *, profile: str | None = None
     ) -> Estimate:
         """What proving ``program`` on ``inputs`` would cost if submitted now, without
         proving it: the run is executed natively (in a worker thread; exact cycles and
@@ -548,8 +544,8 @@ class ZkRuntime:
 
     def try_prove(
         self,
-        program: object,
-        inputs: object,
+        program: ProgramLike,
+        inputs: Inputs,
         *,
         profile: str | None = None,
         timeout: float | None = None,
@@ -575,9 +571,61 @@ class ZkRuntime:
             raise self._refuse_closed(1) from None
         return ProofHandle(self, reply, request.deadline)
 
+    # The overloads give each combination of flags its precise list type, so a caller's
+    # type checker knows that ``await rt.prove_many(pairs)`` is a ``list[Receipt]``.
+    @overload
     async def prove_many(
         self,
-        requests: Iterable[tuple[object, object]],
+        requests: Iterable[tuple[ProgramLike, Inputs]],
+        *,
+        profile: str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+        return_exceptions: Literal[False] = ...,
+        detailed: Literal[False] = ...,
+    ) -> list[Receipt]: ...
+    @overload
+    async def prove_many(
+        self,
+        requests: Iterable[tuple[ProgramLike, Inputs]],
+        *,
+        profile: str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+        return_exceptions: Literal[False] = ...,
+        detailed: Literal[True],
+    ) -> list[ProofOutcome]: ...
+    @overload
+    async def prove_many(
+        self,
+        requests: Iterable[tuple[ProgramLike, Inputs]],
+        *,
+        profile: str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+        return_exceptions: Literal[True],
+        detailed: Literal[False] = ...,
+    ) -> list[Receipt | ZkActorsError]: ...
+    @overload
+    async def prove_many(
+        self,
+        requests: Iterable[tuple[ProgramLike, Inputs]],
+        *,
+        profile: str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+        return_exceptions: Literal[True],
+        detailed: Literal[True],
+    ) -> list[ProofOutcome | ZkActorsError]: ...
+    @overload
+    async def prove_many(
+        self,
+        requests: Iterable[tuple[ProgramLike, Inputs]],
+        *,
+        profile: str | None = ...,
+        timeout: float | None = ...,  # noqa: ASYNC109
+        return_exceptions: bool = ...,
+        detailed: bool = ...,
+    ) -> list[Receipt] | list[ProofOutcome] | list[Receipt | ProofOutcome | ZkActorsError]: ...
+    async def prove_many(
+        self,
+        requests: Iterable[tuple[ProgramLike, Inputs]],
         *,
         profile: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109  (part of the request: it orders the queue)
@@ -598,7 +646,9 @@ class ZkRuntime:
 
         :raises: as :meth:`prove`.
         """
-        items = requests if isinstance(requests, Sequence) else list(requests)
+        items: Sequence[tuple[object, object]] = (
+            requests if isinstance(requests, Sequence) else list(requests)
+        )
         count = len(items)
         try:
             self._check_open()

@@ -1,13 +1,13 @@
 """The supervisor's decisions, as pure functions: how many threads a proof gets, and
 whether a deadline can still be met.
 
-Seed finding 3: forcing parallelism made batches of mid-size proofs 0.23-0.82x slower,
-and the seed's "adaptive" mode won only by not parallelising. Real proofs are different
-(milliseconds to seconds of native work, with the GIL released), but the question stays:
-given ``C`` prover threads, should a proof get several of them (intra-proof: its NTTs,
-hashing and grinding split over threads, at less than perfect efficiency) or one, so that
-other proofs run beside it (inter-proof: nearly perfect efficiency, but one proof is no
-faster)?
+The original performance report's finding 3: forcing parallelism made batches of mid-size
+proofs 0.23-0.82x slower, and that report's "adaptive" mode won only by not
+parallelising. Real proofs are different (milliseconds to seconds of native work, with
+the GIL released), but the question stays: given ``C`` prover threads, should a proof get
+several of them (intra-proof: its NTTs, hashing and grinding split over threads, at less
+than perfect efficiency) or one, so that other proofs run beside it (inter-proof: nearly
+perfect efficiency, but one proof is no faster)?
 
 :func:`choose_threads` answers it by estimated makespan: the time until everything the
 supervisor holds is done. Starting this proof with ``k`` threads takes ``t_k`` (from the

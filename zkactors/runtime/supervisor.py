@@ -43,8 +43,9 @@ overdue. Each proof runs in a worker thread
 releases the GIL. While proofs run, the estimated peak memory of all of them stays within
 the budget (a job that would overflow it waits for one to finish).
 
-**Intra- or inter-proof parallelism** (seed finding 3: forcing parallelism made batches
-of mid-size tasks slower). ``max_parallel`` is the budget of prover threads; how a proof
+**Intra- or inter-proof parallelism** (the original performance report's finding 3:
+forcing parallelism made batches of mid-size tasks slower). ``max_parallel`` is the
+budget of prover threads; how a proof
 gets them depends on ``RuntimeConfig.parallelism``: ``"adaptive"`` asks
 :func:`~.scheduling.choose_threads` (estimated makespan: a lone big proof gets every core,
 a queue runs one thread per proof), ``"sequential"``, ``"inter"`` and ``"intra"`` are the

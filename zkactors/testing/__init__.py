@@ -33,6 +33,9 @@ Example (two pytest tests)::
     import zkactors
     from zkactors.testing import inputs_for, programs, run_workload, workloads
 
+    # deadline=None: proving time varies with the machine's load, and hypothesis would
+    # otherwise fail any example slower than 200 ms.
+    @settings(deadline=None)
     @given(st.data())
     def test_every_program_proves_and_verifies(data):
         program = data.draw(programs(max_cycles=32))
@@ -41,11 +44,12 @@ Example (two pytest tests)::
         zkactors.verify(receipt, program, min_security_bits=0)  # "test" is insecure
         assert receipt.outputs == zkactors.execute(program, inputs).outputs
 
-    @settings(max_examples=5)
+    @settings(max_examples=5, deadline=None)
     @given(workloads(unique=3, repeat_rate=0.5))
     def test_runtime_answers_a_workload(workload):
         async def main():
-            config = zkactors.RuntimeConfig(profile="test")
+            # calibrate="off": no start-up timing proofs, which a test does not need.
+            config = zkactors.RuntimeConfig(profile="test", calibrate="off")
             async with zkactors.ZkRuntime(config) as rt:
                 return await run_workload(rt, workload, min_security_bits=0)
 
@@ -53,6 +57,7 @@ Example (two pytest tests)::
         assert report.ok, report.problems
 
 The ``test`` profile is fast and insecure: use it for tests only.
+``tests/test_testing_docstring.py`` runs this example as written here.
 """
 
 from __future__ import annotations

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 from array import array
-from collections.abc import Sequence
 
 import attrs
 
 import zkactors._native.executor as _native
 from zkactors._logging import get_logger
 from zkactors.errors import ExecutionError, InputError
+from zkactors.zkvm.arguments import Inputs, ProgramLike, as_inputs, as_program
 from zkactors.zkvm.interpreter import (
     DEFAULT_MAX_CYCLES,
     assert_error,
@@ -50,14 +50,13 @@ def _decoded(canonical: bytes) -> _native.NativeProgram:
 
 
 def _prepare(
-    program: Program, inputs: Sequence[int], max_cycles: int
-) -> tuple[_native.NativeProgram, array[int]]:
-    if not isinstance(program, Program):
-        raise TypeError(f"expected a Program, got {type(program).__name__}")
+    program: ProgramLike, inputs: Inputs, max_cycles: int
+) -> tuple[Program, _native.NativeProgram, array[int]]:
+    checked = as_program(program)
     if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles < 1:
         raise InputError(f"max_cycles must be a positive int, got {max_cycles!r}")
-    values = program.check_inputs(inputs)
-    return _decoded(program.to_bytes()), array("Q", values)
+    values = as_inputs(checked, inputs)
+    return checked, _decoded(checked.to_bytes()), array("Q", values)
 
 
 def _raise_for(program: Program, code: int, fail_pc: int, max_cycles: int) -> None:
@@ -78,29 +77,34 @@ def trace_length(cycles: int) -> int:
 
 
 def execute(
-    program: Program, inputs: Sequence[int], *, max_cycles: int = DEFAULT_MAX_CYCLES
+    program: ProgramLike, inputs: Inputs, *, max_cycles: int = DEFAULT_MAX_CYCLES
 ) -> Execution:
     """Run ``program`` on ``inputs`` natively (GIL released) and return its outputs and
     exact cycle count.
 
+    ``program`` is a :class:`Program` or its canonical bytes; ``inputs`` a sequence of
+    ints in ``.input`` order or a mapping by input name (:mod:`zkactors.zkvm.arguments`).
+
+    :raises NotAProgramError: if ``program`` is neither (``ProgramFormatError`` if its
+        bytes are not a valid program).
     :raises InputError: if the inputs are of the wrong count, not ints, or out of [0, p).
     :raises ExecutionError: if the program does not halt within ``max_cycles``, takes the
         inverse of 0 or fails an assertion (``pc`` and ``source_line`` say where).
     """
-    native, values = _prepare(program, inputs, max_cycles)
-    outputs = array("Q", bytes(8 * len(program.output_registers)))
+    checked, native, values = _prepare(program, inputs, max_cycles)
+    outputs = array("Q", bytes(8 * len(checked.output_registers)))
     code, cycles, fail_pc = native.run(values, max_cycles, outputs)
-    _raise_for(program, code, fail_pc, max_cycles)
+    _raise_for(checked, code, fail_pc, max_cycles)
     return Execution(
         outputs=tuple(outputs),
         cycles=cycles,
         trace_length=trace_length(cycles),
-        program_hash=program.hash,
+        program_hash=checked.hash,
     )
 
 
 def execution_trace(
-    program: Program, inputs: Sequence[int], *, max_cycles: int = DEFAULT_MAX_CYCLES
+    program: ProgramLike, inputs: Inputs, *, max_cycles: int = DEFAULT_MAX_CYCLES
 ) -> list[array[int]]:
     """The execution trace of protocol.md 4: ``trace_width`` columns of T uint64 values.
 
@@ -108,17 +112,17 @@ def execution_trace(
 
     :raises InputError, ExecutionError: as :func:`execute`.
     """
-    native, values = _prepare(program, inputs, max_cycles)
-    outputs = array("Q", bytes(8 * len(program.output_registers)))
+    checked, native, values = _prepare(program, inputs, max_cycles)
+    outputs = array("Q", bytes(8 * len(checked.output_registers)))
     code, cycles, fail_pc = native.run(values, max_cycles, outputs)
-    _raise_for(program, code, fail_pc, max_cycles)
+    _raise_for(checked, code, fail_pc, max_cycles)
     log_t = int(_native.trace_log_length(cycles))
     if log_t > MAX_TRACE_LOG_LENGTH:
         raise ExecutionError(
             f"a run of {cycles} cycles needs a trace of 2^{log_t} rows, more than the "
             f"2^{MAX_TRACE_LOG_LENGTH} this function allocates"
         )
-    columns = [array("Q", [0]) * (1 << log_t) for _ in range(program.trace_width)]
+    columns = [array("Q", [0]) * (1 << log_t) for _ in range(checked.trace_width)]
     code = native.trace(values, max_cycles, log_t, columns)
-    _raise_for(program, code, 0, max_cycles)
+    _raise_for(checked, code, 0, max_cycles)
     return columns

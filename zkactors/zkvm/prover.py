@@ -20,6 +20,7 @@ import zkactors._native.prover as _native
 from zkactors import profiles
 from zkactors._logging import get_logger
 from zkactors.errors import InputError, ProvingError
+from zkactors.zkvm.arguments import Inputs, ProgramLike, as_inputs, as_program
 from zkactors.zkvm.interpreter import (
     DEFAULT_MAX_CYCLES,
     assert_error,
@@ -29,7 +30,7 @@ from zkactors.zkvm.interpreter import (
 from zkactors.zkvm.program import Program
 from zkactors.zkvm.receipt import Receipt
 
-__all__ = ["ProveStats", "memory_bytes", "prove", "prove_with_stats"]
+__all__ = ["MAX_THREADS", "ProveStats", "memory_bytes", "prove", "prove_with_stats"]
 
 log = get_logger(__name__)
 
@@ -60,10 +61,14 @@ class ProveStats:
     timings: dict[str, float]
 
 
+#: The most native threads one proof uses; larger requests are capped to it.
+MAX_THREADS = 256
+
+
 def _check_threads(threads: int) -> int:
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise InputError(f"threads must be an int >= 1, got {threads!r}")
-    return min(threads, 256)
+    return min(threads, MAX_THREADS)
 
 
 def _raise_for(
@@ -119,8 +124,8 @@ def memory_bytes(trace_width: int, trace_length: int, profile: str = profiles.DE
 
 
 def prove_with_stats(
-    program: Program,
-    inputs: Sequence[int],
+    program: ProgramLike,
+    inputs: Inputs,
     *,
     profile: str = profiles.DEFAULT,
     threads: int = 1,
@@ -128,13 +133,12 @@ def prove_with_stats(
 ) -> tuple[Receipt, ProveStats]:
     """:func:`prove`, also returning where the time went (for benchmarks and the
     runtime's estimator)."""
-    if not isinstance(program, Program):
-        raise TypeError(f"expected a Program, got {type(program).__name__}")
+    program = as_program(program)
     chosen = profiles.get(profile)
     n_threads = _check_threads(threads)
     if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles < 1:
         raise InputError(f"max_cycles must be a positive int, got {max_cycles!r}")
-    values = array("Q", program.check_inputs(inputs))
+    values = array("Q", as_inputs(program, inputs))
     # Past 2^40 cycles the trace could not be proved anyway; the cap keeps it a C uint64.
     code, receipt_bytes, details = _native.prove(
         program.to_bytes(), values, chosen.id, n_threads, min(max_cycles, 1 << 40)
@@ -154,8 +158,8 @@ def prove_with_stats(
 
 
 def prove(
-    program: Program,
-    inputs: Sequence[int],
+    program: ProgramLike,
+    inputs: Inputs,
     *,
     profile: str = profiles.DEFAULT,
     threads: int = 1,
@@ -166,10 +170,15 @@ def prove(
     The receipt states the program's hash, the inputs, the outputs and the trace length;
     anyone holding the program can check it with :func:`zkactors.verify`.
 
+    :param program: a :class:`Program` or its canonical bytes.
+    :param inputs: a sequence of ints in ``.input`` order, or a mapping by input name
+        (the same forms as ``ZkRuntime.prove``; see :mod:`zkactors.zkvm.arguments`).
     :param profile: security profile name (``"test"``, ``"default"``, ``"high"``).
     :param threads: native threads for this one proof (>= 1); the receipt is the same
         for every value.
     :param max_cycles: the run fails if it does not halt within this many cycles.
+    :raises NotAProgramError: if ``program`` is neither a Program nor bytes
+        (``ProgramFormatError`` if the bytes are not a valid program).
     :raises InputError: if the inputs are of the wrong count or not ints in [0, p), or
         ``threads`` / ``max_cycles`` are not positive ints.
     :raises ProfileError: if ``profile`` names no profile.
@@ -185,7 +194,7 @@ def prove(
     # same fact as ``proof.proved`` with the request's ids, and one proof is one event.
     log.debug(
         "proof.proved",
-        program=program.hash[:16],
+        program=receipt.program_hash[:16],
         cycles=stats.cycles,
         trace_length=stats.trace_length,
         profile=receipt.profile,

@@ -17,7 +17,7 @@ import zkactors._native.verifier as _native
 from zkactors import profiles
 from zkactors._logging import get_logger
 from zkactors.errors import ReceiptFormatError, VerificationError
-from zkactors.zkvm.program import Program
+from zkactors.zkvm.arguments import ProgramLike, as_program
 from zkactors.zkvm.receipt import Receipt
 
 log = get_logger(__name__)
@@ -44,7 +44,7 @@ def _reject(check: str, message: str) -> VerificationError:
 
 def verify(
     receipt: Receipt | bytes | bytearray | memoryview,
-    program: Program,
+    program: ProgramLike,
     *,
     min_security_bits: float = profiles.DEFAULT_MIN_SECURITY_BITS,
 ) -> None:
@@ -67,13 +67,13 @@ def verify(
     :raises VerificationError: if it does not; ``check`` names the first failed check of
         protocol.md 9.5 (``statement`` when the receipt is for another program,
         ``policy`` when it is below ``min_security_bits``).
-    :raises TypeError: if ``program`` is not a :class:`Program` or ``receipt`` is neither
-        a :class:`Receipt` nor bytes.
+    :raises NotAProgramError: if ``program`` is neither a :class:`Program` nor its
+        canonical bytes (``ProgramFormatError`` if the bytes are not a valid program).
+    :raises TypeError: if ``receipt`` is neither a :class:`Receipt` nor bytes.
     :raises ValueError: if ``min_security_bits`` is negative or not finite.
     """
     min_security_bits = profiles.check_min_security_bits(min_security_bits)
-    if not isinstance(program, Program):
-        raise TypeError(f"program must be a zkactors Program, got {type(program).__name__}")
+    program = as_program(program)
     if isinstance(receipt, Receipt):
         if receipt.program_hash != program.hash:
             raise _reject(
@@ -96,7 +96,7 @@ def verify(
 
 def verify_bytes(
     data: bytes,
-    program: Program,
+    program: ProgramLike,
     *,
     min_security_bits: float = profiles.DEFAULT_MIN_SECURITY_BITS,
 ) -> Receipt:
