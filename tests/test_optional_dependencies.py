@@ -25,7 +25,7 @@ sys.modules["rich"] = None
 import zkactors
 import zkactors.runtime, zkactors.bench, zkactors.cli
 fib = zkactors.programs.load("fib")
-receipt = zkactors.prove(fib, [20], profile="test")
+receipt = zkactors.prove(fib, [20])
 zkactors.verify(zkactors.Receipt.from_bytes(receipt.to_bytes()), fib)
 print(receipt.outputs[0])
 """
