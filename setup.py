@@ -133,7 +133,9 @@ class build_ext(_build_ext):
         for ext in self.extensions:
             (pyx,) = ext.sources
             generated = os.path.join(_CYTHON_OPTIONS["build_dir"], os.path.splitext(pyx)[0] + ".c")
-            if self.force or _newer([pyx], generated) or not _made_by_this_cython(generated):
+            # Not with --force: the generated C does not depend on the compiler flags, and
+            # regenerating it would make the in-place modules look out of date.
+            if _newer([pyx], generated) or not _made_by_this_cython(generated):
                 stale.append(ext)
             else:
                 ext.sources = [generated]
