@@ -132,6 +132,8 @@ class build_ext(_build_ext):
         stale = []
         for ext in self.extensions:
             (pyx,) = ext.sources
+            if not pyx.endswith(".pyx"):  # already generated, by an earlier run
+                continue
             generated = os.path.join(_CYTHON_OPTIONS["build_dir"], os.path.splitext(pyx)[0] + ".c")
             # Not with --force: the generated C does not depend on the compiler flags, and
             # regenerating it would make the in-place modules look out of date.
