@@ -3,7 +3,7 @@ bookkeeping of one request (how the cache answered it, what the estimator said, 
 runtime reports it through ``prove_detailed``).
 
 Not part of the zkactors API; the examples import it so each script can stay short and
-about the one thing it shows.
+about the one thing it shows. The tables need rich: ``pip install "zkactors[cli]"``.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ proof with ``trio.move_on_after`` (the proof finishes anyway and lands in the ca
 where the next caller finds it), and every receipt is verified.
 
     python examples/trio_embed.py            # or --quick; --out PATH for the JSON
+
+trio and rich (the tables) are extras: ``pip install "zkactors[trio,cli]"``.
 """
 
 from __future__ import annotations

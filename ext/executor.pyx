@@ -1,4 +1,3 @@
-# distutils: sources = ext/vm.c
 # cython: language_level=3
 """The native zkVM executor (``zkactors._native.executor``).
 

@@ -1,4 +1,3 @@
-# distutils: sources = ext/field_kernels.c
 # cython: language_level=3
 """Goldilocks field arithmetic (``zkactors._native.field``).
 

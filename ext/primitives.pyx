@@ -1,4 +1,3 @@
-# distutils: sources = ext/ntt.c ext/hash.c ext/merkle.c ext/parallel.c ext/field_kernels.c
 # cython: language_level=3
 """NTT, SHA-256 and Merkle trees from Python (``zkactors._native.primitives``).
 

@@ -1,4 +1,3 @@
-# distutils: sources = ext/stark_prover.c ext/air.c ext/transcript.c ext/hash.c ext/merkle.c ext/ntt.c ext/parallel.c ext/vm.c
 # cython: language_level=3
 """The native STARK prover (``zkactors._native.prover``), and the transcript and AIR it
 is built on, exposed for tests.

@@ -1,4 +1,3 @@
-# distutils: sources = ext/stark_verifier.c ext/air.c ext/transcript.c ext/merkle.c ext/hash.c ext/vm.c ext/parallel.c
 # cython: language_level=3
 """The native STARK verifier (``zkactors._native.verifier``).
 

@@ -20,6 +20,7 @@ prove_many) are printed next to what this machine measured.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import time
@@ -51,10 +52,17 @@ AIM_HITS_PROVE = 20_000.0
 AIM_HITS_PROVE_MANY = 100_000.0
 
 
+def _have_trio() -> bool:
+    # trio is an extra (zkactors[trio]); without it only asyncio can be measured.
+    return importlib.util.find_spec("trio") is not None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer requests per phase")
     parser.add_argument(
-        "--backends", default="asyncio,trio", help="comma-separated: asyncio,trio (default both)"
+        "--backends",
+        default="asyncio,trio" if _have_trio() else "asyncio",
+        help="comma-separated: asyncio,trio (default both, or asyncio if trio is not installed)",
     )
     parser.add_argument("--hits", type=int, default=None, help="hit round trips per phase")
     parser.add_argument("--clients", type=int, default=64, help="concurrent clients (default 64)")
@@ -71,6 +79,10 @@ def run(args: argparse.Namespace) -> BenchResult:
     hits = args.hits or (5_000 if args.quick else 50_000)
     misses = args.misses or (100 if args.quick else 400)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if "trio" in backends and not _have_trio():
+        raise SystemExit(
+            "zkactors bench runtime: the trio backend needs pip install 'zkactors[trio]'"
+        )
     rows: list[dict[str, Any]] = []
     for backend in backends:
         rows += anyio.run(_hit_phases, backend, hits, args.clients, args.batch, backend=backend)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import logging
 import sys
 from collections.abc import Sequence
@@ -36,6 +37,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("zkactors.cli.bench_cmd", "run a benchmark: print a table and write JSON"),
     "demo": ("zkactors.cli.demo_cmd", "prove and verify real programs through the runtime"),
 }
+
+# Commands that print rich tables. rich is the ``cli`` extra, not a dependency of the
+# library, so these check for it first and say how to get it, instead of a traceback.
+_NEEDS_RICH = frozenset({"demo", "bench"})
 
 
 def add_global_options(parser: argparse.ArgumentParser, *, default: object) -> None:
@@ -134,6 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser, module = _parser(command)
     args = parser.parse_args(args_list)
     assert module is not None  # parse_args exits on an unknown or missing command
+    if args.command in _NEEDS_RICH and importlib.util.find_spec("rich") is None:
+        print(
+            f"zkactors {args.command}: needs rich for its tables: pip install 'zkactors[cli]'",
+            file=sys.stderr,
+        )
+        return 1
     _configure_logging(args.verbose)
     try:
         return int(module.run(args))  # type: ignore[attr-defined]
