@@ -1,4 +1,4 @@
-"""The ``zkactors`` command line: ``run``, ``prove``, ``verify``, ``bench``, ``demo``.
+"""The ``zkactors`` command line: ``run``, ``prove``, ``verify``, ``bench``, ``demo``, ``serve``.
 
 Each subcommand lives in its own module and is imported only when used, so
 ``zkactors run`` does not pay for the runtime or the benchmark code. Errors that come
@@ -36,6 +36,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("zkactors.cli.verify_cmd", "verify a receipt against a program"),
     "bench": ("zkactors.cli.bench_cmd", "run a benchmark: print a table and write JSON"),
     "demo": ("zkactors.cli.demo_cmd", "prove and verify real programs through the runtime"),
+    "serve": ("zkactors.cli.serve_cmd", "run the prover service over HTTP (uvicorn)"),
 }
 
 # Commands that print rich tables. rich is the ``cli`` extra, not a dependency of the
