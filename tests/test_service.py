@@ -1,24 +1,23 @@
-"""The web service example (examples/service.py), served by uvicorn on 127.0.0.1 and
-called over real HTTP with httpx.
+"""The prover service (zkactors.service), served by uvicorn on 127.0.0.1 and called over
+real HTTP with httpx.
 
-uvicorn runs on asyncio only, so each server gets its own thread and event loop; the
-clients are ``@pytest.mark.anyio`` tests and run on asyncio and on trio. Every status the
-service promises is provoked for real, including 503: a prover double that waits at a
-gate holds one proof in flight (the service's limit) while a second request arrives.
+uvicorn runs on asyncio only, so each in-process server gets its own thread and event
+loop; the clients are ``@pytest.mark.anyio`` tests and run on asyncio and on trio. Every
+status the service promises is provoked for real, including 503, 429 and a client that
+goes away mid-proof: a prover double that waits at a gate holds proofs in flight for as
+long as a test needs. What needs a process of its own (memory under a huge body,
+SIGTERM, two processes sharing Redis) is in test_service_process.py.
 """
 
 from __future__ import annotations
 
 import base64
-import importlib.util
 import re
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import anyio
@@ -27,25 +26,13 @@ import pytest
 import uvicorn
 
 import zkactors
+import zkactors.service as service
 from zkactors import RuntimeConfig, ZkRuntime
+from zkactors.service import ServiceConfig
 from zkactors.zkvm.prover import prove as native_prove
 from zkactors.zkvm.reference import verify as reference_verify
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def _load_service() -> ModuleType:
-    sys.path.insert(0, str(EXAMPLES))  # service.py imports its sibling _support
-    spec = importlib.util.spec_from_file_location(
-        "zkactors_example_service", EXAMPLES / "service.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-service = _load_service()
+JSON = {"content-type": "application/json"}
 
 
 class ServerThread:
@@ -56,6 +43,7 @@ class ServerThread:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self.app = app
         self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self.error: BaseException | None = None
@@ -84,7 +72,8 @@ class ServerThread:
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    with ServerThread(service.create_app(RuntimeConfig())) as server:
+    config = ServiceConfig(max_per_client=64)  # the concurrency test is one client
+    with ServerThread(service.create_app(config)) as server:
         yield server.url
 
 
@@ -107,6 +96,8 @@ async def test_prove_then_verify_round_trip(url: str) -> None:
         assert body["inputs"] == [30]
         assert body["program_hash"] == fib.hash
         assert body["profile"] == "default"
+        assert body["cycles"] == zkactors.execute(fib, [30]).cycles
+        assert body["source"] in ("proved", "cache")
         raw = base64.b64decode(body["receipt"])
         assert len(raw) == body["receipt_bytes"]
         receipt = zkactors.Receipt.from_bytes(raw)
@@ -173,11 +164,36 @@ async def test_verify_rejects_a_tampered_receipt_and_another_program(url: str) -
 FIB = "fib"
 BAD_REQUESTS = [
     pytest.param(
-        "/prove", {"content": b'{"program": "fib",'}, 400, "MalformedJSON", id="malformed"
+        "/prove",
+        {"content": b'{"program": "fib",', "headers": JSON},
+        400,
+        "MalformedJSON",
+        id="malformed",
     ),
-    pytest.param("/prove", {"content": b"\xff\xfe"}, 400, "MalformedJSON", id="not-utf8"),
+    pytest.param(
+        "/prove", {"content": b"\xff\xfe", "headers": JSON}, 400, "MalformedJSON", id="not-utf8"
+    ),
+    pytest.param(
+        "/prove", {"content": b'{"program": "fib"}'}, 415, "UnsupportedMediaType", id="no-type"
+    ),
+    pytest.param(
+        "/prove",
+        {"content": b'{"program": "fib"}', "headers": {"content-type": "text/plain"}},
+        415,
+        "UnsupportedMediaType",
+        id="text-plain",
+    ),
     pytest.param("/prove", {"json": [1, 2]}, 422, "InvalidRequest", id="not-an-object"),
-    pytest.param("/prove", {"content": b" " * (2 << 20)}, 413, "PayloadTooLarge", id="too-big"),
+    pytest.param(
+        "/prove", {"json": {"program": FIB, "extra": 1}}, 422, "InvalidRequest", id="unknown-key"
+    ),
+    pytest.param(
+        "/prove",
+        {"content": b" " * (2 << 20), "headers": JSON},
+        413,
+        "PayloadTooLarge",
+        id="too-big",
+    ),
     pytest.param(
         "/prove", {"json": {"program": "nope"}}, 404, "UnknownProgramError", id="unknown-program"
     ),
@@ -192,10 +208,10 @@ BAD_REQUESTS = [
         "/prove", {"json": {"program": FIB, "inputs": [2**64]}}, 422, "InputError", id="range"
     ),
     pytest.param(
-        "/prove", {"json": {"program": FIB, "inputs": ["7"]}}, 422, "InputError", id="not-int"
+        "/prove", {"json": {"program": FIB, "inputs": ["7"]}}, 422, "InvalidRequest", id="not-int"
     ),
     pytest.param(
-        "/prove", {"json": {"program": FIB, "inputs": 7}}, 422, "InputError", id="not-a-list"
+        "/prove", {"json": {"program": FIB, "inputs": 7}}, 422, "InvalidRequest", id="not-a-list"
     ),
     pytest.param(
         "/prove",
@@ -254,7 +270,7 @@ async def test_assembly_errors_say_where(url: str) -> None:
 async def test_the_service_keeps_serving_after_bad_requests(url: str) -> None:
     async with _client(url) as client:
         for _ in range(3):
-            assert (await client.post("/prove", content=b"{")).status_code == 400
+            assert (await client.post("/prove", content=b"{", headers=JSON)).status_code == 400
         response = await client.post("/prove", json={"program": "factorial", "inputs": [10]})
     assert response.status_code == 200
     assert response.json()["outputs"] == [3628800]
@@ -327,7 +343,7 @@ class GatedProverDouble:
 async def test_over_the_in_flight_limit_is_503(anyio_backend: str) -> None:
     gate = GatedProverDouble()
     factory: Callable[[], ZkRuntime] = lambda: ZkRuntime(RuntimeConfig(), _prover=gate)  # noqa: E731
-    app = service.create_app(max_in_flight=1, runtime_factory=factory)
+    app = service.create_app(ServiceConfig(max_in_flight=1), runtime_factory=factory)
     with ServerThread(app) as server:
         async with _client(server.url) as client, anyio.create_task_group() as tg:
             first: list[httpx.Response] = []
@@ -393,3 +409,280 @@ async def test_programs_lists_the_library(url: str) -> None:
     async with _client(url) as client:
         response = await client.get("/programs")
     assert response.json() == {"programs": list(zkactors.programs.names())}
+
+
+# ---- the service's own endpoints and JSON errors ----
+
+
+@pytest.mark.anyio
+async def test_unknown_paths_and_methods_get_json_errors(url: str) -> None:
+    async with _client(url) as client:
+        missing = await client.get("/nowhere")
+        wrong = await client.delete("/verify")
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "NotFound" and missing.json()["message"]
+    assert wrong.status_code == 405
+    assert wrong.json()["error"] == "MethodNotAllowed"
+    assert wrong.headers["allow"] == "POST"
+
+
+@pytest.mark.anyio
+async def test_openapi_document_describes_the_bodies(url: str) -> None:
+    async with _client(url) as client:
+        response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.")
+    assert {"/prove", "/verify", "/healthz", "/readyz", "/metrics"} <= set(document["paths"])
+    schemas = document["components"]["schemas"]
+    assert {"program", "source", "inputs", "profile"} <= set(schemas["ProveRequest"]["properties"])
+    assert "cycles" in schemas["ProveResponse"]["required"]
+    prove_responses = document["paths"]["/prove"]["post"]["responses"]
+    assert {"200", "400", "401", "413", "415", "422", "429", "503"} <= set(prove_responses)
+
+
+@pytest.mark.anyio
+async def test_health_and_readiness(url: str) -> None:
+    async with _client(url) as client:
+        alive = await client.get("/healthz")
+        ready = await client.get("/readyz")
+    assert (alive.status_code, alive.json()) == (200, {"status": "alive"})
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready", "store": "none"})
+
+
+@pytest.mark.anyio
+async def test_stats_feeds_the_dashboard(url: str) -> None:
+    async with _client(url) as client:
+        await client.post("/prove", json={"program": "power", "inputs": [3, 5]})
+        stats = (await client.get("/stats")).json()
+        page = await client.get("/")
+    assert stats["phase"] == "ready"
+    assert stats["requests"] >= 1 and stats["store"] is False
+    latest = stats["recent"][0]
+    assert latest["program"] == "power" and latest["outputs"] == [243]
+    assert set(stats["latency"]) == {"p50", "p95", "p99"}
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'fetch("stats"' in page.text
+
+
+def _quick_runtime() -> RuntimeConfig:
+    # No start-up calibration: these servers prove little and start often.
+    return RuntimeConfig(calibrate="off")
+
+
+@pytest.mark.anyio
+async def test_readiness_reports_a_store_that_fails_as_degraded(
+    anyio_backend: str, redis_server: Any
+) -> None:
+    config = ServiceConfig(runtime=RuntimeConfig(calibrate="off", store=redis_server.url))
+    with ServerThread(service.create_app(config)) as server:
+        async with _client(server.url) as client:
+            assert (await client.get("/readyz")).json() == {"status": "ready", "store": "ok"}
+            redis_server.kill()
+            ready = await client.get("/readyz")
+            # Degraded but serving: the runtime proves what the store cannot answer.
+            assert (ready.status_code, ready.json()["store"]) == (200, "degraded")
+            proved = await client.post("/prove", json={"program": "fib", "inputs": [9]})
+            assert proved.status_code == 200
+
+
+# ---- cost limits ----
+
+COST_LIMITS = [
+    pytest.param({"max_cycles": 100}, "cycles", id="cycles"),
+    pytest.param({"max_trace_rows": 64}, "trace_rows", id="trace-rows"),
+    pytest.param({"max_seconds": 1e-9}, "seconds", id="seconds"),
+    pytest.param({"max_memory_bytes": 1}, "memory_bytes", id="memory"),
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("limit", "name"), COST_LIMITS)
+async def test_over_a_cost_limit_is_refused_with_the_estimate_before_proving(
+    anyio_backend: str, limit: dict[str, Any], name: str
+) -> None:
+    config = ServiceConfig(runtime=_quick_runtime(), **limit)
+    with ServerThread(service.create_app(config)) as server:
+        async with _client(server.url) as client:
+            refused = await client.post("/prove", json={"program": "fib", "inputs": [300]})
+            assert refused.status_code == 422, refused.text
+            body = refused.json()
+            assert body["error"] == "CostLimitExceeded"
+            assert body["over"] == [name]
+            assert body["limits"][name] == limit[f"max_{name}"]
+            estimate = body["estimate"]
+            assert (
+                estimate["cycles"] == zkactors.execute(zkactors.programs.load("fib"), [300]).cycles
+            )
+            assert estimate[name] > limit[f"max_{name}"]
+            metrics = _samples((await client.get("/metrics")).text)
+    assert metrics["zkactors_proofs_total"] == 0  # refused before any proving
+    assert metrics["zkactors_requests_total"] == 0
+    assert metrics["zkactors_service_cost_refused_total"] == 1
+
+
+@pytest.mark.anyio
+async def test_a_run_past_the_cycle_limit_stops_being_executed_there(anyio_backend: str) -> None:
+    # What `zkactors serve --max-cycles N` configures: the runtime's cap one past N.
+    config = ServiceConfig(runtime=RuntimeConfig(calibrate="off", max_cycles=1001), max_cycles=1000)
+    with ServerThread(service.create_app(config)) as server:
+        async with _client(server.url) as client:
+            refused = await client.post("/prove", json={"program": "fib", "inputs": [10**6]})
+            within = await client.post("/prove", json={"program": "fib", "inputs": [10]})
+    assert refused.status_code == 422
+    assert refused.json()["error"] == "CostLimitExceeded"
+    assert refused.json()["estimate"] == {"cycles_at_least": 1001}
+    assert within.status_code == 200
+
+
+# ---- authentication ----
+
+
+@pytest.mark.anyio
+async def test_bearer_tokens_guard_proving_and_say_nothing_about_why(anyio_backend: str) -> None:
+    config = ServiceConfig(runtime=_quick_runtime(), tokens=["alpha-token-1", "beta-token-2"])
+    request = {"program": "fib", "inputs": [7]}
+    with ServerThread(service.create_app(config)) as server:
+        async with _client(server.url) as client:
+            refusals = [
+                await client.post("/prove", json=request),
+                await client.post("/prove", json=request, headers={"authorization": "Bearer x"}),
+                await client.post(
+                    "/prove", json=request, headers={"authorization": "Bearer alpha-token-"}
+                ),
+                await client.post(
+                    "/prove", json=request, headers={"authorization": "Basic alpha-token-1"}
+                ),
+                await client.post("/verify", json={"program": "fib", "receipt": ""}),
+            ]
+            for refused in refusals:
+                assert refused.status_code == 401
+                assert refused.headers["www-authenticate"].startswith("Bearer")
+            # One body for every kind of wrong: no hint which part was.
+            assert len({r.content for r in refusals}) == 1
+            assert refusals[0].json()["error"] == "Unauthorized"
+            for token in ("alpha-token-1", "beta-token-2"):
+                ok = await client.post(
+                    "/prove", json=request, headers={"authorization": f"Bearer {token}"}
+                )
+                assert ok.status_code == 200, ok.text
+            # Probes and figures stay open to the platform running the service.
+            for path in ("/healthz", "/readyz", "/metrics", "/", "/stats"):
+                assert (await client.get(path)).status_code == 200, path
+
+
+def test_tokens_come_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "tokens"
+    path.write_text("# deploy tokens\n\nalpha\n  beta  \n")
+    assert service.load_tokens(path) == ["alpha", "beta"]
+    path.write_text("# none\n")
+    with pytest.raises(zkactors.errors.ConfigError, match="no token"):
+        service.load_tokens(path)
+    with pytest.raises(zkactors.errors.ConfigError, match="cannot read"):
+        service.load_tokens(tmp_path / "missing")
+    assert "alpha" not in repr(ServiceConfig(tokens=["alpha"]))
+
+
+# ---- held proofs: per-client limit, disconnects ----
+
+
+async def _until(client: httpx.AsyncClient, check: Callable[[dict[str, float]], bool]) -> None:
+    """Poll /metrics until ``check`` holds (a bounded wait, not a timing assertion)."""
+    with anyio.fail_after(60):
+        while True:
+            if check(_samples((await client.get("/metrics")).text)):
+                return
+            await anyio.sleep(0.02)
+
+
+def _gated_app(gate: GatedProverDouble, **service_config: Any) -> Any:
+    factory: Callable[[], ZkRuntime] = lambda: ZkRuntime(_quick_runtime(), _prover=gate)  # noqa: E731
+    return service.create_app(
+        ServiceConfig(runtime=_quick_runtime(), **service_config), runtime_factory=factory
+    )
+
+
+@pytest.mark.anyio
+async def test_a_client_over_its_concurrency_limit_gets_429(anyio_backend: str) -> None:
+    gate = GatedProverDouble()
+    app = _gated_app(gate, max_per_client=1, tokens=["alpha", "beta"])
+    alpha = {"authorization": "Bearer alpha"}
+    beta = {"authorization": "Bearer beta"}
+    answers: list[httpx.Response] = []
+    with ServerThread(app) as server:
+        async with _client(server.url) as client, anyio.create_task_group() as tg:
+
+            async def held(headers: dict[str, str], n: int) -> None:
+                answers.append(
+                    await client.post(
+                        "/prove", json={"program": "fib", "inputs": [n]}, headers=headers
+                    )
+                )
+
+            tg.start_soon(held, alpha, 40)
+            await _until(client, lambda m: m["zkactors_service_in_flight"] == 1)
+            limited = await client.post(
+                "/prove", json={"program": "fib", "inputs": [41]}, headers=alpha
+            )
+            assert limited.status_code == 429
+            assert limited.json()["error"] == "TooManyRequests"
+            assert limited.headers["retry-after"] == "1"
+            # Another token is another client.
+            tg.start_soon(held, beta, 42)
+            await _until(client, lambda m: m["zkactors_service_in_flight"] == 2)
+            gate.release.set()
+    assert sorted(a.status_code for a in answers) == [200, 200]
+
+
+@pytest.mark.anyio
+async def test_a_client_that_goes_away_stops_its_wait(anyio_backend: str) -> None:
+    gate = GatedProverDouble()
+    with ServerThread(_gated_app(gate)) as server:
+        try:
+            async with _client(server.url) as client:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(
+                        lambda: client.post("/prove", json={"program": "fib", "inputs": [40]})
+                    )
+                    assert await anyio.to_thread.run_sync(gate.entered.wait, 60)
+                    tg.cancel_scope.cancel()  # the client hangs up mid-proof
+                async with _client(server.url) as watcher:
+                    # The service stops waiting while the proof is still held at the gate.
+                    await _until(
+                        watcher,
+                        lambda m: (
+                            m["zkactors_service_disconnected_total"] == 1
+                            and m["zkactors_service_in_flight"] == 0
+                        ),
+                    )
+                    assert not gate.release.is_set()
+        finally:
+            gate.release.set()
+
+
+@pytest.mark.anyio
+async def test_a_proof_others_wait_for_survives_one_client_leaving(anyio_backend: str) -> None:
+    gate = GatedProverDouble()
+    request = {"program": "fib", "inputs": [40]}
+    kept: list[httpx.Response] = []
+    with ServerThread(_gated_app(gate)) as server:
+        try:
+            async with _client(server.url) as leaving, _client(server.url) as staying:
+                async with anyio.create_task_group() as outer:
+
+                    async def stay() -> None:
+                        kept.append(await staying.post("/prove", json=request))
+
+                    outer.start_soon(stay)
+                    async with anyio.create_task_group() as tg:
+                        tg.start_soon(lambda: leaving.post("/prove", json=request))
+                        await _until(staying, lambda m: m["zkactors_service_in_flight"] == 2)
+                        tg.cancel_scope.cancel()
+                    await _until(staying, lambda m: m["zkactors_service_disconnected_total"] == 1)
+                    gate.release.set()
+                metrics = _samples((await staying.get("/metrics")).text)
+        finally:
+            gate.release.set()
+    assert kept[0].status_code == 200
+    assert kept[0].json()["outputs"] == [102334155]
+    assert metrics["zkactors_proofs_total"] == 1
