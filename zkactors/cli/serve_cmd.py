@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import socket
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from zkactors import profiles
@@ -163,6 +165,14 @@ def run(args: argparse.Namespace) -> int:
             # those in flight get the drain time, new ones a 503.
             app.state.service.begin_drain()
             await super().shutdown(sockets)
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # SIGTERM is how a service is stopped; once drained it exits 0 (uvicorn would
+            # raise the signal again after shutting down, and the process would die of it).
+            # A second Ctrl-C still forces the exit.
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
 
     server = Server(
         uvicorn.Config(

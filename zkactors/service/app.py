@@ -21,6 +21,7 @@ from importlib import resources
 from typing import Any, TypeVar
 
 import anyio
+import anyio.abc
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -759,21 +760,37 @@ def create_app(
         runtime = (
             runtime_factory() if runtime_factory is not None else ZkRuntime(service_config.runtime)
         )
-        await runtime.__aenter__()
-        state.runtime = runtime
-        state.phase = "ready"
-        log.info("service.ready", store=service_config.runtime.store is not None)
-        try:
-            yield
-        finally:
-            state.begin_drain()
-            # The runtime finishes accepted work until the drain deadline, then stops
-            # waiting for it: its actors are cancelled and the requests left are answered.
-            with anyio.move_on_after(max(0.0, state.drain_deadline - time.monotonic())) as scope:
-                await runtime.__aexit__(None, None, None)
-            if scope.cancelled_caught:
-                log.warning("service.drain_expired", seconds=service_config.drain_seconds)
-            state.phase = "stopped"
+        stop = anyio.Event()
+        stopped = anyio.Event()
+
+        async def run_runtime(*, task_status: anyio.abc.TaskStatus[None]) -> None:
+            # The runtime lives in a task of its own, so that the drain deadline can
+            # cancel it as a whole (its task group cannot be left from another scope).
+            try:
+                async with runtime:
+                    task_status.started()
+                    await stop.wait()
+            finally:
+                stopped.set()
+
+        async with anyio.create_task_group() as tg:
+            await tg.start(run_runtime)
+            state.runtime = runtime
+            state.phase = "ready"
+            log.info("service.ready", store=service_config.runtime.store is not None)
+            try:
+                yield
+            finally:
+                state.begin_drain()
+                stop.set()
+                # The runtime finishes accepted work until the drain deadline; then it is
+                # cancelled, and the requests left are answered.
+                with anyio.move_on_after(max(0.0, state.drain_deadline - time.monotonic())):
+                    await stopped.wait()
+                if not stopped.is_set():
+                    log.warning("service.drain_expired", seconds=service_config.drain_seconds)
+                    tg.cancel_scope.cancel()
+        state.phase = "stopped"
 
     app = Starlette(
         routes=[
