@@ -18,10 +18,11 @@ from pathlib import Path
 import httpx
 import oracle_prover
 import pytest
-from test_service import ServerThread, service
+from test_service import ServerThread
 from verifier_agreement import assert_accepted, assert_rejected, verdicts
 
 import zkactors
+import zkactors.service as service
 from zkactors import profiles
 from zkactors.cli import main
 from zkactors.errors import VerificationError
