@@ -23,6 +23,8 @@ import httpx
 import pytest
 from test_service import _samples
 
+import zkactors
+
 ROOT = Path(__file__).resolve().parent.parent
 MiB = 1 << 20
 
@@ -282,3 +284,40 @@ async def test_the_default_store_is_sqlite_in_the_users_data_directory(
     async with httpx.AsyncClient(base_url=again.url, timeout=60) as client:
         assert (await client.post("/prove", json=request)).json()["source"] == "store"
     assert again.terminate() == 0
+
+
+# ---- the command line's configuration ----
+
+
+def _serve_args(*argv: str) -> Any:
+    from zkactors.cli import _parser
+
+    parser, _ = _parser("serve")
+    return parser.parse_args(["serve", *argv])
+
+
+def test_serve_flags_make_the_service_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zkactors.cli.serve_cmd import build_config
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    config = build_config(_serve_args())
+    assert config.runtime.store == f"sqlite:///{tmp_path / 'data' / 'zkactors' / 'receipts.db'}"
+    assert (tmp_path / "data" / "zkactors").is_dir()
+    assert (config.max_cycles, config.runtime.max_cycles) == (1 << 20, (1 << 20) + 1)
+    assert config.max_seconds == 30.0 and not config.auth
+
+    tokens = tmp_path / "tokens"
+    tokens.write_text("alpha\n")
+    config = build_config(
+        _serve_args(
+            "--store", "none", "--max-cycles", "none", "--max-seconds", "2.5",
+            "--max-memory", "1000000", "--token-file", str(tokens),
+            "--min-security-bits", "120", "--drain-seconds", "5",
+        )
+    )  # fmt: skip
+    assert config.runtime.store is None and config.max_cycles is None
+    assert config.runtime.max_cycles == zkactors.RuntimeConfig().max_cycles
+    assert (config.max_seconds, config.max_memory_bytes) == (2.5, 1_000_000)
+    assert config.auth and config.min_security_bits == 120 and config.drain_seconds == 5
