@@ -153,11 +153,9 @@ def run(args: argparse.Namespace) -> int:
 
     config = build_config(args)
     app = create_app(config)
-    # The server is an application: it shows the service's own events at --log-level.
+    # The server is an application: it shows the service's own events (ready, draining,
+    # clients gone) at --log-level; the rest of the library stays at the CLI's level.
     logging.getLogger("zkactors.service").setLevel(args.log_level.upper())
-    logging.getLogger("zkactors").setLevel(
-        min(logging.getLogger("zkactors").level, logging.WARNING)
-    )
 
     class Server(uvicorn.Server):
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:

@@ -162,7 +162,8 @@ def _client_id(request: Request) -> str:
     address otherwise."""
     header = request.headers.get("authorization", "")
     if _state(request).config.auth and header:
-        return "token:" + token_digest(header[7:].strip()).hex()[:16]
+        # Authenticated already: the header is "Bearer <token>".
+        return "token:" + token_digest(header.partition(" ")[2].strip()).hex()[:16]
     return "peer:" + (request.client.host if request.client else "unknown")
 
 
