@@ -11,6 +11,7 @@ SIGTERM, two processes sharing Redis) is in test_service_process.py.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 import socket
@@ -47,10 +48,20 @@ class ServerThread:
         self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self.error: BaseException | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def call_soon(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` in the server's event loop thread."""
+        assert self.loop is not None
+        self.loop.call_soon_threadsafe(fn)
 
     def _serve(self) -> None:
+        async def serve() -> None:
+            self.loop = asyncio.get_running_loop()  # uvicorn's loop, for call_soon
+            await self._server.serve([self._sock])
+
         try:
-            anyio.run(self._server.serve, [self._sock], backend="asyncio")
+            anyio.run(serve, backend="asyncio")
         except BaseException as exc:  # reported by the fixture, not lost in the thread
             self.error = exc
 
@@ -686,3 +697,63 @@ async def test_a_proof_others_wait_for_survives_one_client_leaving(anyio_backend
     assert kept[0].status_code == 200
     assert kept[0].json()["outputs"] == [102334155]
     assert metrics["zkactors_proofs_total"] == 1
+
+
+# ---- draining ----
+
+
+@pytest.mark.anyio
+async def test_a_draining_service_finishes_what_it_holds_and_takes_nothing_new(
+    anyio_backend: str,
+) -> None:
+    gate = GatedProverDouble()
+    app = _gated_app(gate, drain_seconds=600)
+    held: list[httpx.Response] = []
+    with ServerThread(app) as server:
+        try:
+            async with _client(server.url) as client, anyio.create_task_group() as tg:
+
+                async def hold() -> None:
+                    held.append(
+                        await client.post("/prove", json={"program": "fib", "inputs": [40]})
+                    )
+
+                tg.start_soon(hold)
+                assert await anyio.to_thread.run_sync(gate.entered.wait, 60)
+                server.call_soon(app.state.service.begin_drain)  # what SIGTERM starts
+                await _until(client, lambda m: m["zkactors_service_draining"] == 1)
+                ready = await client.get("/readyz")
+                assert (ready.status_code, ready.json()["status"]) == (503, "draining")
+                refused = await client.post("/prove", json={"program": "fib", "inputs": [41]})
+                assert refused.status_code == 503
+                assert refused.json()["error"] == "ShuttingDown"
+                gate.release.set()
+        finally:
+            gate.release.set()
+    assert held[0].status_code == 200
+    assert held[0].json()["outputs"] == [102334155]
+
+
+@pytest.mark.anyio
+async def test_past_the_drain_time_a_held_request_is_answered_503(anyio_backend: str) -> None:
+    gate = GatedProverDouble()
+    app = _gated_app(gate, drain_seconds=0.05)
+    with ServerThread(app) as server:
+        try:
+            async with _client(server.url) as client, anyio.create_task_group() as tg:
+                held: list[httpx.Response] = []
+
+                async def hold() -> None:
+                    held.append(
+                        await client.post("/prove", json={"program": "fib", "inputs": [40]})
+                    )
+
+                tg.start_soon(hold)
+                assert await anyio.to_thread.run_sync(gate.entered.wait, 60)
+                server.call_soon(app.state.service.begin_drain)
+            # The proof is still held at the gate: the answer came from the drain deadline.
+            assert not gate.release.is_set()
+            assert held[0].status_code == 503
+            assert held[0].json()["error"] == "ShuttingDown"
+        finally:
+            gate.release.set()
