@@ -124,6 +124,13 @@ class ServiceState:
         self.drain_deadline = math.inf
         self._draining: anyio.Event | None = None
 
+    def reset(self) -> None:
+        """A fresh start (an app may be served again after it stopped); in the event loop
+        that serves it, where its event must be made."""
+        self.phase = "starting"
+        self.drain_deadline = math.inf
+        self._draining = anyio.Event()
+
     def draining_event(self) -> anyio.Event:
         if self._draining is None:
             self._draining = anyio.Event()
@@ -757,7 +764,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state.draining_event()  # made here, in the server's event loop
+        state.reset()
         runtime = (
             runtime_factory() if runtime_factory is not None else ZkRuntime(service_config.runtime)
         )
