@@ -321,3 +321,15 @@ def test_serve_flags_make_the_service_config(
     assert config.runtime.max_cycles == zkactors.RuntimeConfig().max_cycles
     assert (config.max_seconds, config.max_memory_bytes) == (2.5, 1_000_000)
     assert config.auth and config.min_security_bits == 120 and config.drain_seconds == 5
+
+
+@pytest.mark.parametrize("module", ["uvicorn", "pydantic"])
+def test_serve_without_the_service_extra_says_how_to_get_it(
+    module: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from zkactors.cli import main
+
+    monkeypatch.setitem(sys.modules, module, None)  # hidden from the import system
+    assert main(["serve", "--store", "none"]) == 1
+    err = capsys.readouterr().err
+    assert f"needs {module}" in err and "pip install 'zkactors[service]'" in err

@@ -9,6 +9,7 @@ finish, then are answered 503 and the process exits 0.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import signal
 import socket
@@ -18,7 +19,10 @@ from types import FrameType
 from typing import Any
 
 from zkactors import profiles
-from zkactors.errors import ConfigError
+from zkactors.errors import MissingExtraError
+
+#: What the service extra installs (checked before anything is imported from it).
+_SERVICE_MODULES = ("starlette", "uvicorn", "pydantic", "platformdirs", "prometheus_client")
 
 #: Per-request limits a public deployment gets unless told otherwise.
 DEFAULT_MAX_CYCLES = 1 << 20
@@ -143,12 +147,13 @@ def _redacted(store: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        import uvicorn
-    except ImportError:
-        raise ConfigError(
-            "zkactors serve needs the service extra: pip install 'zkactors[service]'"
-        ) from None
+    missing = [m for m in _SERVICE_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        raise MissingExtraError(
+            f"zkactors serve needs {', '.join(missing)}: pip install 'zkactors[service]'"
+        )
+    import uvicorn
+
     from zkactors.service import create_app
 
     config = build_config(args)
