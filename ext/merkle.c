@@ -103,11 +103,17 @@ typedef struct {
 
 /* Subtree s of `subtrees` equal ones: at each level of m >= subtrees nodes, its share is
  * the s-th of `subtrees` equal slices, whose children are the same slice one level down. */
+/* Nodes hashed between two polls of the cancel flag (parallel.h): about a millisecond. */
+#define ZK_CANCEL_NODES 4096
+
 static void build_subtrees(void *ctx, size_t begin, size_t end) {
     const build_job *job = (const build_job *)ctx;
     for (size_t m = job->n_leaves / 2; m >= job->subtrees && m >= 1; m /= 2) {
         size_t share = m / job->subtrees;
-        hash_level_range(job->nodes, m, begin * share, end * share);
+        for (size_t lo = begin * share, hi = end * share; lo < hi; lo += ZK_CANCEL_NODES) {
+            if (zk_cancelled()) return;
+            hash_level_range(job->nodes, m, lo, hi - lo < ZK_CANCEL_NODES ? hi : lo + ZK_CANCEL_NODES);
+        }
     }
 }
 

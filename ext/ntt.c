@@ -421,7 +421,12 @@ int zk_ntt_has_avx512(void) {
 /* ------------------------------------------------------------------------------------
  * The DIF core, optionally spread over threads. */
 
+/* Transforms from 2^ZK_CANCEL_LOG elements up poll the cancel flag (parallel.h) before
+ * starting: about a millisecond of work apart, and one load per 2^16 elements. */
+#define ZK_CANCEL_LOG 16
+
 static void dif_rec(const ntt_kernels *k, fe *a, unsigned log_n, const twiddle_set *tw) {
+    if (log_n >= ZK_CANCEL_LOG && zk_cancelled()) return;
     if (log_n <= ZK_LEAF_LOG) {
         k->leaf(a, log_n, tw);
         return;
@@ -451,6 +456,7 @@ static void dif_layer_chunk(void *ctx, size_t begin, size_t end) {
     const dif_job *job = (const dif_job *)ctx;
     size_t h = (size_t)1 << (job->log_n - 1), vw = job->k->vector_width, per_block = h / vw;
     for (size_t i = begin; i < end;) {
+        if (zk_cancelled()) return;
         size_t block = i / per_block, j0 = i % per_block;
         size_t j1 = end - block * per_block < per_block ? end - block * per_block : per_block;
         fe *x = job->a + (block << job->log_n);
@@ -512,6 +518,7 @@ static void bitrev_tiles(void *ctx, size_t begin, size_t end) {
     unsigned char rv[ZK_TILE];
     for (size_t i = 0; i < ZK_TILE; i++) rv[i] = (unsigned char)reverse_bits(i, ZK_BITREV_TILE);
     for (size_t m = begin; m < end; m++) {
+        if ((m & 63) == 0 && zk_cancelled()) return;
         size_t mr = reverse_bits(m, mid_bits);
         if (mr < m) continue; /* the pair was handled at mr */
         for (size_t hi = 0; hi < ZK_TILE; hi++) {
@@ -645,6 +652,7 @@ static void lde_blocks(void *ctx, size_t begin, size_t end) {
     const lde_job *job = (const lde_job *)ctx;
     size_t t = (size_t)1 << job->log_t, per_col = ((size_t)1 << job->log_blowup) - 1;
     for (size_t item = begin; item < end; item++) {
+        if (zk_cancelled()) return;
         size_t c = item / per_col, q = 1 + item % per_col;
         fe *o = job->out[c];
         job->k->scale_powers(o, o + q * t, t, job->inv_t, job->block_base[q]);
@@ -673,6 +681,7 @@ static void lde_columns(void *ctx, size_t begin, size_t end) {
     const lde_job *job = (const lde_job *)ctx;
     size_t per_col = ((size_t)1 << job->log_blowup) - 1;
     for (size_t c = begin; c < end; c++) {
+        if (zk_cancelled()) return;
         lde_interpolate(ctx, c, c + 1);
         lde_blocks(ctx, c * per_col, (c + 1) * per_col);
         lde_first_block(ctx, c, c + 1);

@@ -11,15 +11,33 @@
 
 #define ZK_MAX_THREADS 256
 
+/* The cancel flag bound on this thread (see parallel.h); NULL: not cancellable. */
+static _Thread_local const int *bound_flag;
+
+const int *zk_cancel_bind(const int *flag) {
+    const int *previous = bound_flag;
+    bound_flag = flag;
+    return previous;
+}
+
+int zk_cancelled(void) {
+    const int *flag = bound_flag;
+    return flag != NULL && __atomic_load_n(flag, __ATOMIC_RELAXED) != 0;
+}
+
 typedef struct {
     zk_range_fn fn;
     void *ctx;
     size_t begin, end;
+    const int *flag; /* the caller's binding, inherited by the thread that runs this */
 } zk_chunk;
 
 static void *run_chunk(void *arg) {
     zk_chunk *c = (zk_chunk *)arg;
-    c->fn(c->ctx, c->begin, c->end);
+    const int *previous = zk_cancel_bind(c->flag);
+    /* A chunk that starts after a cancel has nothing worth computing. */
+    if (!zk_cancelled()) c->fn(c->ctx, c->begin, c->end);
+    zk_cancel_bind(previous);
     return NULL;
 }
 
@@ -28,7 +46,7 @@ void zk_parallel_for(unsigned threads, size_t n, zk_range_fn fn, void *ctx) {
     if (threads > n) threads = (unsigned)n;
     if (threads > ZK_MAX_THREADS) threads = ZK_MAX_THREADS;
     if (threads <= 1) {
-        fn(ctx, 0, n);
+        if (!zk_cancelled()) fn(ctx, 0, n);
         return;
     }
     zk_chunk chunks[ZK_MAX_THREADS];
@@ -41,6 +59,7 @@ void zk_parallel_for(unsigned threads, size_t n, zk_range_fn fn, void *ctx) {
         chunks[t].ctx = ctx;
         chunks[t].begin = q * t + (t < r ? t : r);
         chunks[t].end = chunks[t].begin + q + (t < r ? 1 : 0);
+        chunks[t].flag = bound_flag;
     }
     for (unsigned t = 1; t < threads; t++)
         started[t] = pthread_create(&ids[t], NULL, run_chunk, &chunks[t]) == 0;

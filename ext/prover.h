@@ -32,6 +32,7 @@
 #define ZK_PROVE_NO_MEMORY 8
 #define ZK_PROVE_BAD_TRACE 9     /* zk_prove_with_trace: wrong width / length / outputs,
                                     or a value >= p */
+#define ZK_PROVE_CANCELLED 10    /* *res->cancel became non-zero: stopped, nothing kept */
 
 /* Where the time went, in seconds (protocol.md 8 step by step). */
 typedef struct {
@@ -62,7 +63,18 @@ typedef struct {
      * how many of the steps of protocol.md 8 are finished (0..7), so another thread can
      * watch a long proof advance. */
     volatile uint32_t *progress;
+    /* Optional, set by the caller before the call (NULL: not cancellable): a flag that
+     * another thread sets to non-zero with zk_prove_cancel to stop the proof. The prover
+     * polls it between steps and inside every long loop, its worker threads included
+     * (see parallel.h), about every millisecond of work, and then returns
+     * ZK_PROVE_CANCELLED with everything it allocated freed. A flag already set before
+     * the call cancels it at once. The caller owns the flag and keeps it alive until
+     * the call returns. */
+    const int *cancel;
 } zk_prove_result;
+
+/* Ask the proof watching *flag to stop (safe from any thread, at any time). */
+void zk_prove_cancel(int *flag);
 
 /* Execute `program` on `inputs` (canonical, n_inputs = the program's input count) and
  * prove the run under profile `profile_id` with `threads` threads (>= 1). */

@@ -105,6 +105,7 @@ cdef extern from "prover.h":
         fe outputs[16]
         zk_prove_timings timings
         uint32_t *progress
+        const int *cancel
     int zk_prove(const uint8_t *program, size_t program_len, const fe *inputs, size_t n_inputs,
                  unsigned profile_id, unsigned threads, uint64_t max_cycles,
                  zk_prove_result *res) nogil
@@ -113,6 +114,7 @@ cdef extern from "prover.h":
                             const fe *const *columns, size_t width, unsigned log_t,
                             unsigned profile_id, unsigned threads, zk_prove_result *res) nogil
     size_t zk_prove_memory_bytes(size_t width, unsigned log_t, unsigned profile_id) nogil
+    void zk_prove_cancel(int *flag) nogil
     int ZK_PROVE_OK
     int ZK_PROVE_BAD_PROGRAM
     int ZK_PROVE_BAD_PROFILE
@@ -123,6 +125,7 @@ cdef extern from "prover.h":
     int ZK_PROVE_TOO_LARGE
     int ZK_PROVE_NO_MEMORY
     int ZK_PROVE_BAD_TRACE
+    int ZK_PROVE_CANCELLED
 
 OK = ZK_PROVE_OK
 BAD_PROGRAM = ZK_PROVE_BAD_PROGRAM
@@ -134,6 +137,7 @@ ASSERT_FAILED = ZK_PROVE_ASSERT_FAILED
 TOO_LARGE = ZK_PROVE_TOO_LARGE
 NO_MEMORY = ZK_PROVE_NO_MEMORY
 BAD_TRACE = ZK_PROVE_BAD_TRACE
+CANCELLED = ZK_PROVE_CANCELLED
 MIN_LOG_T = ZK_MIN_LOG_T
 MAX_LOG_T = ZK_MAX_LOG_T
 
@@ -172,14 +176,33 @@ cdef tuple _finish(int rc, zk_prove_result *res):
     return rc, receipt, details
 
 
+def cancel(int[::1] flag):
+    """Set a cancel flag (a writable buffer of one C int) with the atomic store the
+    prover polls; safe while a proof watching it runs in another thread."""
+    if flag.shape[0] != 1:
+        raise ValueError("a cancel flag is exactly one int")
+    zk_prove_cancel(&flag[0])
+
+
+cdef const int *_cancel_flag(int[::1] flag) except? NULL:
+    if flag is None:
+        return NULL
+    if flag.shape[0] != 1:
+        raise ValueError("a cancel flag is exactly one int")
+    return &flag[0]
+
+
 def prove(const uint8_t[::1] program, const fe[::1] inputs, unsigned profile_id,
-          unsigned threads, uint64_t max_cycles, uint32_t[::1] progress=None):
+          unsigned threads, uint64_t max_cycles, uint32_t[::1] progress=None,
+          int[::1] cancel=None):
     """Execute and prove; return ``(code, receipt_bytes_or_None, details)``.
 
     ``details`` has ``cycles``, ``log_t``, ``width``, ``fail_pc``, ``outputs`` and
     ``timings`` (seconds per step of protocol.md 8). ``progress``, a writable uint32
     buffer of one element, receives the number of finished steps (0..7) as the proof
-    advances, for another thread to read.
+    advances, for another thread to read. ``cancel``, a writable buffer of one C int,
+    stops the proof with code ``CANCELLED`` soon after :func:`cancel` sets it (the
+    buffer must stay alive, which the memoryview held here guarantees).
     """
     cdef zk_prove_result res
     cdef int rc
@@ -193,6 +216,7 @@ def prove(const uint8_t[::1] program, const fe[::1] inputs, unsigned profile_id,
     memset(&res, 0, sizeof(res))
     if progress is not None:
         res.progress = &progress[0]
+    res.cancel = _cancel_flag(cancel)
     with nogil:
         rc = zk_prove(&program[0], program.shape[0],
                       &inputs[0] if inputs.shape[0] else &dummy, inputs.shape[0],
@@ -201,7 +225,8 @@ def prove(const uint8_t[::1] program, const fe[::1] inputs, unsigned profile_id,
 
 
 def prove_with_trace(const uint8_t[::1] program, const fe[::1] inputs, const fe[::1] outputs,
-                     columns, unsigned log_t, unsigned profile_id, unsigned threads):
+                     columns, unsigned log_t, unsigned profile_id, unsigned threads,
+                     int[::1] cancel=None):
     """TEST HOOK: prove a caller-given (possibly forged) trace; see zk_prove_with_trace.
 
     ``columns`` is a sequence of uint64 buffers of 2^log_t elements each.
@@ -223,6 +248,7 @@ def prove_with_trace(const uint8_t[::1] program, const fe[::1] inputs, const fe[
     if pointers == NULL:
         raise MemoryError()
     memset(&res, 0, sizeof(res))
+    res.cancel = _cancel_flag(cancel)
     try:
         for c in range(width):
             column = views[c]

@@ -23,6 +23,13 @@
  * run on each plane as on any base-field column. DEG = ZK_EXT_DEGREE below.
  *
  * Memory: see zk_prove_memory_bytes; everything is freed before returning.
+ *
+ * Cancellation (prover.h, res->cancel): the flag is bound to the proving thread for the
+ * whole call (parallel.h), so the transforms, the hashing and every loop below poll it,
+ * in worker threads too. A loop that sees it set stops where it is; each step checks
+ * after its parallel loops and returns ZK_PROVE_CANCELLED before using what they left
+ * half done, and prove_trace checks between steps. Every buffer lives in `prover` (or
+ * is freed on the step's return path), so prover_free releases it on that path too.
  */
 #include "prover.h"
 
@@ -45,6 +52,15 @@
 /* Rows per block in the composition loop: the batch inversion's unit of work. */
 #define COMP_BLOCK 256
 #define DEG ZK_EXT_DEGREE
+/* Rows between two polls of the cancel flag in the row loops (DEEP, FRI folds, the
+ * OOD inverse table): well under a millisecond of work each. */
+#define CANCEL_ROWS 4096
+
+/* After a parallel loop: stop before reading what a cancelled loop left half done. */
+#define RETURN_IF_CANCELLED()                                  \
+    do {                                                       \
+        if (zk_cancelled()) return ZK_PROVE_CANCELLED;         \
+    } while (0)
 
 static double now(void) {
     struct timespec ts;
@@ -171,7 +187,7 @@ typedef struct {
 
 static void extend_range(void *vctx, size_t begin, size_t end) {
     extend_job *job = vctx;
-    for (size_t k = begin; k < end; k++)
+    for (size_t k = begin; k < end && !zk_cancelled(); k++)
         if (extend(job->polys + k * job->poly_stride, job->n_coeffs,
                    job->out + k * job->out_stride, job->log_n, job->offset) != 0)
             mark_failed(job->pv);
@@ -204,6 +220,7 @@ static void commit_range(void *vctx, size_t begin, size_t end) {
     zk_digest leaves[COMMIT_CHUNK];
     const fe *cols[ZK_AIR_MAX_WIDTH];
     for (size_t chunk = begin; chunk < end; chunk++) {
+        if (zk_cancelled()) return;
         size_t start = chunk * COMMIT_CHUNK, count = cm->n_leaves - start;
         if (count > COMMIT_CHUNK) count = COMMIT_CHUNK;
         for (size_t c = 0; c < cm->n_cols; c++) cols[c] = cm->cols[c] + start;
@@ -223,7 +240,9 @@ static int commit_columns(prover *pv, commitment *cm, const fe *const *cols, siz
     if (!cm->nodes) return ZK_PROVE_NO_MEMORY;
     size_t chunks = (n_rows + COMMIT_CHUNK - 1) / COMMIT_CHUNK;
     zk_parallel_for(pv->threads, chunks, commit_range, cm);
+    RETURN_IF_CANCELLED();
     zk_merkle_build(cm->nodes, n_rows / 2, pv->threads); /* parents are the "leaves" now */
+    RETURN_IF_CANCELLED();
     return ZK_PROVE_OK;
 }
 
@@ -254,7 +273,8 @@ static const uint8_t *tree_root(const commitment *cm) { return cm->nodes[1].b; }
 static int commit_block(prover *pv, commitment *cm, const fe *block, size_t n_cols, size_t n) {
     const fe *cols[ZK_AIR_MAX_WIDTH];
     for (size_t c = 0; c < n_cols; c++) cols[c] = block + c * n;
-    if (commit_columns(pv, cm, cols, n_cols, n) != ZK_PROVE_OK) return ZK_PROVE_NO_MEMORY;
+    int rc = commit_columns(pv, cm, cols, n_cols, n);
+    if (rc != ZK_PROVE_OK) return rc;
     zk_transcript_absorb(&pv->tr, tree_root(cm), 32);
     return ZK_PROVE_OK;
 }
@@ -267,11 +287,12 @@ static int trace_step(prover *pv, zk_prove_timings *tm) {
     if (!pv->lde) return ZK_PROVE_NO_MEMORY;
     if (lde_columns(pv, pv->trace, pv->lde, pv->N, pv->w, pv->log_t, ZK_LDE_OFFSET) != 0)
         return ZK_PROVE_NO_MEMORY;
+    RETURN_IF_CANCELLED();
     double t1 = now();
     tm->lde += t1 - t0;
 
-    if (commit_block(pv, &pv->trace_tree, pv->lde, pv->w, pv->N) != ZK_PROVE_OK)
-        return ZK_PROVE_NO_MEMORY;
+    int rc = commit_block(pv, &pv->trace_tree, pv->lde, pv->w, pv->N);
+    if (rc != ZK_PROVE_OK) return rc;
     tm->trace_commit += now() - t1;
     return ZK_PROVE_OK;
 }
@@ -302,7 +323,7 @@ static void comp_range(void *vctx, size_t begin, size_t end) {
     }
     fe *next = cur + w * ZK_AIR_BATCH;
 
-    for (size_t blk = begin; blk < end; blk += COMP_BLOCK) {
+    for (size_t blk = begin; blk < end && !zk_cancelled(); blk += COMP_BLOCK) {
         size_t n = end - blk < COMP_BLOCK ? end - blk : COMP_BLOCK;
         fe x = f_mul(ZK_LDE_OFFSET, f_pow(job->w_m, blk));
         for (size_t i = 0; i < n; i++) {
@@ -349,7 +370,7 @@ typedef struct {
 static void intt_range(void *vctx, size_t begin, size_t end) {
     intt_job *job = vctx;
     unsigned split = job->pv->threads > 2 ? job->pv->threads : 1;
-    for (size_t k = begin; k < end; k++)
+    for (size_t k = begin; k < end && !zk_cancelled(); k++)
         if (zk_coset_intt_threaded(job->arrays[k], job->log_n, job->offset, split) != 0)
             mark_failed(job->pv);
 }
@@ -365,7 +386,7 @@ typedef struct {
 
 static void h_transform_range(void *vctx, size_t begin, size_t end) {
     h_transform_job *job = vctx;
-    for (size_t k = begin; k < end; k++) {
+    for (size_t k = begin; k < end && !zk_cancelled(); k++) {
         fe *poly = job->polys + k * job->T;
         int rc = job->inverse ? zk_intt(poly, job->pv->log_t) : zk_ntt(poly, job->pv->log_t);
         if (rc != 0) mark_failed(job->pv);
@@ -397,6 +418,10 @@ static int composition_step(prover *pv, zk_prove_timings *tm) {
 
     intt_job ij = {pv, {evals, evals + M, evals + 2 * M}, pv->log_m, ZK_LDE_OFFSET};
     zk_parallel_for(pv->threads > 2 ? 1 : pv->threads, DEG, intt_range, &ij);
+    if (zk_cancelled()) {
+        free(evals);
+        return ZK_PROVE_CANCELLED;
+    }
     pv->comp_h = malloc(2 * DEG * T * sizeof(fe));
     pv->comp_lde = malloc(2 * DEG * N * sizeof(fe));
     if (pv->failed || !pv->comp_h || !pv->comp_lde) {
@@ -416,11 +441,12 @@ static int composition_step(prover *pv, zk_prove_timings *tm) {
     if (pv->failed ||
         lde_columns(pv, parts, pv->comp_lde, N, 2 * DEG, pv->log_t, ZK_LDE_OFFSET) != 0)
         return ZK_PROVE_NO_MEMORY;
+    RETURN_IF_CANCELLED();
     double t1 = now();
     tm->composition += t1 - t0;
 
-    if (commit_block(pv, &pv->comp_tree, pv->comp_lde, 2 * DEG, N) != ZK_PROVE_OK)
-        return ZK_PROVE_NO_MEMORY;
+    int rc = commit_block(pv, &pv->comp_tree, pv->comp_lde, 2 * DEG, N);
+    if (rc != ZK_PROVE_OK) return rc;
     tm->composition_commit += now() - t1;
     return ZK_PROVE_OK;
 }
@@ -443,7 +469,7 @@ static void ood_range(void *vctx, size_t begin, size_t end) {
     prover *pv = job->pv;
     size_t T = pv->T, w = pv->w;
     const fe3 *wt = job->wt;
-    for (size_t k = begin; k < end; k++) {
+    for (size_t k = begin; k < end && !zk_cancelled(); k++) {
         const fe *v = k < w ? pv->trace[k] : pv->comp_h + (k - w) * T;
         lazy a0 = {0, 0}, a1 = {0, 0}, a2 = {0, 0}, b0 = {0, 0}, b1 = {0, 0}, b2 = {0, 0};
         for (size_t i = 0; i < T; i++) {
@@ -470,8 +496,7 @@ typedef struct {
     fe3 *wt;
 } inv_job;
 
-static void inv_range(void *vctx, size_t begin, size_t end) {
-    inv_job *job = vctx;
+static void inv_chunk(inv_job *job, size_t begin, size_t end) {
     prover *pv = job->pv;
     fe w = f_root_of_unity(pv->log_t), x = f_pow(w, begin);
     for (size_t i = begin; i < end; i++) {
@@ -484,6 +509,12 @@ static void inv_range(void *vctx, size_t begin, size_t end) {
         job->wt[i] = e_mul_base(pv->inv_h[i], x);
         x = f_mul(x, w);
     }
+}
+
+/* In chunks of CANCEL_ROWS (a batch inversion per chunk gives the same exact inverses). */
+static void inv_range(void *vctx, size_t begin, size_t end) {
+    for (size_t lo = begin; lo < end && !zk_cancelled(); lo += CANCEL_ROWS)
+        inv_chunk(vctx, lo, end - lo < CANCEL_ROWS ? end : lo + CANCEL_ROWS);
 }
 
 static void powers_ext(fe3 base, fe3 *out, size_t n) {
@@ -514,6 +545,11 @@ static int ood_step(prover *pv, fe3 *z_out, zk_prove_timings *tm) {
     zk_parallel_for(pv->threads, T, inv_range, &ij);
     ood_job job = {pv, wt, vals, vals + w + 2 * DEG};
     zk_parallel_for(pv->threads, w + 2 * DEG, ood_range, &job);
+    if (zk_cancelled()) {
+        free(wt);
+        free(vals);
+        return ZK_PROVE_CANCELLED;
+    }
     /* -(z^T - 1)/T */
     fe3 k = e_mul_base(e_sub(e_pow(z, T), e_from(1)), f_neg(f_inv((fe)T)));
     for (size_t j = 0; j < w; j++) {
@@ -563,6 +599,7 @@ static void deep_range(void *vctx, size_t begin, size_t end) {
         wc2[k] = f_mul(ZK_EXT_W, job->c[k].c2);
     }
     for (size_t i = begin; i < end; i++) {
+        if ((i - begin) % CANCEL_ROWS == 0 && zk_cancelled()) return;
         lazy s[2 * DEG] = {{0, 0}}; /* P1's coordinates, then P2's */
         for (size_t j = 0; j < w; j++) {
             fe t = pv->trace[j][i];
@@ -613,6 +650,7 @@ static int deep_step(prover *pv, zk_prove_timings *tm) {
     }
     job.p1z = e_add(job.p1z, e_add(e_mul(job.c[0], cz[0]), e_mul(job.c[1], cz[1])));
     zk_parallel_for(pv->threads, T, deep_range, &job);
+    RETURN_IF_CANCELLED();
     tm->deep += now() - t0;
     return ZK_PROVE_OK;
 }
@@ -628,6 +666,7 @@ static int fri_step(prover *pv, zk_prove_timings *tm) {
     fe *poly = pv->fri_poly;
     memcpy(poly, pv->deep_h, DEG * pv->T * sizeof(fe));
     h_transform_all(pv, poly, pv->T, DEG, 1);
+    RETURN_IF_CANCELLED();
     if (pv->failed) return ZK_PROVE_NO_MEMORY;
     fe offset = ZK_LDE_OFFSET;
     for (unsigned l = 0; l < pv->n_layers; l++) {
@@ -642,19 +681,21 @@ static int fri_step(prover *pv, zk_prove_timings *tm) {
         } else {
             extend_all(pv, poly, stride, d, DEG, vals, n, log_n, offset);
         }
+        RETURN_IF_CANCELLED();
         if (pv->failed) return ZK_PROVE_NO_MEMORY;
         /* leaf i = values at i + j*m, j < f, each as (c0, c1, c2) */
         const fe *cols[ZK_AIR_MAX_WIDTH]; /* DEG * f <= 3 * 16 columns */
         for (size_t j = 0; j < f; j++)
             for (size_t c = 0; c < DEG; c++) cols[DEG * j + c] = vals + c * n + j * m;
-        if (commit_columns(pv, &pv->layer_tree[l], cols, DEG * f, m) != ZK_PROVE_OK)
-            return ZK_PROVE_NO_MEMORY;
+        int rc = commit_columns(pv, &pv->layer_tree[l], cols, DEG * f, m);
+        if (rc != ZK_PROVE_OK) return rc;
         zk_transcript_absorb(&pv->tr, tree_root(&pv->layer_tree[l]), 32);
         fe3 beta = zk_transcript_draw_ext(&pv->tr);
         /* P(X) = sum_k X^k P_k(X^f)  ->  sum_k beta^k P_k, written over the first d/f */
         fe3 bpow[256];
         powers_ext(beta, bpow, f);
         for (size_t i = 0; i < d / f; i++) {
+            if (i % CANCEL_ROWS == 0 && zk_cancelled()) return ZK_PROVE_CANCELLED;
             fe3 acc = E_ZERO;
             for (size_t k = 0; k < f; k++) {
                 size_t at = i * f + k;
@@ -703,15 +744,19 @@ static void grind_range(void *vctx, size_t begin, size_t end) {
     }
 }
 
+/* One thread searches the same chunks in the same order, so it finds the same (smallest)
+ * nonce as zk_transcript_grind, and polls the cancel flag between chunks. The return
+ * value is meaningless once zk_cancelled(): the caller checks. */
 static uint64_t grind(const zk_transcript *tr, unsigned bits, unsigned threads) {
     if (bits == 0) return 0;
-    if (threads <= 1) return zk_transcript_grind(tr, bits);
+    if (threads < 1) threads = 1;
     if (threads > 256) threads = 256;
     grind_job job;
     job.tr = tr;
     job.bits = bits;
     for (job.base = 0;; job.base += (uint64_t)threads * GRIND_CHUNK) {
         zk_parallel_for(threads, threads, grind_range, &job);
+        if (zk_cancelled()) return 0;
         for (unsigned c = 0; c < threads; c++)
             if (job.found[c] != UINT64_MAX) return job.found[c];
     }
@@ -886,34 +931,39 @@ static int prove_trace(const zk_program *prog, const uint8_t *program, size_t pr
                                    pv.n_outputs, log_t);
     fe3 z;
     pv.trace = columns;
-    int rc = trace_step(&pv, tm);
-    if (rc == ZK_PROVE_OK) {
+    int rc = zk_cancelled() ? ZK_PROVE_CANCELLED : trace_step(&pv, tm);
+    /* Between steps: a step may have finished just as the flag was set. */
+#define STEP_DONE() (rc == ZK_PROVE_OK && (zk_cancelled() ? (rc = ZK_PROVE_CANCELLED, 0) : 1))
+    if (STEP_DONE()) {
         report_step(res, 1);
         rc = composition_step(&pv, tm);
     }
-    if (rc == ZK_PROVE_OK) {
+    if (STEP_DONE()) {
         report_step(res, 2);
         rc = ood_step(&pv, &z, tm);
     }
-    if (rc == ZK_PROVE_OK) {
+    if (STEP_DONE()) {
         report_step(res, 3);
         rc = deep_step(&pv, tm);
     }
-    if (rc == ZK_PROVE_OK) {
+    if (STEP_DONE()) {
         report_step(res, 4);
         rc = fri_step(&pv, tm);
     }
-    if (rc == ZK_PROVE_OK) {
+    if (STEP_DONE()) {
         report_step(res, 5);
         double t0 = now();
         pv.nonce = grind(&pv.tr, prof->grinding_bits, pv.grind_threads);
+        tm->grinding += now() - t0;
+    }
+    if (STEP_DONE()) {
         uint8_t nb[8];
         zk_put_le64(nb, pv.nonce);
         zk_transcript_absorb(&pv.tr, nb, 8);
-        tm->grinding += now() - t0;
         report_step(res, 6);
         rc = query_step(&pv, res, tm);
     }
+#undef STEP_DONE
     if (rc == ZK_PROVE_OK) report_step(res, 7);
     res->log_t = log_t;
     res->width = (unsigned)pv.w;
@@ -947,8 +997,10 @@ static int fits_in_memory(size_t width, unsigned log_t, unsigned profile_id) {
 
 static void result_init(zk_prove_result *res) {
     volatile uint32_t *progress = res->progress;
+    const int *cancel = res->cancel;
     memset(res, 0, sizeof *res);
     res->progress = progress;
+    res->cancel = cancel;
     if (progress) *progress = 0;
 }
 
@@ -960,9 +1012,9 @@ static int check_inputs(const zk_program *prog, const fe *inputs, size_t n_input
     return 1;
 }
 
-int zk_prove(const uint8_t *program, size_t program_len, const fe *inputs, size_t n_inputs,
-             unsigned profile_id, unsigned threads, uint64_t max_cycles,
-             zk_prove_result *res) {
+static int prove_run(const uint8_t *program, size_t program_len, const fe *inputs,
+                     size_t n_inputs, unsigned profile_id, unsigned threads,
+                     uint64_t max_cycles, zk_prove_result *res) {
     double t0 = now();
     result_init(res);
     zk_program prog;
@@ -977,6 +1029,7 @@ int zk_prove(const uint8_t *program, size_t program_len, const fe *inputs, size_
     res->n_outputs = prog.n_outputs;
     res->cycles = cycles;
     res->fail_pc = fail_pc;
+    if (zk_cancelled()) return ZK_PROVE_CANCELLED;
     if (vm == ZK_VM_CYCLE_LIMIT) return ZK_PROVE_CYCLE_LIMIT;
     if (vm == ZK_VM_INV_ZERO) return ZK_PROVE_INV_ZERO;
     if (vm == ZK_VM_ASSERT_FAILED) return ZK_PROVE_ASSERT_FAILED;
@@ -1005,10 +1058,10 @@ int zk_prove(const uint8_t *program, size_t program_len, const fe *inputs, size_
     return rc;
 }
 
-int zk_prove_with_trace(const uint8_t *program, size_t program_len, const fe *inputs,
-                        size_t n_inputs, const fe *outputs, size_t n_outputs,
-                        const fe *const *columns, size_t width, unsigned log_t,
-                        unsigned profile_id, unsigned threads, zk_prove_result *res) {
+static int prove_given_trace(const uint8_t *program, size_t program_len, const fe *inputs,
+                             size_t n_inputs, const fe *outputs, size_t n_outputs,
+                             const fe *const *columns, size_t width, unsigned log_t,
+                             unsigned profile_id, unsigned threads, zk_prove_result *res) {
     double t0 = now();
     result_init(res);
     zk_program prog;
@@ -1031,5 +1084,38 @@ int zk_prove_with_trace(const uint8_t *program, size_t program_len, const fe *in
     int rc = prove_trace(&prog, program, program_len, inputs, outputs, columns, log_t, prof,
                          threads, 1, res);
     res->timings.total = now() - t0;
+    return rc;
+}
+
+/* ---- the entry points: the cancel flag is bound to this thread for the whole call ---- */
+
+void zk_prove_cancel(int *flag) { __atomic_store_n(flag, 1, __ATOMIC_RELAXED); }
+
+/* A step that stopped on the flag may report any failure (a half-done loop can look like
+ * a failed allocation): once the flag is set, every failure is the cancellation. A proof
+ * that finished is returned even if the flag was set meanwhile. */
+static int cancel_code(int rc) {
+    return rc != ZK_PROVE_OK && zk_cancelled() ? ZK_PROVE_CANCELLED : rc;
+}
+
+int zk_prove(const uint8_t *program, size_t program_len, const fe *inputs, size_t n_inputs,
+             unsigned profile_id, unsigned threads, uint64_t max_cycles,
+             zk_prove_result *res) {
+    const int *previous = zk_cancel_bind(res->cancel);
+    int rc = cancel_code(
+        prove_run(program, program_len, inputs, n_inputs, profile_id, threads, max_cycles, res));
+    zk_cancel_bind(previous);
+    return rc;
+}
+
+int zk_prove_with_trace(const uint8_t *program, size_t program_len, const fe *inputs,
+                        size_t n_inputs, const fe *outputs, size_t n_outputs,
+                        const fe *const *columns, size_t width, unsigned log_t,
+                        unsigned profile_id, unsigned threads, zk_prove_result *res) {
+    const int *previous = zk_cancel_bind(res->cancel);
+    int rc = cancel_code(prove_given_trace(program, program_len, inputs, n_inputs, outputs,
+                                           n_outputs, columns, width, log_t, profile_id,
+                                           threads, res));
+    zk_cancel_bind(previous);
     return rc;
 }

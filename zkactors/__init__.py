@@ -46,6 +46,7 @@ _EXPORTS = {
     "execute": "zkactors.zkvm.execute",
     "Execution": "zkactors.zkvm.execute",
     "prove": "zkactors.zkvm.prover",
+    "CancelToken": "zkactors.zkvm.prover",
     "verify": "zkactors.zkvm.verifier",
     "Receipt": "zkactors.zkvm.receipt",
     "ZkRuntime": "zkactors.runtime",

@@ -89,6 +89,12 @@ class ProvingError(ZkActorsError):
     """The prover could not produce a receipt (for example, the trace is too large)."""
 
 
+class ProofCancelled(ZkActorsError):
+    """A proof stopped before it finished because its :class:`~zkactors.CancelToken` was
+    cancelled: in the runtime, every request waiting for it had gone (cancelled or timed
+    out), or the process was interrupted. Nothing of the proof is kept."""
+
+
 class MemoryBudgetExceeded(ProvingError):
     """A proof that needs more memory than the runtime's ``memory_budget_bytes`` allows,
     refused before it started (it could never be admitted, however long it waited).

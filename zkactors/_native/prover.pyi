@@ -14,6 +14,7 @@ ASSERT_FAILED: int
 TOO_LARGE: int
 NO_MEMORY: int
 BAD_TRACE: int
+CANCELLED: int
 MIN_LOG_T: int
 MAX_LOG_T: int
 TIMING_FIELDS: tuple[str, ...]
@@ -25,7 +26,9 @@ def prove(
     threads: int,
     max_cycles: int,
     progress: Buffer | None = None,
+    cancel: Buffer | None = None,
 ) -> tuple[int, bytes | None, dict[str, Any]]: ...
+def cancel(flag: Buffer) -> None: ...
 def prove_with_trace(
     program: bytes,
     inputs: Buffer,
@@ -34,6 +37,7 @@ def prove_with_trace(
     log_t: int,
     profile_id: int,
     threads: int,
+    cancel: Buffer | None = None,
 ) -> tuple[int, bytes | None, dict[str, Any]]: ...
 def memory_bytes(width: int, log_t: int, profile_id: int) -> int | None: ...
 def fri_shape(profile_id: int, log_t: int) -> tuple[int, int, int]: ...

@@ -6,6 +6,10 @@ This module only checks arguments and turns the native return codes into typed e
 
 Bytes depend on the program, the inputs and the profile alone: the thread count changes
 how fast a receipt is made, never what it says.
+
+A proof can be stopped from another thread with a :class:`CancelToken`: the native
+prover polls it about every millisecond of work (in its worker threads too), frees
+everything it allocated and the call raises :class:`~zkactors.errors.ProofCancelled`.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import attrs
 import zkactors._native.prover as _native
 from zkactors import profiles
 from zkactors._logging import get_logger
-from zkactors.errors import InputError, ProvingError
+from zkactors.errors import InputError, ProofCancelled, ProvingError
 from zkactors.zkvm.arguments import Inputs, ProgramLike, as_inputs, as_program
 from zkactors.zkvm.interpreter import (
     DEFAULT_MAX_CYCLES,
@@ -30,7 +34,7 @@ from zkactors.zkvm.interpreter import (
 from zkactors.zkvm.program import Program
 from zkactors.zkvm.receipt import Receipt
 
-__all__ = ["MAX_THREADS", "ProveStats", "memory_bytes", "prove", "prove_with_stats"]
+__all__ = ["MAX_THREADS", "CancelToken", "ProveStats", "memory_bytes", "prove", "prove_with_stats"]
 
 log = get_logger(__name__)
 
@@ -65,6 +69,47 @@ class ProveStats:
 MAX_THREADS = 256
 
 
+class CancelToken:
+    """Asks the proofs given it to stop; thread-safe and one-way (a cancelled token stays
+    cancelled, so use a fresh one per proof you may want to stop).
+
+    ::
+
+        token = zkactors.CancelToken()
+        # in a worker thread:  zkactors.prove(program, inputs, cancel=token)
+        token.cancel()         # from any thread: that call raises ProofCancelled soon
+                               # (see `zkactors bench cancel` for how soon)
+
+    The flag is one C int that the native prover reads while it runs; setting it is an
+    atomic store, so no lock is needed on either side.
+    """
+
+    __slots__ = ("_flag",)
+
+    def __init__(self) -> None:
+        self._flag = array("i", [0])
+
+    def cancel(self) -> None:
+        """Ask every proof watching this token to stop (idempotent)."""
+        _native.cancel(self._flag)
+
+    @property
+    def cancelled(self) -> bool:
+        """True once :meth:`cancel` was called."""
+        return self._flag[0] != 0
+
+    def __repr__(self) -> str:
+        return f"CancelToken(cancelled={self.cancelled})"
+
+
+def _check_cancel(cancel: CancelToken | None) -> CancelToken | None:
+    if cancel is not None and not isinstance(cancel, CancelToken):
+        raise TypeError(f"cancel must be a CancelToken or None, got {type(cancel).__name__}")
+    if cancel is not None and cancel.cancelled:
+        raise ProofCancelled("the proof was cancelled before it started")
+    return cancel
+
+
 def _check_threads(threads: int) -> int:
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise InputError(f"threads must be an int >= 1, got {threads!r}")
@@ -76,6 +121,8 @@ def _raise_for(
 ) -> None:
     if code == _native.OK:
         return
+    if code == _native.CANCELLED:
+        raise ProofCancelled("the proof was cancelled before it finished")
     pc = int(details.get("fail_pc", 0))
     if code == _native.CYCLE_LIMIT:
         raise cycle_limit_error(max_cycles)
@@ -130,18 +177,26 @@ def prove_with_stats(
     profile: str = profiles.DEFAULT,
     threads: int = 1,
     max_cycles: int = DEFAULT_MAX_CYCLES,
+    cancel: CancelToken | None = None,
 ) -> tuple[Receipt, ProveStats]:
     """:func:`prove`, also returning where the time went (for benchmarks and the
     runtime's estimator)."""
     program = as_program(program)
     chosen = profiles.get(profile)
     n_threads = _check_threads(threads)
+    token = _check_cancel(cancel)
     if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles < 1:
         raise InputError(f"max_cycles must be a positive int, got {max_cycles!r}")
     values = array("Q", as_inputs(program, inputs))
     # Past 2^40 cycles the trace could not be proved anyway; the cap keeps it a C uint64.
     code, receipt_bytes, details = _native.prove(
-        program.to_bytes(), values, chosen.id, n_threads, min(max_cycles, 1 << 40)
+        program.to_bytes(),
+        values,
+        chosen.id,
+        n_threads,
+        min(max_cycles, 1 << 40),
+        None,
+        None if token is None else token._flag,
     )
     _raise_for(program, code, details, max_cycles, chosen.id)
     if receipt_bytes is None:  # pragma: no cover - OK always carries the receipt
@@ -164,6 +219,7 @@ def prove(
     profile: str = profiles.DEFAULT,
     threads: int = 1,
     max_cycles: int = DEFAULT_MAX_CYCLES,
+    cancel: CancelToken | None = None,
 ) -> Receipt:
     """Run ``program`` on ``inputs`` and return a STARK receipt of the run.
 
@@ -177,6 +233,7 @@ def prove(
     :param threads: native threads for this one proof (>= 1); the receipt is the same
         for every value.
     :param max_cycles: the run fails if it does not halt within this many cycles.
+    :param cancel: a :class:`CancelToken` another thread may cancel to stop the proof.
     :raises NotAProgramError: if ``program`` is neither a Program nor bytes
         (``ProgramFormatError`` if the bytes are not a valid program).
     :raises InputError: if the inputs are of the wrong count or not ints in [0, p), or
@@ -186,9 +243,10 @@ def prove(
         of zero, or a failed assertion (``pc`` and ``source_line`` say where).
     :raises ProvingError: if the run is too long to prove (trace over 2^26 rows) or memory
         runs out.
+    :raises ProofCancelled: if ``cancel`` was cancelled before the proof finished.
     """
     receipt, stats = prove_with_stats(
-        program, inputs, profile=profile, threads=threads, max_cycles=max_cycles
+        program, inputs, profile=profile, threads=threads, max_cycles=max_cycles, cancel=cancel
     )
     # Here and not in prove_with_stats, which the runtime calls: its supervisor logs the
     # same fact as ``proof.proved`` with the request's ids, and one proof is one event.
