@@ -18,7 +18,7 @@ from zkactors.errors import ZkActorsError
 from zkactors.runtime.costmodel import ProofShape
 from zkactors.zkvm.execute import Execution, execute
 from zkactors.zkvm.program import Program
-from zkactors.zkvm.prover import prove_with_stats
+from zkactors.zkvm.prover import CancelToken, prove_with_stats
 from zkactors.zkvm.receipt import Receipt
 
 
@@ -40,7 +40,9 @@ class FaultInjectingTestProver:
     - ``crash_on(inputs)``: calls with these inputs raise ``InjectedCrash`` (the prover
       actor crashes and is restarted; the request gets ``ActorCrashed``);
     - ``hold()`` / ``release()``: while held, every call waits before proving, so tests
-      can keep proofs in flight deterministically.
+      can keep proofs in flight deterministically. A call whose cancel token is cancelled
+      stops waiting and goes on to the real prover, which raises ``ProofCancelled``
+      (``cancelled`` counts those calls).
 
     ``times`` limits how many calls a fault applies to (None: all).
     """
@@ -54,6 +56,7 @@ class FaultInjectingTestProver:
         self.calls: list[tuple[int, ...]] = []
         self.threads_used: list[int] = []
         self.completed = 0
+        self.cancelled = 0
         self.active = 0
         self.max_active = 0
         self.entered = threading.Semaphore(0)
@@ -86,6 +89,7 @@ class FaultInjectingTestProver:
         profile: str,
         threads: int = 1,
         max_cycles: int = 2**22,
+        cancel: CancelToken | None = None,
     ) -> Receipt:
         key = tuple(inputs)
         with self._lock:
@@ -101,11 +105,17 @@ class FaultInjectingTestProver:
                     fault[1] -= 1
         self.entered.release()
         try:
-            self._gate.wait()
+            while not self._gate.wait(0.01):
+                if cancel is not None and cancel.cancelled:
+                    break
+            if cancel is not None and cancel.cancelled:
+                with self._lock:
+                    self.cancelled += 1
             if error is not None:
                 raise error
+            extra = {} if cancel is None else {"cancel": cancel}
             return self._real(
-                program, inputs, profile=profile, threads=threads, max_cycles=max_cycles
+                program, inputs, profile=profile, threads=threads, max_cycles=max_cycles, **extra
             )
         finally:
             with self._lock:

@@ -42,12 +42,25 @@ it; the cache keeps the proof's figures (cycles above all: a receipt states only
 trace length) beside each receipt, so a hit can say them too. When admission refuses a
 job because its deadline cannot be met, only the waiters whose own deadline is that
 early are answered (``DeadlineExceeded``); the others are proved anew.
+
+**Cancellation.** Each flight has a :class:`~zkactors.CancelToken`, carried by its job
+to the supervisor and the prover. A caller that stops waiting (cancelled, or its timeout
+passed) answers its own reply slot and calls :meth:`CacheActor.waiters_left`; a flight
+none of whose waiters is still unanswered has nobody to prove for, so its token is
+cancelled: the supervisor drops the job if it is queued, the native prover stops if it
+runs, and the completion comes back as ``ProofCancelled``. Coalesced waiters keep a
+proof alive: it is cancelled only when the last one has gone. A request that joins a
+flight after its token was cancelled is not lost: when the cancelled completion comes
+back, the flight is proved anew for the waiters it still has. A submission whose
+requests were all answered before the cache looked them up (the caller left early)
+starts no proof.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
+from collections.abc import Iterable
 
 import anyio
 import attrs
@@ -55,7 +68,7 @@ import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from zkactors._logging import get_logger
-from zkactors.errors import ZkActorsError
+from zkactors.errors import ProofCancelled, ZkActorsError
 from zkactors.runtime.config import RuntimeConfig
 from zkactors.runtime.logs import DebugEvents, for_request
 from zkactors.runtime.messages import CacheKey, Completion, Job, ProofRequest, Submission
@@ -68,6 +81,7 @@ from zkactors.runtime.metrics import (
 )
 from zkactors.runtime.replies import Outcome, ProofInfo, Provenance, Reply
 from zkactors.runtime.store import StoreFront, StoreHit
+from zkactors.zkvm.prover import CancelToken
 from zkactors.zkvm.receipt import Receipt
 
 log = get_logger(__name__)
@@ -87,13 +101,31 @@ WRITE_QUEUE = 1024
 class Flight:
     """A proof in progress and the requests waiting for it (cache-owned): each waiter's
     reply slot and its own request (for its deadline, and its ids in log events); the
-    first waiter is the one that started the proof."""
+    first waiter is the one that started the proof. ``request`` is the one its job
+    carries, with ``cancel``, the token that stops the proof."""
 
-    __slots__ = ("request", "waiters")
+    __slots__ = ("cancel", "request", "waiters")
 
     def __init__(self, request: ProofRequest, reply: Reply, slot: int) -> None:
-        self.request = request
+        self.cancel = CancelToken()
+        self.request = attrs.evolve(request, cancel=self.cancel)
         self.waiters: list[tuple[Reply, int, ProofRequest]] = [(reply, slot, request)]
+
+    def waited_for(self) -> bool:
+        """True while some waiter has no answer yet."""
+        return any(not reply.is_settled(slot) for reply, slot, _ in self.waiters)
+
+    def restart(self, waiters: list[tuple[Reply, int, ProofRequest]]) -> ProofRequest:
+        """Prove anew for ``waiters`` (after a refusal or a cancellation): the proof is now
+        the first one's (its ids on the proof.* events, and it is answered as ``proved``),
+        with the latest deadline among them (or none) and a fresh token. ``evolve`` keeps
+        the request's ids."""
+        self.waiters = waiters
+        deadlines = [request.deadline for _, _, request in waiters]
+        latest = None if None in deadlines else max(d for d in deadlines if d is not None)
+        self.cancel = CancelToken()
+        self.request = attrs.evolve(waiters[0][2], deadline=latest, cancel=self.cancel)
+        return self.request
 
 
 class _Entry:
@@ -315,12 +347,25 @@ class CacheActor:
                         profile=key.profile,
                         cache_enabled=self._enabled,
                     )
+                if reply.is_settled(slot):
+                    # Its caller has already gone (or its deadline answered it): a miss,
+                    # but no proof to start for nobody.
+                    slot += 1
+                    continue
                 while len(flights) >= self._max_pending:
                     # At the cap: wait for a completion. Emit first, since callers run now.
                     self._flush()
                     self._slot_freed = anyio.Event()
                     await self._slot_freed.wait()
-                flights[key] = Flight(request, reply, slot)
+                if reply.is_settled(slot):
+                    slot += 1  # its caller left while it waited for room
+                    continue
+                if (flight := flights.get(key)) is not None:
+                    # Started by another request while this one waited for room.
+                    flight.waiters.append((reply, slot, request))
+                    slot += 1
+                    continue
+                flight = flights[key] = Flight(request, reply, slot)
                 if len(flights) > self._pending_peak:
                     self._pending_peak = len(flights)
                 front = self._store_front
@@ -333,7 +378,7 @@ class CacheActor:
                         slot += 1
                         continue
                     front.stats.skipped += 1  # backing off after a failure
-                job = Job(request)
+                job = Job(flight.request)
                 try:
                     try:
                         self._jobs.send_nowait(job)
@@ -411,6 +456,27 @@ class CacheActor:
                 self._completions_depth = depth
             self._complete(completion)
 
+    def waiters_left(self, keys: Iterable[CacheKey]) -> None:
+        """Callers waiting for these keys have gone (each answered its own slot first):
+        cancel the proof of every such flight that no unanswered waiter is left for.
+
+        Called synchronously by the runtime from the caller's task on the event loop
+        thread, so it never interleaves with a state change of this actor; it only reads
+        the flights and cancels tokens (a token is a thread-safe flag, not cache state).
+        """
+        for key in keys:
+            flight = self._flights.get(key)
+            if flight is not None and not flight.cancel.cancelled and not flight.waited_for():
+                flight.cancel.cancel()
+                logger = _debug.logger()
+                if logger is not None:
+                    for_request(logger, flight.request).debug(
+                        "proof.cancelling",
+                        program=key.program_hash[:16],
+                        inputs=key.inputs,
+                        waiters=len(flight.waiters),
+                    )
+
     def _complete(self, completion: Completion) -> None:
         key, outcome = completion.key, completion.outcome
         flight = self._flights.get(key)
@@ -421,6 +487,12 @@ class CacheActor:
             and self._answer_refused(flight, refused, outcome)
         ):
             return  # proved anew for the waiters that can still wait
+        if flight is not None and isinstance(outcome, ProofCancelled):
+            remaining = [w for w in flight.waiters if not w[0].is_settled(w[1])]
+            if remaining:
+                # They joined after the token was cancelled: their proof starts again.
+                self._resend(Job(flight.restart(remaining)))
+                return
         self._flights.pop(key, None)
         self._slot_freed.set()
         if flight is None:
@@ -477,13 +549,7 @@ class CacheActor:
         self._dirty = True
         if not remaining:
             return False
-        flight.waiters = remaining
-        deadlines = [request.deadline for _, _, request in remaining]
-        latest = None if None in deadlines else max(d for d in deadlines if d is not None)
-        # The proof is now the first remaining waiter's (its ids on the proof.* events, and
-        # it is the one answered as ``proved``); evolve keeps those ids.
-        flight.request = attrs.evolve(remaining[0][2], deadline=latest)
-        self._resend(Job(flight.request))
+        self._resend(Job(flight.restart(remaining)))
         return True
 
     def _resend(self, job: Job) -> None:

@@ -25,6 +25,7 @@ from zkactors.runtime.costmodel import ProofShape
 from zkactors.runtime.replies import Outcome, ProofInfo, Reply
 from zkactors.zkvm.execute import Execution
 from zkactors.zkvm.program import Program
+from zkactors.zkvm.prover import CancelToken
 
 
 class CacheKey(NamedTuple):
@@ -51,7 +52,12 @@ class ProofRequest:
     contextvars among them). Copying a context is O(1) and extracting from it happens only
     when a debug event is emitted. Neither takes part in equality: two requests for the
     same proof are the same request to the cache. A request re-sent for other waiters is
-    built with ``attrs.evolve`` and keeps both."""
+    built with ``attrs.evolve`` and keeps both.
+
+    ``cancel`` is None as the caller builds it; the request the cache sends on as a
+    ``Job`` carries the token of its proof, which the cache cancels once no waiter is
+    left (the supervisor then drops the job, or its prover stops). It takes no part in
+    equality either."""
 
     key: CacheKey
     program: Program
@@ -60,6 +66,7 @@ class ProofRequest:
     context: contextvars.Context = attrs.field(
         factory=contextvars.copy_context, eq=False, repr=False
     )
+    cancel: CancelToken | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen

@@ -304,6 +304,8 @@ class MetricsSnapshot:
     (None when the runtime was never started).
 
     Proofs: ``proofs`` made, ``proof_failures`` (typed errors and crashes of provers),
+    ``proofs_cancelled`` (stopped, queued or running, because no request waited for them
+    any more; not failures),
     ``proving_seconds`` of wall time in provers; ``estimated_seconds`` and
     ``measured_seconds`` sum the estimate and the measurement of each successful proof;
     ``estimate_error`` and ``estimate_error_p90`` are the median and the 90th percentile
@@ -431,6 +433,7 @@ class MetricsSnapshot:
     proving_cpu_seconds: float = 0.0
     restart_actors: tuple[str, ...] = ()
     store_latency_buckets: tuple[int, ...] = ()
+    proofs_cancelled: int = 0
 
     @property
     def hit_rate(self) -> float:
@@ -509,6 +512,7 @@ class MetricsActor:
         self._answers: deque[tuple[float, int]] = deque()
         self._proofs = 0
         self._proof_failures = 0
+        self._proofs_cancelled = 0
         self._proving_seconds = 0.0
         self._estimate_errors: deque[float] = deque(maxlen=ESTIMATE_SAMPLES)
         self._estimate_error_sum = 0.0
@@ -623,6 +627,8 @@ class MetricsActor:
             if event.error_type is None:
                 self._proofs += 1
                 self._by_threads[event.threads] = self._by_threads.get(event.threads, 0) + 1
+            elif event.error_type == "ProofCancelled":
+                self._proofs_cancelled += 1
             else:
                 self._proof_failures += 1
             self._queued.append(event.queued_seconds)
@@ -770,6 +776,7 @@ class MetricsActor:
             proving_cpu_seconds=busy_cpu,
             restart_actors=tuple(self._actor_names),
             store_latency_buckets=tuple(self._store_buckets),
+            proofs_cancelled=self._proofs_cancelled,
         )
 
 

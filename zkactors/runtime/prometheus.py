@@ -194,6 +194,11 @@ def families(snapshot: MetricsSnapshot, namespace: str = "zkactors") -> Iterator
     # Proofs.
     yield counter("proofs", "Proofs made.", s.proofs)
     yield counter("proof_failures", "Proof attempts that failed.", s.proof_failures)
+    yield counter(
+        "proofs_cancelled",
+        "Proofs stopped because no request waited for them any more.",
+        s.proofs_cancelled,
+    )
     threads = range(1, max([s.cores, *s.proofs_by_threads]) + 1)
     yield counter(
         "proofs_by_threads",

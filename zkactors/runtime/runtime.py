@@ -55,6 +55,7 @@ from zkactors.errors import (
     DeadlineExceeded,
     InputError,
     Overloaded,
+    ProofCancelled,
     RuntimeClosed,
     RuntimeFailed,
     ZkActorsError,
@@ -97,15 +98,26 @@ class ProofHandle:
 
     ``await handle`` (or ``await handle.wait()``) returns the receipt or raises the
     request's typed error; the request's ``timeout`` (if any) bounds the wait. The proof
-    runs whether or not the handle is ever awaited.
+    runs whether or not the handle is ever awaited, and a cancelled ``await`` leaves it
+    running (the handle can be awaited again); :meth:`cancel`, or the timeout passing,
+    gives it up, which stops the proof if no other request waits for it.
     """
 
-    __slots__ = ("_deadline", "_reply", "_runtime")
+    __slots__ = ("_deadline", "_key", "_reply", "_runtime")
 
-    def __init__(self, runtime: ZkRuntime, reply: Reply, deadline: float | None) -> None:
+    def __init__(
+        self, runtime: ZkRuntime, reply: Reply, deadline: float | None, key: CacheKey
+    ) -> None:
         self._runtime = runtime
         self._reply = reply
         self._deadline = deadline
+        self._key = key
+
+    def cancel(self) -> None:
+        """Give the request up: awaiting the handle raises ``ProofCancelled`` from now on
+        (unless it was already answered), and its proof stops if no other request waits
+        for it."""
+        self._runtime._leave(self._reply, (self._key,))
 
     def done(self) -> bool:
         """True once the request has its answer (awaiting will not wait)."""
@@ -119,8 +131,8 @@ class ProofHandle:
         """
         if self._deadline is None:
             await self._reply.wait()
-        else:
-            await self._runtime._wait_until(self._reply, self._deadline)
+        elif await self._runtime._wait_until(self._reply, self._deadline):
+            self._runtime._left((self._key,))
         return self._reply.result(0)
 
     async def wait_detailed(self) -> ProofOutcome:
@@ -451,9 +463,10 @@ class ZkRuntime:
         :param inputs: a sequence of ints in ``.input`` order, or a mapping by input name
             (the forms ``zkactors.prove`` accepts, checked by the same code).
         :param profile: the security profile (default: ``config.profile``).
-        :param timeout: seconds to wait for the answer at most. The proof is not abandoned
-            when it passes (others may be waiting for it, and the cache keeps it); it also
-            moves the job forward in the supervisor's queue.
+        :param timeout: seconds to wait for the answer at most; it also moves the job
+            forward in the supervisor's queue. When it passes, or the calling task is
+            cancelled, the request is given up, and its proof stops (within about 0.1 s)
+            unless an identical request still waits for it.
         :return: the receipt (possibly from the cache, or shared with identical requests).
         :raises NotAProgramError: ``program`` is neither a Program nor bytes.
         :raises ProgramFormatError: ``program``'s bytes are not a valid program.
@@ -469,10 +482,7 @@ class ZkRuntime:
         request = self._admit(program, inputs, profile, timeout)
         reply = Reply(1)
         await self._submit_or_expire(Submission((request,), reply), request.deadline)
-        if request.deadline is None:
-            await reply.wait()
-        else:
-            await self._wait_until(reply, request.deadline)
+        await self._await_reply(reply, (request.key,), request.deadline)
         return reply.result(0)
 
     async def prove_detailed(
@@ -492,10 +502,7 @@ class ZkRuntime:
         request = self._admit(program, inputs, profile, timeout)
         reply = Reply(1)
         await self._submit_or_expire(Submission((request,), reply), request.deadline)
-        if request.deadline is None:
-            await reply.wait()
-        else:
-            await self._wait_until(reply, request.deadline)
+        await self._await_reply(reply, (request.key,), request.deadline)
         reply.result(0)
         return _outcome(reply, 0)
 
@@ -569,7 +576,7 @@ class ZkRuntime:
             ) from None
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             raise self._refuse_closed(1) from None
-        return ProofHandle(self, reply, request.deadline)
+        return ProofHandle(self, reply, request.deadline, request.key)
 
     # The overloads give each combination of flags its precise list type, so a caller's
     # type checker knows that ``await rt.prove_many(pairs)`` is a ``list[Receipt]``.
@@ -661,10 +668,8 @@ class ZkRuntime:
         submissions = self._batch(items, profile_name, deadline, reply, return_exceptions)
         for submission in submissions:
             await self._submit_or_expire(submission, deadline, batch=True)
-        if deadline is None:
-            await reply.wait()
-        else:
-            await self._wait_until(reply, deadline)
+        keys = [request.key for submission in submissions for request in submission.requests]
+        await self._await_reply(reply, keys, deadline)
         outcomes: list[Any] = [reply.outcome(slot) for slot in range(count)]
         if not return_exceptions:
             for slot in range(count):
@@ -795,21 +800,61 @@ class ZkRuntime:
             self._sink.emit(Rejected(type(error).__name__, count))
         return error
 
-    async def _wait_until(self, reply: Reply, deadline: float) -> None:
+    async def _await_reply(
+        self, reply: Reply, keys: Sequence[CacheKey], deadline: float | None
+    ) -> None:
+        """Wait for every answer of ``reply`` (until ``deadline``: then ``DeadlineExceeded``).
+
+        A caller that leaves first (its task is cancelled) answers what is left itself,
+        with ``ProofCancelled``, so every request still gets exactly one answer. Either
+        way, a request answered here waits for its proof no more: the cache is told, and
+        cancels a proof that no other request waits for."""
+        left = False
+        try:
+            if deadline is None:
+                await reply.wait()
+            else:
+                left = await self._wait_until(reply, deadline)
+        finally:
+            # Also on cancellation: nothing here awaits, so it runs to the end.
+            if not reply.done():
+                self._leave(reply, keys)
+            elif left:
+                self._left(keys)
+
+    def _leave(self, reply: Reply, keys: Sequence[CacheKey]) -> None:
+        """Answer ``reply``'s open slots with ``ProofCancelled`` (its caller is gone) and
+        tell the cache."""
+        error = ProofCancelled("the caller stopped waiting for this request")
+        tally = ReplyTally()
+        for slot in reply.unsettled():
+            if reply.settle(slot, error):
+                tally.record(error, time.perf_counter() - reply.started)
+        tally.flush(self._sink)
+        self._left(keys)
+
+    def _left(self, keys: Sequence[CacheKey]) -> None:
+        cache = getattr(self, "_cache", None)
+        if cache is not None:
+            cache.waiters_left(keys)
+
+    async def _wait_until(self, reply: Reply, deadline: float) -> bool:
         """Wait for ``reply`` until ``deadline``; then answer what is left with
-        ``DeadlineExceeded`` (the proof itself goes on, for others and the cache)."""
+        ``DeadlineExceeded`` and return True (the caller tells the cache, which stops the
+        proof unless another request waits for it)."""
         with anyio.CancelScope(deadline=deadline):
             await reply.wait()
         if reply.done():
-            return
+            return False
         error = DeadlineExceeded(
-            "no answer before the deadline; the proof goes on and its receipt will be cached"
+            "no answer before the deadline; the proof goes on only if another request waits for it"
         )
         tally = ReplyTally()
         for slot in reply.unsettled():
             if reply.settle(slot, error):
                 tally.record(error, time.perf_counter() - reply.started)
         tally.flush(self._sink)
+        return True
 
     # ---- for tests ----
 

@@ -51,6 +51,13 @@ gets them depends on ``RuntimeConfig.parallelism``: ``"adaptive"`` asks
 a queue runs one thread per proof), ``"sequential"``, ``"inter"`` and ``"intra"`` are the
 fixed policies the benchmark compares it with.
 
+**Cancellation.** A job's request carries the cancel token of its proof (the cache
+cancels it once no request waits for the proof). A cancelled job is dropped when it
+arrives or when it would be dispatched, and answered ``ProofCancelled``; a running one
+is passed the token, so the native prover stops within about 0.1 s and the prover
+reports ``ProofCancelled``, which frees its threads and memory reservation at once.
+Either way the metrics count it in ``proofs_cancelled``.
+
 **Supervision** (:func:`supervise`). Every actor runs under a loop that catches its
 crash, fails only the requests that actor held with ``ActorCrashed``, and restarts it
 one-for-one with fresh state and the same mailboxes. Restarts are counted together
@@ -80,6 +87,7 @@ from zkactors.errors import (
     ActorCrashed,
     DeadlineExceeded,
     MemoryBudgetExceeded,
+    ProofCancelled,
     RuntimeFailed,
     ZkActorsError,
 )
@@ -239,6 +247,8 @@ class ProverActor:
                 return
             self._current = assignment
             request = assignment.job.request
+            # The token only when there is one: a prove function need not take it then.
+            extra = {} if request.cancel is None else {"cancel": request.cancel}
             call = functools.partial(
                 self._prove,
                 request.program,
@@ -246,6 +256,7 @@ class ProverActor:
                 profile=request.key.profile,
                 threads=assignment.threads,
                 max_cycles=self._max_cycles,
+                **extra,
             )
             started = time.perf_counter()
             outcome: Outcome
@@ -490,8 +501,33 @@ class SupervisorActor:
 
     # ---- the queue ----
 
+    def _drop_cancelled(self, job: EstimatedJob, queued_seconds: float = 0.0) -> None:
+        """Answer a job whose proof nobody waits for any more, without running it."""
+        request = job.request
+        self._complete(request.key, ProofCancelled("no request waits for this proof any more"))
+        self._sink.emit(
+            ProofMeasured(
+                request.key.profile,
+                job.shape.trace_length,
+                0,
+                job.estimate,
+                None,
+                "ProofCancelled",
+                queued_seconds,
+            )
+        )
+        logger = _debug.logger()
+        if logger is not None:
+            for_request(logger, request).debug(
+                "proof.cancelled", program=request.key.program_hash[:16], running=False
+            )
+
     def _push(self, job: EstimatedJob) -> None:
         now = anyio.current_time()
+        token = job.request.cancel
+        if token is not None and token.cancelled:
+            self._drop_cancelled(job)
+            return
         refusal = self._refusal(job, now)
         if refusal is not None:
             reason = "memory" if isinstance(refusal, MemoryBudgetExceeded) else "deadline"
@@ -600,6 +636,11 @@ class SupervisorActor:
         while self._queued and self._idle and self._free_threads > 0:
             entry = self._peek_next()
             job = entry.job
+            token = job.request.cancel
+            if token is not None and token.cancelled:
+                self._take(entry)
+                self._drop_cancelled(job, anyio.current_time() - entry.arrived)
+                continue
             if not self._memory_free(job):
                 break  # the budget is full: wait for a running proof to finish
             now = anyio.current_time()
