@@ -156,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"zkactors {args.command}: error: {exc}{_hint(exc, args)}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
+        # The shell's convention for SIGINT (128 + 2); a line, not a traceback.
+        print(f"zkactors {args.command}: interrupted", file=sys.stderr)
         return 130
 
 

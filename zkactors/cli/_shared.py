@@ -8,14 +8,51 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from zkactors import programs
 from zkactors.errors import AssemblyError, InputError
 from zkactors.zkvm.assembler import assemble
 from zkactors.zkvm.program import Program
+from zkactors.zkvm.prover import CancelToken
+
+T = TypeVar("T")
+
+
+def interruptible(work: Callable[[CancelToken], T]) -> T:
+    """``work(token)`` in a worker thread, so that Ctrl-C stops it promptly.
+
+    A signal reaches Python only in the main thread, and only between bytecodes: while
+    the main thread itself is inside the native prover, Ctrl-C would wait for the proof
+    to end. Here the main thread only waits (an interruptible join); on
+    KeyboardInterrupt it cancels the token, waits the ~0.1 s the prover takes to stop
+    and free its memory, and re-raises. ``work``'s own exceptions are re-raised here.
+    """
+    token = CancelToken()
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            outcome.append(work(token))
+        except BaseException as exc:  # handed to the main thread, which re-raises it
+            failure.append(exc)
+
+    worker = threading.Thread(target=body, name="zkactors-prove", daemon=True)
+    worker.start()
+    try:
+        worker.join()
+    except KeyboardInterrupt:
+        token.cancel()
+        # A second Ctrl-C here ends the wait; the daemon thread then dies with the process.
+        worker.join()
+        raise
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 #: Exit statuses, the same for every command (scripts tell the cases apart by them).
 EXIT_OK = 0
