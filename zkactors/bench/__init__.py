@@ -29,6 +29,7 @@ BENCHMARKS = (
     "soak",
     "store",
     "fairness",
+    "cancel",
 )
 
 
