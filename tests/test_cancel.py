@@ -314,3 +314,30 @@ def _wait_for_prover_thread(pid: int) -> None:
             pass
         threading.Event().wait(0.01)
     raise AssertionError("the prove command never started its proving thread")
+
+
+@pytest.mark.anyio
+async def test_a_cancel_shutdown_stops_running_proofs_instead_of_waiting_for_them() -> None:
+    # shutdown="cancel" answers every request itself, so the running proof is stopped:
+    # with the gate never released, waiting for it would hang (fail_after only turns
+    # such a hang into a failure).
+    prover = FaultInjectingTestProver()
+    prover.hold()
+    outcomes: list[BaseException] = []
+
+    async def caller(rt: ZkRuntime) -> None:
+        try:
+            await rt.prove(FIB, (90,))
+        except zkactors.errors.ZkActorsError as exc:
+            outcomes.append(exc)
+
+    with anyio.fail_after(60):
+        async with (
+            anyio.create_task_group() as tg,
+            ZkRuntime(config(shutdown="cancel"), _prover=prover) as rt,
+        ):
+            tg.start_soon(caller, rt)
+            await wait_until(lambda: prover.calls == [(90,)])
+    assert prover.cancelled == 1
+    assert len(outcomes) == 1 and isinstance(outcomes[0], zkactors.errors.RuntimeClosed)
+    assert rt._open_channels() == 0

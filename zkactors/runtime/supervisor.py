@@ -111,6 +111,7 @@ from zkactors.runtime.metrics import (
 )
 from zkactors.runtime.replies import Outcome, ProofInfo
 from zkactors.runtime.scheduling import choose_threads, estimated_wait
+from zkactors.zkvm.prover import CancelToken
 from zkactors.zkvm.receipt import Receipt
 
 log = get_logger(__name__)
@@ -262,9 +263,7 @@ class ProverActor:
             outcome: Outcome
             grinding: float | None = None
             try:
-                # Not abandoned on cancel: a stopping runtime waits for the thread, so no
-                # prover thread outlives it.
-                result = await anyio.to_thread.run_sync(call, limiter=self._limiter)
+                result = await self._in_thread(call, request.cancel)
             except ZkActorsError as exc:
                 outcome = exc
             else:
@@ -276,6 +275,40 @@ class ProverActor:
             seconds = time.perf_counter() - started
             self._current = None
             self._report(ProverReport(self.index, assignment, outcome, seconds, grinding))
+
+    async def _in_thread(self, call: Callable[[], Any], token: CancelToken | None) -> Any:
+        """``call()`` in a worker thread. Not abandoned on cancel: a stopping runtime
+        waits for the thread, so no prover thread outlives it; but a cancelled runtime
+        (``shutdown="cancel"``, or its host's cancellation) answers every request
+        itself, so the proof's token is cancelled at once and that wait lasts only as
+        long as the native prover takes to stop."""
+        if token is None:
+            return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+        finished = False
+
+        async def cancel_when_stopping() -> None:
+            try:
+                await anyio.sleep_forever()
+            finally:
+                if not finished:  # cancelled from outside, not by the return below
+                    token.cancel()
+
+        # The call's own exception leaves the task group as it is (a task group would
+        # wrap it in an ExceptionGroup): it is caught inside and raised after.
+        result: Any = None
+        error: Exception | None = None
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(cancel_when_stopping)
+            try:
+                result = await anyio.to_thread.run_sync(call, limiter=self._limiter)
+            except Exception as exc:
+                error = exc
+            finally:
+                finished = True
+                tg.cancel_scope.cancel()
+        if error is not None:
+            raise error
+        return result
 
     def _report(self, report: ProverReport) -> None:
         # A closed stream means the supervisor has stopped and answered its jobs itself.
