@@ -54,6 +54,7 @@ def interruptible(work: Callable[[CancelToken], T]) -> T:
         raise failure[0]
     return outcome[0]
 
+
 #: Exit statuses, the same for every command (scripts tell the cases apart by them).
 EXIT_OK = 0
 #: The input was read but is not valid: a receipt that fails verification, a program that
