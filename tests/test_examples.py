@@ -67,12 +67,16 @@ def test_trio_embed(tmp_path: Path) -> None:
     assert len(rows) == 6
     assert all(row["verified"] for row in rows)
     metrics = data["metrics"]
-    # 7 requests (one abandoned by its caller), 5 distinct: the duplicate and the retried
-    # large request each joined a proof or hit the cache.
+    # 7 requests, 5 distinct: the duplicate joined a proof or hit the cache. The caller
+    # that gave up answered its own request (ProofCancelled) and its proof was stopped
+    # (or, if the cache had not taken the request yet, never started), so the retried
+    # large request was proved anew: as a miss, or by joining the stopped proof's flight
+    # before its cancellation came back (counted as coalesced, then proved again).
+    gave_up = data["gave_up"]
     assert metrics["requests"] == 7
     assert metrics["proofs"] == 5
-    assert metrics["hits"] + metrics["coalesced"] == 2
-    assert metrics["failures"] == {}
+    assert metrics["hits"] + metrics["coalesced"] in ((1, 2) if gave_up else (2,))
+    assert metrics["failures"] == ({"ProofCancelled": 1} if gave_up else {})
 
 
 def test_cache_benefit(tmp_path: Path) -> None:
