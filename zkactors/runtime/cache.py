@@ -281,9 +281,16 @@ class CacheActor:
         """Count ``submission`` as accepted: here, where it is taken from the mailbox, and
         nowhere else, since the sender cannot always tell whether it was delivered."""
         count = len(submission.requests)
-        submission.reply.mark_received(submission.offset, count)
+        reply = submission.reply
+        reply.mark_received(submission.offset, count)
         self._accepted += count
         self._dirty = True
+        # Requests their callers answered before this (a deadline, or the caller left):
+        # their answers count from now, as they are accepted (ZkRuntime._answer_here).
+        now = time.perf_counter()
+        for slot in range(submission.offset, submission.offset + count):
+            if reply.is_settled(slot):
+                self._tally.record(reply.outcome(slot), now - reply.started)
 
     async def _lookup(self, submission: Submission) -> None:
         reply = submission.reply

@@ -134,6 +134,10 @@ class Reply:
         """Whether the cache has taken the submission starting at slot ``offset``."""
         return any(start == offset for start, _ in self._received)
 
+    def is_received(self, slot: int) -> bool:
+        """Whether the cache has taken the submission that holds ``slot``."""
+        return any(start <= slot < start + count for start, count in self._received)
+
     def open_received(self) -> list[int]:
         """Received slots not answered yet (accepted requests still in flight)."""
         return [

@@ -826,12 +826,19 @@ class ZkRuntime:
         """Answer ``reply``'s open slots with ``ProofCancelled`` (its caller is gone) and
         tell the cache."""
         error = ProofCancelled("the caller stopped waiting for this request")
+        self._answer_here(reply, error)
+        self._left(keys)
+
+    def _answer_here(self, reply: Reply, error: ZkActorsError) -> None:
+        """Answer ``reply``'s open slots with ``error`` from the caller's side. An answer
+        is counted where its request is accepted, when the cache takes it: here if it
+        already has, else by the cache when it does (a request the cache never takes is
+        never accepted, and its answer is not counted either)."""
         tally = ReplyTally()
         for slot in reply.unsettled():
-            if reply.settle(slot, error):
+            if reply.settle(slot, error) and reply.is_received(slot):
                 tally.record(error, time.perf_counter() - reply.started)
         tally.flush(self._sink)
-        self._left(keys)
 
     def _left(self, keys: Sequence[CacheKey]) -> None:
         cache = getattr(self, "_cache", None)
@@ -849,11 +856,7 @@ class ZkRuntime:
         error = DeadlineExceeded(
             "no answer before the deadline; the proof goes on only if another request waits for it"
         )
-        tally = ReplyTally()
-        for slot in reply.unsettled():
-            if reply.settle(slot, error):
-                tally.record(error, time.perf_counter() - reply.started)
-        tally.flush(self._sink)
+        self._answer_here(reply, error)
         return True
 
     # ---- for tests ----
