@@ -3,6 +3,7 @@
  * Everything above the compression function (padding, buffering, prefixes) is shared,
  * so the two kernels are interchangeable block for block. */
 #include "hash.h"
+#include "cpu.h"
 
 #include <string.h>
 
@@ -181,7 +182,9 @@ int zk_sha256_has_shani(void) {
         s = cpu_has_shani() ? 2 : 1; /* idempotent, so a race only repeats the probe */
         __atomic_store_n(&shani_probe, s, __ATOMIC_RELAXED);
     }
-    return s == 2 && !__atomic_load_n(&portable_forced, __ATOMIC_RELAXED);
+    /* SHA-NI belongs to the AVX2 level and up (cpu.h): "scalar" means portable C. */
+    return s == 2 && !__atomic_load_n(&portable_forced, __ATOMIC_RELAXED) &&
+           zk_kernel_level() >= ZK_KERNELS_AVX2;
 #else
     return 0;
 #endif
@@ -459,7 +462,8 @@ int zk_sha256_has_multibuffer(void) {
         __atomic_store_n(&mb_probe, s, __ATOMIC_RELAXED);
     }
     return s == 2 && !__atomic_load_n(&portable_forced, __ATOMIC_RELAXED) &&
-           !__atomic_load_n(&multibuffer_off, __ATOMIC_RELAXED);
+           !__atomic_load_n(&multibuffer_off, __ATOMIC_RELAXED) &&
+           zk_kernel_level() >= ZK_KERNELS_AVX512;
 }
 
 /* Messages two at a time through the interleaved kernel; equal lengths, so equal plans. */
