@@ -2,9 +2,12 @@
  * ZKACTORS_KERNELS environment variable, and forceable by tests.
  *
  * Levels are ordered; a level enables every kernel family up to it:
- *   ZK_KERNELS_SCALAR  portable C everywhere (SHA-256 included: no SHA-NI)
- *   ZK_KERNELS_AVX2    AVX2 field/NTT kernels (4 lanes); SHA-NI where the CPU has it
- *   ZK_KERNELS_AVX512  AVX-512F field/NTT kernels (8 lanes); AVX-512 16-lane SHA-256
+ *   ZK_KERNELS_SCALAR  portable C field/NTT kernels
+ *   ZK_KERNELS_AVX2    AVX2 field/NTT kernels (4 lanes)
+ *   ZK_KERNELS_AVX512  AVX-512F field/NTT kernels (8 lanes); 16-lane AVX-512 SHA-256
+ * SHA-NI is used at every level where the CPU has it (zk_sha256_force_portable turns it
+ * off): so "scalar" on an AVX-512 machine is what the core did on an AVX2-only CPU with
+ * SHA-NI before it had AVX2 kernels, and "avx2" is such a CPU now.
  * ZKACTORS_KERNELS=scalar|avx2|avx512 (or auto, the default) is read once, on first use,
  * and only ever lowers the level: asking for more than the CPU has gives what it has.
  * Every kernel computes the same canonical values, so the level changes speed only;

@@ -1,8 +1,8 @@
 """Which vector kernels the native core runs, and how to choose them.
 
 The C core has three kernel levels for its field arithmetic and NTTs (``ext/cpu.h``):
-``scalar`` (portable C, and portable SHA-256), ``avx2`` (4 lanes; SHA-NI where present)
-and ``avx512`` (8 lanes; 16-lane AVX-512 SHA-256 for many messages). By default each
+``scalar`` (portable C), ``avx2`` (4 lanes) and ``avx512`` (8 lanes, and the 16-lane
+AVX-512 SHA-256 for many messages). SHA-NI is used at every level where the CPU has it. By default each
 process uses the best level its CPU supports. The environment variable
 ``ZKACTORS_KERNELS=scalar|avx2|avx512`` caps it; it is read once, when the native code
 first needs it, and asking for more than the CPU has gives what the CPU has. Every level
