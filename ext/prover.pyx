@@ -515,3 +515,37 @@ def force_kernels(level):
     cdef int code = -1 if level is None else _KERNEL_LEVELS[level]
     cdef int previous = zk_kernels_force(code)
     return None if previous < 0 else zk_kernel_name(previous).decode()
+
+
+# ---- buffer pool (ext/pool.h) ----------------------------------------------------------
+
+cdef extern from "pool.h":
+    ctypedef struct zk_pool_stats:
+        size_t idle_buffers
+        size_t idle_bytes
+        size_t hits
+        size_t misses
+        size_t cap_bytes
+    void zk_pool_get_stats(zk_pool_stats *out) nogil
+    void zk_pool_trim() nogil
+
+
+def pool_stats():
+    """The prover's buffer pool: idle buffers and their resident bytes, large requests
+    served from it (hits) or freshly mapped (misses), and the cap on idle bytes
+    (ZKACTORS_POOL_MB)."""
+    cdef zk_pool_stats st
+    zk_pool_get_stats(&st)
+    return {
+        "idle_buffers": st.idle_buffers,
+        "idle_bytes": st.idle_bytes,
+        "hits": st.hits,
+        "misses": st.misses,
+        "cap_bytes": st.cap_bytes,
+    }
+
+
+def pool_trim():
+    """Unmap every idle buffer of the pool, giving its memory back to the system."""
+    with nogil:
+        zk_pool_trim()
