@@ -71,6 +71,5 @@ def test_forcing_is_clamped_to_the_cpu_and_undone() -> None:
     with kernels.forced("scalar") as level:
         assert level == "scalar" and "avx512" not in kernels.sha256_kernel()
     assert kernels.in_use() == before
-    with pytest.raises(ValueError, match="unknown kernel level"):
-        with kernels.forced("neon"):
-            pass
+    with pytest.raises(ValueError, match="unknown kernel level"), kernels.forced("neon"):
+        pass

@@ -2,8 +2,8 @@
 
 The C core has three kernel levels for its field arithmetic and NTTs (``ext/cpu.h``):
 ``scalar`` (portable C), ``avx2`` (4 lanes) and ``avx512`` (8 lanes, and the 16-lane
-AVX-512 SHA-256 for many messages). SHA-NI is used at every level where the CPU has it. By default each
-process uses the best level its CPU supports. The environment variable
+AVX-512 SHA-256 for many messages). SHA-NI is used at every level where the CPU has it.
+By default each process uses the best level its CPU supports. The environment variable
 ``ZKACTORS_KERNELS=scalar|avx2|avx512`` caps it; it is read once, when the native code
 first needs it, and asking for more than the CPU has gives what the CPU has. Every level
 computes the same values, so receipts are byte-identical whichever runs; only speed
@@ -54,7 +54,7 @@ def sha256_kernel() -> str:
 def cpu_features() -> dict[str, Any]:
     """The CPU's model name and the instruction-set extensions the kernels care about
     (from ``/proc/cpuinfo``; empty where that is not available)."""
-    model, flags = "", set()
+    model, flags = "", set[str]()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             key, _, value = line.partition(":")
