@@ -30,12 +30,15 @@ static zk_pool_stats stats;
 static int cap_read;
 
 static size_t page_size(void) {
+    /* Computed once; racing threads store the same value, hence relaxed atomics. */
     static size_t page;
-    if (!page) {
+    size_t v = __atomic_load_n(&page, __ATOMIC_RELAXED);
+    if (!v) {
         long p = sysconf(_SC_PAGESIZE);
-        page = p > 0 ? (size_t)p : 4096;
+        v = p > 0 ? (size_t)p : 4096;
+        __atomic_store_n(&page, v, __ATOMIC_RELAXED);
     }
-    return page;
+    return v;
 }
 
 static size_t round_pages(size_t n) {
