@@ -3,6 +3,7 @@
  * Everything above the compression function (padding, buffering, prefixes) is shared,
  * so the two kernels are interchangeable block for block. */
 #include "hash.h"
+#include "cpu.h"
 
 #include <string.h>
 
@@ -181,6 +182,8 @@ int zk_sha256_has_shani(void) {
         s = cpu_has_shani() ? 2 : 1; /* idempotent, so a race only repeats the probe */
         __atomic_store_n(&shani_probe, s, __ATOMIC_RELAXED);
     }
+    /* Not tied to the kernel level (cpu.h): SHA-NI is one instruction per round, not a
+     * vector width, and CPUs without AVX-512 commonly have it. */
     return s == 2 && !__atomic_load_n(&portable_forced, __ATOMIC_RELAXED);
 #else
     return 0;
@@ -459,7 +462,8 @@ int zk_sha256_has_multibuffer(void) {
         __atomic_store_n(&mb_probe, s, __ATOMIC_RELAXED);
     }
     return s == 2 && !__atomic_load_n(&portable_forced, __ATOMIC_RELAXED) &&
-           !__atomic_load_n(&multibuffer_off, __ATOMIC_RELAXED);
+           !__atomic_load_n(&multibuffer_off, __ATOMIC_RELAXED) &&
+           zk_kernel_level() >= ZK_KERNELS_AVX512; /* 16 lanes: the AVX-512 level only */
 }
 
 /* Messages two at a time through the interleaved kernel; equal lengths, so equal plans. */

@@ -12,10 +12,11 @@
  * in place, radix-4 steps again and the last layers in registers. The
  * bit reversal swaps 32 x 32 tiles, so every memory access is to runs of 256 bytes.
  *
- * The butterflies have two kernels chosen at run time: portable scalar C, and AVX-512F
- * (8 lanes, 64x64-bit products from four 32x32 vpmuludq) behind
- * __attribute__((target)), used only when the CPU and OS support it. Both compute exactly
- * the same canonical values.
+ * The butterflies have three kernels chosen at run time (cpu.h: the CPU's best, capped by
+ * ZKACTORS_KERNELS): portable scalar C, AVX2 (4 lanes) and AVX-512F (8 lanes), the vector
+ * ones with 64x64-bit products from four 32x32 vpmuludq, behind __attribute__((target)),
+ * used only when the CPU and OS support them. All compute exactly the same canonical
+ * values.
  */
 #include "ntt.h"
 
@@ -23,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
+#include "field_avx2.h"
 #include "parallel.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -389,34 +392,159 @@ ZK_AVX512 static void reverse_scale_avx512(fe *a, size_t n, fe scale) {
 }
 #endif /* ZK_NTT_X86 */
 
+/* ------------------------------------------------------------------------------------
+ * AVX2 kernels: four lanes, field arithmetic from field_avx2.h. Same structure as the
+ * AVX-512 ones; the tail of a leaf (the last two layers, whose butterflies pair
+ * neighbouring elements) transposes 4 x 4 tiles so that each register holds one
+ * position of four radix-4 groups, and the butterfly becomes lane-wise. */
+#ifdef ZK_HAVE_AVX2_KERNELS
+
+ZK_AVX2 static void butterflies_avx2(fe *x, fe *y, const fe *w, size_t len) {
+    for (size_t j = 0; j < len; j += 4) {
+        __m256i u = v4_load(x + j), v = v4_load(y + j);
+        v4_store(x + j, v4_add(u, v));
+        v4_store(y + j, v4_mul(v4_sub(u, v), v4_load(w + j)));
+    }
+}
+
+ZK_AVX2 static void butterflies4_avx2(fe *a, size_t q, const fe *w1, const fe *w2, const fe *w3) {
+    fe *p0 = a, *p1 = a + q, *p2 = a + 2 * q, *p3 = a + 3 * q;
+    for (size_t j = 0; j < q; j += 4) {
+        __m256i x0 = v4_load(p0 + j), x1 = v4_load(p1 + j);
+        __m256i x2 = v4_load(p2 + j), x3 = v4_load(p3 + j);
+        __m256i s02 = v4_add(x0, x2), d02 = v4_sub(x0, x2), s13 = v4_add(x1, x3);
+        __m256i t = v4_mul_w4(v4_sub(x1, x3));
+        v4_store(p0 + j, v4_add(s02, s13));
+        v4_store(p1 + j, v4_mul(v4_sub(s02, s13), v4_load(w2 + j)));
+        v4_store(p2 + j, v4_mul(v4_add(d02, t), v4_load(w1 + j)));
+        v4_store(p3 + j, v4_mul(v4_sub(d02, t), v4_load(w3 + j)));
+    }
+}
+
+/* Transpose the 4 x 4 matrix of 64-bit elements whose rows are r[0..4) (an involution). */
+ZK_AVX2 static inline void transpose4(__m256i r[4]) {
+    __m256i t0 = _mm256_unpacklo_epi64(r[0], r[1]), t1 = _mm256_unpackhi_epi64(r[0], r[1]);
+    __m256i t2 = _mm256_unpacklo_epi64(r[2], r[3]), t3 = _mm256_unpackhi_epi64(r[2], r[3]);
+    r[0] = _mm256_permute2x128_si256(t0, t2, 0x20);
+    r[1] = _mm256_permute2x128_si256(t1, t3, 0x20);
+    r[2] = _mm256_permute2x128_si256(t0, t2, 0x31);
+    r[3] = _mm256_permute2x128_si256(t1, t3, 0x31);
+}
+
+ZK_AVX2 static void leaf_avx2(fe *a, unsigned log_n, const twiddle_set *tw) {
+    if (log_n < 4) {
+        leaf_scalar(a, log_n, tw);
+        return;
+    }
+    size_t n = (size_t)1 << log_n;
+    unsigned k = log_n;
+    for (; k >= 4; k -= 2) { /* radix-4 while a quarter holds at least one vector */
+        size_t q = (size_t)1 << (k - 2);
+        for (size_t base = 0; base < n; base += 4 * q)
+            butterflies4_avx2(a + base, q, tw->w[k], tw->w[k - 1], tw->w3[k]);
+    }
+    if (k == 3) {
+        __m256i w8 = v4_load(tw->w[3]);
+        for (size_t base = 0; base < n; base += 8) {
+            __m256i u = v4_load(a + base), v = v4_load(a + base + 4);
+            v4_store(a + base, v4_add(u, v));
+            v4_store(a + base + 4, v4_mul(v4_sub(u, v), w8));
+        }
+    }
+    /* The last two layers (radix-4, q = 1, twiddles 1 and w_4), four groups at a time:
+     * after the transpose r[i] holds element i of each group. n >= 16 here. */
+    for (size_t base = 0; base < n; base += 16) {
+        __m256i r[4];
+        for (int i = 0; i < 4; i++) r[i] = v4_load(a + base + 4 * i);
+        transpose4(r);
+        __m256i s02 = v4_add(r[0], r[2]), d02 = v4_sub(r[0], r[2]);
+        __m256i s13 = v4_add(r[1], r[3]), t = v4_mul_w4(v4_sub(r[1], r[3]));
+        r[0] = v4_add(s02, s13);
+        r[1] = v4_sub(s02, s13);
+        r[2] = v4_add(d02, t);
+        r[3] = v4_sub(d02, t);
+        transpose4(r);
+        for (int i = 0; i < 4; i++) v4_store(a + base + 4 * i, r[i]);
+    }
+}
+
+/* Four independent chains of four lanes, as in scale_powers_avx512. */
+ZK_AVX2 static void scale_powers_avx2(const fe *src, fe *dst, size_t n, fe start, fe base) {
+    fe lanes[16];
+    lanes[0] = start;
+    for (int c = 1; c < 16; c++) lanes[c] = f_mul(lanes[c - 1], base);
+    __m256i acc[4];
+    for (int c = 0; c < 4; c++) acc[c] = v4_load(lanes + 4 * c);
+    __m256i step = _mm256_set1_epi64x((long long)f_pow(base, 16));
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        for (int c = 0; c < 4; c++) {
+            v4_store(dst + i + 4 * c, v4_mul(v4_load(src + i + 4 * c), acc[c]));
+            acc[c] = v4_mul(acc[c], step);
+        }
+    }
+    for (int c = 0; c < 4; c++) v4_store(lanes + 4 * c, acc[c]);
+    for (int c = 0; i < n; i++, c++) dst[i] = f_mul(src[i], lanes[c]);
+}
+
+ZK_AVX2 static void reverse_scale_avx2(fe *a, size_t n, fe scale) {
+    if (n < 16) {
+        reverse_scale_scalar(a, n, scale);
+        return;
+    }
+    const __m256i s = _mm256_set1_epi64x((long long)scale);
+    a[0] = f_mul(a[0], scale);
+    size_t j = 1;
+    /* Swap a[j..j+4) with a[n-j-3..n-j], each reversed (permute 0x1B = lanes 3,2,1,0);
+     * stop before the blocks meet. */
+    for (; j + 4 <= n - j - 3; j += 4) {
+        __m256i lo = v4_load(a + j), hi = v4_load(a + n - j - 3);
+        v4_store(a + j, v4_mul(_mm256_permute4x64_epi64(hi, 0x1B), s));
+        v4_store(a + n - j - 3, v4_mul(_mm256_permute4x64_epi64(lo, 0x1B), s));
+    }
+    for (; j < n - j; j++) {
+        fe lo = a[j], hi = a[n - j];
+        a[j] = f_mul(hi, scale);
+        a[n - j] = f_mul(lo, scale);
+    }
+    a[n / 2] = f_mul(a[n / 2], scale);
+}
+#endif /* ZK_HAVE_AVX2_KERNELS */
+
 static const ntt_kernels scalar_kernels = {butterflies_scalar, butterflies4_scalar, leaf_scalar,
                                            scale_powers_scalar, reverse_scale_scalar, 1};
 #ifdef ZK_NTT_X86
 static const ntt_kernels avx512_kernels = {butterflies_avx512, butterflies4_avx512, leaf_avx512,
                                            scale_powers_avx512, reverse_scale_avx512, 8};
 #endif
+#ifdef ZK_HAVE_AVX2_KERNELS
+static const ntt_kernels avx2_kernels = {butterflies_avx2, butterflies4_avx2, leaf_avx2,
+                                         scale_powers_avx2, reverse_scale_avx2, 4};
+#endif
 
-static int force_scalar;
-
+/* The kernels of the level in use (cpu.h): chosen per transform, so a forced level takes
+ * effect at the next call. */
 static const ntt_kernels *kernels(void) {
+    switch (zk_kernel_level()) {
 #ifdef ZK_NTT_X86
-    if (!__atomic_load_n(&force_scalar, __ATOMIC_RELAXED) && __builtin_cpu_supports("avx512f"))
-        return &avx512_kernels;
+    case ZK_KERNELS_AVX512: return &avx512_kernels;
 #endif
-    return &scalar_kernels;
+#ifdef ZK_HAVE_AVX2_KERNELS
+    case ZK_KERNELS_AVX2: return &avx2_kernels;
+#endif
+    default: return &scalar_kernels;
+    }
 }
 
+/* Kept for callers of the two-path API: "not scalar" means the best level the CPU has. */
 int zk_ntt_force_scalar(int force) {
-    return __atomic_exchange_n(&force_scalar, force ? 1 : 0, __ATOMIC_RELAXED);
+    int previous = zk_kernels_force(force ? ZK_KERNELS_SCALAR : -1);
+    return previous == ZK_KERNELS_SCALAR;
 }
 
-int zk_ntt_has_avx512(void) {
-#ifdef ZK_NTT_X86
-    return __builtin_cpu_supports("avx512f") ? 1 : 0;
-#else
-    return 0;
-#endif
-}
+int zk_ntt_has_avx512(void) { return zk_cpu_level() >= ZK_KERNELS_AVX512; }
+
+int zk_ntt_has_avx2(void) { return zk_cpu_level() >= ZK_KERNELS_AVX2; }
 
 /* ------------------------------------------------------------------------------------
  * The DIF core, optionally spread over threads. */

@@ -41,10 +41,12 @@ int zk_coset_intt_threaded(fe *values, unsigned log_n, fe offset, unsigned threa
 
 /* zk_batch_inverse and zk_batch_inverse_ext accept out == values (in place). */
 
-/* 1 when the AVX-512 butterflies are available on this CPU. */
+/* 1 when the AVX-512 (AVX2) butterflies are available on this CPU. Which ones are used is
+ * cpu.h's kernel level. */
 int zk_ntt_has_avx512(void);
-/* Force the portable scalar kernels (tests compare both paths); returns the previous
- * setting. */
+int zk_ntt_has_avx2(void);
+/* Force the portable scalar kernels (force != 0), or return to the environment's choice
+ * (force == 0); returns 1 if scalar was forced before. zk_kernels_force chooses any level. */
 int zk_ntt_force_scalar(int force);
 
 #endif

@@ -510,3 +510,68 @@ cdef fe3 _canon3(object v) except *:
         r.c1 = 0
         r.c2 = 0
     return r
+
+
+# ---- kernel level (ext/cpu.h) ----------------------------------------------------------
+
+cdef extern from "cpu.h":
+    int zk_cpu_level() nogil
+    int zk_kernel_level() nogil
+    int zk_kernels_force(int level) nogil
+    const char *zk_kernel_name(int level) nogil
+
+_KERNEL_LEVELS = {"scalar": 0, "avx2": 1, "avx512": 2}
+
+
+def cpu_kernels():
+    """The best kernel level this CPU supports: "scalar", "avx2" or "avx512"."""
+    return zk_kernel_name(zk_cpu_level()).decode()
+
+
+def kernels_in_use():
+    """The kernel level this module's C code uses now (forced, else ZKACTORS_KERNELS, else
+    the CPU's best)."""
+    return zk_kernel_name(zk_kernel_level()).decode()
+
+
+def force_kernels(level):
+    """Force a kernel level ("scalar", "avx2", "avx512"; clamped to the CPU's) or None to
+    return to the environment's choice, in this module only; returns the previously
+    forced level or None. For tests and benchmarks that compare paths."""
+    cdef int code = -1 if level is None else _KERNEL_LEVELS[level]
+    cdef int previous = zk_kernels_force(code)
+    return None if previous < 0 else zk_kernel_name(previous).decode()
+
+
+# ---- buffer pool (ext/pool.h) ----------------------------------------------------------
+
+cdef extern from "pool.h":
+    ctypedef struct zk_pool_stats:
+        size_t idle_buffers
+        size_t idle_bytes
+        size_t hits
+        size_t misses
+        size_t cap_bytes
+    void zk_pool_get_stats(zk_pool_stats *out) nogil
+    void zk_pool_trim() nogil
+
+
+def pool_stats():
+    """The prover's buffer pool: idle buffers and their resident bytes, large requests
+    served from it (hits) or freshly mapped (misses), and the cap on idle bytes
+    (ZKACTORS_POOL_MB)."""
+    cdef zk_pool_stats st
+    zk_pool_get_stats(&st)
+    return {
+        "idle_buffers": st.idle_buffers,
+        "idle_bytes": st.idle_bytes,
+        "hits": st.hits,
+        "misses": st.misses,
+        "cap_bytes": st.cap_bytes,
+    }
+
+
+def pool_trim():
+    """Unmap every idle buffer of the pool, giving its memory back to the system."""
+    with nogil:
+        zk_pool_trim()

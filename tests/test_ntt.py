@@ -1,8 +1,9 @@
 """NTTs, LDE, batch inversion and polynomial evaluation against Python definitions.
 
 Small sizes are checked against the O(n²) DFT itself; larger ones (up to 2^16) by round
-trips and spot evaluations. Every check runs on both butterfly kernels: the portable
-scalar one and, where the CPU has it, AVX-512.
+trips and spot evaluations. Every check runs on every butterfly kernel level the CPU has:
+portable scalar, AVX2 and AVX-512 (forced in this process through the kernel switch, so a
+machine with AVX-512 still tests the AVX2 path).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from zkactors import kernels
 from zkactors._native import primitives as prim
 from zkactors.field import root_of_unity
 
@@ -22,13 +24,13 @@ P = 2**64 - 2**32 + 1
 elements = st.one_of(st.integers(0, P - 1), st.sampled_from([0, 1, P - 1, 2**32, 2**63]))
 
 
-@pytest.fixture(params=["scalar", "avx512"], autouse=True)
+@pytest.fixture(params=["scalar", "avx2", "avx512"], autouse=True)
 def kernel(request: pytest.FixtureRequest) -> Iterator[str]:
-    if request.param == "avx512" and not prim.ntt_has_avx512():
-        pytest.skip("this CPU has no AVX-512")
-    previous = prim.ntt_force_scalar(request.param == "scalar")
-    yield str(request.param)
-    prim.ntt_force_scalar(previous)
+    if request.param not in kernels.available():
+        pytest.skip(f"this CPU has no {request.param}")
+    with kernels.forced(str(request.param)) as level:
+        assert level == request.param and prim.kernels_in_use() == level
+        yield level
 
 
 def evaluate(coeffs: list[int], x: int) -> int:
@@ -94,13 +96,14 @@ def test_threaded_and_kernel_results_are_identical(log_n: int) -> None:
     prim.coset_ntt(one, 7, threads=1)
     prim.coset_ntt(two, 7, threads=2)
     assert one == two
-    previous = prim.ntt_force_scalar(True)
-    try:
-        scalar = u64(coeffs)
-        prim.coset_ntt(scalar, 7)
-    finally:
-        prim.ntt_force_scalar(previous)
-    assert scalar == one
+    for level in kernels.available():
+        with kernels.forced(level):
+            other = u64(coeffs)
+            prim.coset_ntt(other, 7)
+            assert other == one, level
+            lde = prim.lde([u64(coeffs[:1024]), u64(coeffs[1024:2048])], 3, 7, threads=2)
+        with kernels.forced("scalar"):
+            assert lde == prim.lde([u64(coeffs[:1024]), u64(coeffs[1024:2048])], 3, 7)
 
 
 @pytest.mark.parametrize(("log_t", "log_blowup"), [(0, 0), (0, 3), (1, 1), (3, 0), (3, 2), (5, 3)])

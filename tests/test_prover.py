@@ -10,6 +10,7 @@ from __future__ import annotations
 import array
 import os
 import threading
+from collections.abc import Iterator
 
 import oracle_prover as oracle
 import pytest
@@ -17,7 +18,7 @@ from hypothesis import given, settings
 from zkvm_strategies import programs_with_inputs
 
 import zkactors
-from zkactors import programs
+from zkactors import kernels, programs
 from zkactors._native import prover as native
 from zkactors.errors import ExecutionError, InputError, ProfileError, ProvingError
 from zkactors.zkvm import interpreter
@@ -39,12 +40,23 @@ LIBRARY = [
 ]
 
 
+@pytest.fixture(params=kernels.LEVELS)
+def kernel_level(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run the test on one kernel level (scalar, AVX2, AVX-512), forced in every native
+    module; levels this CPU lacks are skipped."""
+    if request.param not in kernels.available():
+        pytest.skip(f"this CPU has no {request.param}")
+    with kernels.forced(str(request.param)) as level:
+        yield level
+
+
 def _load(name: str, inputs: list[int]) -> tuple[Program, list[int]]:
     program = programs.load(name)
     return program, inputs[: program.n_inputs]
 
 
 @pytest.mark.parametrize(("name", "inputs"), LIBRARY)
+@pytest.mark.usefixtures("kernel_level")
 def test_identical_to_the_oracle_prover(name: str, inputs: list[int]) -> None:
     program, inputs = _load(name, inputs)
     receipt = prove(program, inputs, profile="test")
@@ -52,6 +64,7 @@ def test_identical_to_the_oracle_prover(name: str, inputs: list[int]) -> None:
 
 
 @pytest.mark.parametrize("profile", ["default", "high"])
+@pytest.mark.usefixtures("kernel_level")
 def test_identical_to_the_oracle_prover_on_secure_profiles(profile: str) -> None:
     program = programs.load("fib")
     receipt = prove(program, [3], profile=profile)
@@ -189,6 +202,7 @@ def test_prove_with_trace_on_the_honest_trace_is_prove() -> None:
 
 
 @pytest.mark.parametrize("profile", ["test", "default"])
+@pytest.mark.usefixtures("kernel_level")
 def test_prove_with_trace_on_a_forged_trace_is_the_oracle_forgery(profile: str) -> None:
     program = programs.load("fib")
     forged = oracle.forged_trace(program, [5], flip_branch_at=2)
@@ -269,6 +283,7 @@ def test_concurrent_proofs_do_not_interfere() -> None:
     assert got == expected
 
 
+@pytest.mark.usefixtures("kernel_level")
 def test_threads_do_not_change_default_profile_receipts() -> None:
     """Large enough (N >= 2^14) that the threaded paths run, grinding included."""
     program = programs.load("fib")
@@ -287,6 +302,7 @@ def test_threads_do_not_change_default_profile_receipts() -> None:
         (".input x\n.output y\nloop: jnz x, skip\nskip: inv y, x\nhalt\n", [7]),
     ],
 )
+@pytest.mark.usefixtures("kernel_level")
 def test_edge_shaped_programs_match_the_oracle(source: str, inputs: list[int]) -> None:
     program = assemble(source)
     receipt = prove(program, inputs, profile="test", threads=2)

@@ -41,6 +41,9 @@ class BenchResult:
     columns: tuple[str, ...]
     rows: tuple[dict[str, Any], ...]
     notes: tuple[str, ...] = ()
+    #: What the figures depend on beyond the machine (e.g. the kernels in use): shown
+    #: under the table's title and written to the JSON as "context".
+    context: dict[str, Any] = attrs.field(factory=dict)
 
 
 def int_list(text: str) -> tuple[int, ...]:
@@ -84,6 +87,7 @@ def payload(result: BenchResult) -> dict[str, Any]:
         "benchmark": result.name,
         "machine": machine(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "context": result.context,
         "rows": list(result.rows),
         "notes": list(result.notes),
     }
@@ -94,7 +98,8 @@ def report(result: BenchResult, json_path: Path | None) -> Path:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"zkactors bench {result.name}")
+    caption = "; ".join(f"{key}: {_fmt_context(value)}" for key, value in result.context.items())
+    table = Table(title=f"zkactors bench {result.name}" + (f"\n{caption}" if caption else ""))
     for column in result.columns:
         table.add_column(column, justify="right" if _numeric(result.rows, column) else "left")
     for row in result.rows:
@@ -108,6 +113,14 @@ def report(result: BenchResult, json_path: Path | None) -> Path:
     path.write_text(json.dumps(payload(result), indent=2) + "\n")
     console.print(f"wrote {path}")
     return path
+
+
+def _fmt_context(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_fmt_context(v)}" for k, v in value.items() if v not in ("", []))
+    if isinstance(value, list | tuple):
+        return " ".join(str(v) for v in value)
+    return str(value)
 
 
 def _numeric(rows: Sequence[dict[str, Any]], column: str) -> bool:
