@@ -36,6 +36,7 @@ ShutdownMode = Literal["drain", "cancel"]
 Parallelism = Literal["adaptive", "sequential", "inter", "intra"]
 PARALLELISM_MODES: tuple[str, ...] = ("adaptive", "sequential", "inter", "intra")
 Calibrate = Literal["startup", "off"]
+Fallback = Literal["local", "fail"]
 
 
 def available_cores() -> int:
@@ -176,6 +177,17 @@ def _optional_positive_seconds(_: Any, attribute: attrs.Attribute[Any], value: o
         _positive_seconds(_, attribute, value)
 
 
+def _dask_scheduler(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    from zkactors.runtime.cluster import check_scheduler
+
+    check_scheduler(value)  # raises ConfigError, naming the value
+
+
+def _fallback(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in ("local", "fail"):
+        raise ConfigError(f"{attribute.name} must be 'local' or 'fail', got {value!r}")
+
+
 def _shutdown_mode(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
     if value not in ("drain", "cancel"):
         raise ConfigError(f"{attribute.name} must be 'drain' or 'cancel', got {value!r}")
@@ -266,6 +278,18 @@ class RuntimeConfig:
         ``profile``: the security profile of requests that do not name one;
         ``max_cycles``: the cycle limit of every run.
 
+    Cluster (see ``zkactors.runtime.cluster``; needs ``zkactors[dask]``)
+        ``dask_scheduler``: ``None`` (default: proofs run in worker threads of this
+        process), ``"local"`` (the runtime starts and owns a Dask ``LocalCluster`` of
+        worker processes, one per core) or a scheduler address (``"tcp://host:8786"``):
+        every proof is then a task on that cluster, at most ``max_parallel`` at once, in
+        the supervisor's order; each receipt a worker returns is verified here before
+        it is cached or returned. ``fallback``: when the cluster cannot be used (its
+        scheduler is unreachable or lost, a task's workers kept dying, a receipt did
+        not verify), ``"local"`` (default) proves in this process instead, counts and
+        logs it and tries the cluster again later; ``"fail"`` answers with
+        ``ClusterError`` (and refuses to start if the scheduler is unreachable then).
+
     Lifecycle
         ``shutdown``: ``"drain"`` (leaving the ``async with`` block finishes accepted
         work) or ``"cancel"`` (unfinished requests are answered with ``RuntimeClosed`` at
@@ -311,6 +335,9 @@ class RuntimeConfig:
 
     profile: str = attrs.field(default=profiles.DEFAULT, validator=_profile_name)
     max_cycles: int = attrs.field(default=2**22, validator=_int_in(1))
+
+    dask_scheduler: str | None = attrs.field(default=None, validator=_dask_scheduler)
+    fallback: Fallback = attrs.field(default="local", validator=_fallback)
 
     shutdown: ShutdownMode = attrs.field(default="drain", validator=_shutdown_mode)
     max_restarts: int = attrs.field(default=5, validator=_int_in(0))

@@ -434,6 +434,10 @@ class MetricsSnapshot:
     restart_actors: tuple[str, ...] = ()
     store_latency_buckets: tuple[int, ...] = ()
     proofs_cancelled: int = 0
+    #: With ``RuntimeConfig(dask_scheduler=...)``: the cluster's figures (proofs per
+    #: worker, submit-to-start and transfer seconds, retries, fallbacks; see
+    #: ``zkactors.runtime.cluster.ClusterProver.figures``); empty without a cluster.
+    cluster: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
 
     @property
     def hit_rate(self) -> float:
@@ -495,6 +499,8 @@ class MetricsActor:
         #: ``proving_cpu`` -> (wall, cpu) seconds while proving; ``memory`` -> (reserved,
         #: peak reserved) bytes.
         self.probes: dict[str, Callable[[], tuple[float, float]]] = {}
+        #: The cluster's figures, when the runtime proves on one (set by the runtime).
+        self.cluster_probe: Callable[[], Mapping[str, Any]] | None = None
         self._parallelism = parallelism
         self._memory_budget = memory_budget_bytes
         self._cores = _cores()
@@ -777,6 +783,7 @@ class MetricsActor:
             restart_actors=tuple(self._actor_names),
             store_latency_buckets=tuple(self._store_buckets),
             proofs_cancelled=self._proofs_cancelled,
+            cluster=self.cluster_probe() if self.cluster_probe is not None else {},
         )
 
 

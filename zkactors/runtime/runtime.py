@@ -47,6 +47,7 @@ from types import TracebackType
 from typing import Any, Literal, Self, overload
 
 import anyio
+import attrs
 from anyio.abc import TaskGroup, TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -61,6 +62,7 @@ from zkactors.errors import (
     ZkActorsError,
 )
 from zkactors.runtime.cache import CacheActor
+from zkactors.runtime.cluster import ClusterProver
 from zkactors.runtime.config import RuntimeConfig
 from zkactors.runtime.costmodel import CalibratedCostModel, CostModel
 from zkactors.runtime.estimator import EstimatorActor, ExecuteFn, estimate_job
@@ -182,6 +184,7 @@ class ZkRuntime:
         self._execute = _execute
         self._store_override = _store
         self._store_front: StoreFront | None = None
+        self._cluster: ClusterProver | None = None
         self._state = "new"
         self._failure: RuntimeFailed | None = None
         metrics_send, metrics_receive = anyio.create_memory_object_stream[Any](
@@ -224,6 +227,8 @@ class ZkRuntime:
         self._state = "starting"
         if self._calibrate_model:
             await self._calibrate()
+        if self._config.dask_scheduler is not None:
+            await self._start_cluster()
         self._wire()
         self._task_group: TaskGroup = anyio.create_task_group()
         await self._task_group.__aenter__()
@@ -255,10 +260,13 @@ class ZkRuntime:
         try:
             await self._task_group.__aexit__(None, None, None)
         finally:
+            if self._cluster is not None:
+                await self._cluster.close()
             if self._state != "failed":
                 self._state = "stopped"
-            if self._calibrate_model and self._prover is None:
-                # Real proofs only: a test prover's times say nothing about the machine.
+            if self._calibrate_model and self._prover is None and self._cluster is None:
+                # Real local proofs only: a test prover's times, or a cluster's, say
+                # nothing about this machine.
                 from zkactors.runtime.calibration import learn
 
                 assert isinstance(self._cost_model, CalibratedCostModel)
@@ -289,6 +297,30 @@ class ZkRuntime:
         model.calibrate(
             [*calibration.samples, *learned()], hash_seconds=calibration.hash_seconds or None
         )
+
+    async def _start_cluster(self) -> None:
+        """Connect to the Dask cluster (starting a LocalCluster for ``"local"``).
+
+        :raises ClusterError: it is unreachable and ``config.fallback == "fail"``.
+        """
+        from zkactors.runtime.cluster import ClusterProver
+
+        config = self._config
+        assert config.dask_scheduler is not None
+        cluster = ClusterProver(
+            config.dask_scheduler,
+            fallback=config.fallback,
+            prove=self._prover if self._prover is not None else _native_prover(),
+            local_parallel=config.prover_threads,
+            max_parallel=config.max_parallel,
+        )
+        try:
+            await cluster.start()
+        except BaseException:
+            self._state = "stopped"
+            await cluster.close()
+            raise
+        self._cluster = cluster
 
     def _wire(self) -> None:
         config = self._config
@@ -337,14 +369,20 @@ class ZkRuntime:
             model=self._cost_model,
             execute=execute,
         )
+        # On a cluster each proof takes one slot of max_parallel and its worker's threads:
+        # the supervisor's thread budget then counts proofs in flight ("inter").
+        supervisor_config = config
+        if self._cluster is not None:
+            supervisor_config = attrs.evolve(config, parallelism="inter")
         self._supervisor = SupervisorActor(
-            config,
+            supervisor_config,
             estimated_receive,
             completions_send,
             feedback_send,
             sink,
             self._supervision,
             prove,
+            self._cluster,
         )
         metrics_receive = self._metrics_receive
         self._metrics._queues.update(
@@ -369,6 +407,8 @@ class ZkRuntime:
                 *(f"prover-{index}" for index in range(config.max_parallel)),
             ]
         )
+        if self._cluster is not None:
+            self._metrics.cluster_probe = self._cluster.figures
         self._metrics.probes.update(
             {
                 "proving_cpu": self._supervisor.proving_cpu_probe,

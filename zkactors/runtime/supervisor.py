@@ -120,6 +120,10 @@ log = get_logger(__name__)
 #: the prover's stats (``zkactors.zkvm.prover.ProveStats``, whose grinding time the cost
 #: model separates from the rest).
 ProveFn = Callable[..., Any]
+#: The seam where a proof runs: ``await run(program, inputs, *, profile, threads,
+#: max_cycles)`` returns what a :data:`ProveFn` returns. None: a worker thread of this
+#: process; the runtime passes ``zkactors.runtime.cluster.ClusterProver`` for a cluster.
+RunProof = Callable[..., Any]
 _debug = DebugEvents(__name__)
 
 
@@ -230,6 +234,7 @@ class ProverActor:
         prove: ProveFn,
         limiter: anyio.CapacityLimiter,
         max_cycles: int,
+        run: RunProof | None = None,
     ) -> None:
         self.index = index
         self.name = f"prover-{index}"
@@ -238,6 +243,7 @@ class ProverActor:
         self._prove = prove
         self._limiter = limiter
         self._max_cycles = max_cycles
+        self._run = run
         self._current: ProverAssignment | None = None
 
     async def run(self) -> None:
@@ -251,7 +257,7 @@ class ProverActor:
             # The token only when there is one: a prove function need not take it then.
             extra = {} if request.cancel is None else {"cancel": request.cancel}
             call = functools.partial(
-                self._prove,
+                self._run or self._prove,
                 request.program,
                 request.key.inputs,
                 profile=request.key.profile,
@@ -263,7 +269,11 @@ class ProverActor:
             outcome: Outcome
             grinding: float | None = None
             try:
-                result = await self._in_thread(call, request.cancel)
+                if self._run is not None:
+                    # Elsewhere (a cluster): the runner watches the token itself.
+                    result = await call()
+                else:
+                    result = await self._in_thread(call, request.cancel)
             except ZkActorsError as exc:
                 outcome = exc
             else:
@@ -371,6 +381,7 @@ class SupervisorActor:
         sink: MetricsSink,
         supervision: Supervision,
         prove: ProveFn,
+        run: RunProof | None = None,
     ) -> None:
         self._config = config
         self._mode = config.parallelism
@@ -383,6 +394,7 @@ class SupervisorActor:
         self._sink = sink
         self._supervision = supervision
         self._prove = prove
+        self._run = run
         self._limiter = anyio.CapacityLimiter(config.max_parallel)
         self.feedback_dropped = 0
         # Proving-time CPU accounting survives restarts: it describes the process.
@@ -427,6 +439,7 @@ class SupervisorActor:
                     self._prove,
                     self._limiter,
                     self._config.max_cycles,
+                    self._run,
                 )
             )
 
@@ -911,6 +924,7 @@ __all__ = [
     "Actor",
     "ProverActor",
     "RestartIntensity",
+    "RunProof",
     "Supervision",
     "SupervisorActor",
     "supervise",
