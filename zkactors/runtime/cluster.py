@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import re
 import threading
 import time
@@ -53,6 +52,7 @@ import attrs
 from zkactors import profiles
 from zkactors._logging import get_logger
 from zkactors.errors import ClusterError, ConfigError, ProvingError, ZkActorsError
+from zkactors.runtime.config import available_cores
 from zkactors.zkvm.program import Program
 from zkactors.zkvm.receipt import Receipt
 
@@ -221,14 +221,17 @@ class ClusterProver:
         self._cluster: Any = None
         self._address: str | None = None if scheduler == "local" else scheduler
         self._next_attempt = 0.0
-        self._connecting = False
+        self._reconnecting: threading.Thread | None = None
+        self._fresh: Any = None  # a client a reconnect made, for the next proof to take
         self._closed = False
+        self._closing: list[threading.Thread] = []
         # Threads that wait for results: one per proof in flight, and one to connect.
         self._waiters = anyio.CapacityLimiter(max_parallel + 1)
         self._lock = threading.Lock()
         self._starts: dict[str, int] = {}
         # Figures (event loop only).
         self.proofs = 0
+        self.started = 0  # proofs workers said they started (retries included)
         self.by_worker: dict[str, int] = {}
         self.retries = 0
         self.fallbacks = 0
@@ -260,25 +263,42 @@ class ClusterProver:
         """
         _import_distributed()
         try:
-            await self._connect()
+            self._client = await anyio.to_thread.run_sync(
+                self._connect_blocking, limiter=self._waiters
+            )
         except _Lost as exc:
             if self.fallback == "fail":
                 raise ClusterError(str(exc)) from exc.__cause__
+            self.faults["unreachable"] = self.faults.get("unreachable", 0) + 1
             log.warning("cluster.unreachable", scheduler=self.scheduler, error=str(exc))
-
-    async def _connect(self) -> None:
-        """Connect (in a worker thread); raises ``_Lost`` saying why it could not."""
-        self._connecting = True
-        try:
-            client = await anyio.to_thread.run_sync(self._connect_blocking, limiter=self._waiters)
-        finally:
-            self._connecting = False
             self._next_attempt = time.monotonic() + RECONNECT_SECONDS
-        if self._closed:  # the runtime stopped meanwhile: nobody will close it later
-            await anyio.to_thread.run_sync(functools.partial(_close_quietly, client))
-            raise _Lost("the runtime stopped")
-        self._client = client
-        log.info("cluster.connected", scheduler=self._address)
+        else:
+            log.info("cluster.connected", scheduler=self._address)
+
+    def _start_reconnect(self) -> None:
+        """Try the scheduler again in a thread of its own, at most every
+        RECONNECT_SECONDS and one attempt at a time: no proof waits for it (they are made
+        locally meanwhile); the next proof after it succeeded uses the cluster again."""
+        if self._closed or self._reconnecting is not None:
+            return
+        if time.monotonic() < self._next_attempt:
+            return
+        self._next_attempt = time.monotonic() + RECONNECT_SECONDS
+        thread = threading.Thread(target=self._reconnect, name="zkactors-dask-reconnect")
+        self._reconnecting = thread
+        thread.start()
+
+    def _reconnect(self) -> None:
+        try:
+            client = self._connect_blocking()
+        except _Lost as exc:
+            log.debug("cluster.reconnect_failed", error=str(exc))
+            client = None
+        with self._lock:
+            if client is not None and not self._closed:
+                self._fresh, client = client, None
+        # A stopping runtime will not take it: close it here.
+        _close_quietly(client)
 
     def _connect_blocking(self) -> Any:
         distributed = _import_distributed()
@@ -287,13 +307,17 @@ class ClusterProver:
                 # Processes, not threads: one proof's crash or memory cannot take the
                 # runtime down, which is the point of "local". No dashboard: it would
                 # bind a port nobody asked for.
-                cores = self._n_workers or max(1, os.cpu_count() or 1)
+                cores = self._n_workers or available_cores()
                 self._cluster = distributed.LocalCluster(
                     n_workers=cores,
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
                     silence_logs=logging.CRITICAL,
+                    # The scheduler serves HTTP (health checks) even without a dashboard,
+                    # by default on 8787: any free port instead, so two runtimes on one
+                    # machine neither collide nor warn.
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"},
                 )
                 self._address = self._cluster.scheduler_address
             client = distributed.Client(
@@ -317,16 +341,26 @@ class ClusterProver:
         key = str(message.get("key"))
         with self._lock:
             self._starts[key] = self._starts.get(key, 0) + 1
+            self.started += 1
 
     async def close(self) -> None:
         """Close the client and the LocalCluster the runtime started (bounded)."""
-        self._closed = True
+        with self._lock:
+            self._closed = True
+            fresh, self._fresh = self._fresh, None
         client, cluster = self._client, self._cluster
         self._client = self._cluster = None
-        with anyio.move_on_after(CLOSE_TIMEOUT, shield=True):
-            await anyio.to_thread.run_sync(
-                functools.partial(_close_quietly, client, cluster), abandon_on_cancel=True
-            )
+        reconnecting = self._reconnecting
+
+        def close() -> None:
+            if reconnecting is not None:  # bounded by the connect timeout
+                reconnecting.join(self._connect_timeout + 1.0)
+            _close_quietly(fresh, client, cluster)
+            for closing in self._closing:
+                closing.join(CLOSE_TIMEOUT)
+
+        with anyio.move_on_after(2 * CLOSE_TIMEOUT + self._connect_timeout, shield=True):
+            await anyio.to_thread.run_sync(close, abandon_on_cancel=True)
 
     # ---- one proof ----
 
@@ -349,40 +383,47 @@ class ClusterProver:
         if self.fallback == "fail":
             raise ClusterError(f"the proof could not be made on the Dask cluster: {reason}")
         self.fallbacks += 1
-        log.warning(
-            "cluster.fallback", scheduler=self._address or self.scheduler, reason=reason
-        )
+        log.warning("cluster.fallback", scheduler=self._address or self.scheduler, reason=reason)
         call = functools.partial(
             self._prove, program, inputs, profile=profile, threads=threads, max_cycles=max_cycles
         )
         # Not abandoned on cancel, as the runtime's own prover threads.
         return await anyio.to_thread.run_sync(call, limiter=self._local_limiter)
 
-    async def _client_now(self) -> Any:
-        """A connected client, or ``_Lost``; reconnects at most every RECONNECT_SECONDS
-        (one attempt at a time; proofs meanwhile do not wait for it)."""
+    def _client_now(self) -> Any:
+        """A connected client, or ``_Lost`` (after asking for a reconnect)."""
+        if self._reconnecting is not None and not self._reconnecting.is_alive():
+            self._reconnecting = None
+        with self._lock:
+            fresh, self._fresh = self._fresh, None
+        if fresh is not None:
+            # Reconnects start only once the old client was dropped as down.
+            self._drop_client_if_down()
+            self._client = fresh
+            log.info("cluster.reconnected", scheduler=self._address)
         if self.connected:
             return self._client
         if self._closed:
             raise _Lost("the runtime is stopping")
-        if self._connecting or time.monotonic() < self._next_attempt:
-            raise _Lost(f"the Dask scheduler at {self._address or self.scheduler} is unreachable")
         self._drop_client_if_down()
-        await self._connect()
-        return self._client
+        self._start_reconnect()
+        raise _Lost(f"the Dask scheduler at {self._address or self.scheduler} is unreachable")
 
     def _drop_client_if_down(self) -> None:
         client = self._client
         if client is not None and client.status != "running":
             self._client = None
             self.faults["disconnected"] = self.faults.get("disconnected", 0) + 1
-            # Closing a client whose scheduler is gone may wait for its timeouts: not here.
-            threading.Thread(target=_close_quietly, args=(client,), daemon=True).start()
+            # Closing a client whose scheduler is gone may wait for its timeouts: not on
+            # the event loop. close() joins these threads.
+            closing = threading.Thread(target=_close_quietly, args=(client,), daemon=True)
+            self._closing.append(closing)
+            closing.start()
 
     async def _remote(
         self, program: Program, inputs: Sequence[int], profile: str, max_cycles: int
     ) -> tuple[Receipt, RemoteStats]:
-        client = await self._client_now()
+        client = self._client_now()
         key = f"zkactors-prove-{uuid.uuid4().hex}"
         cancel = threading.Event()
         submitted = time.time()
@@ -456,7 +497,9 @@ class ClusterProver:
                     return dict(future.result(timeout=_POLL_SECONDS))
                 except TimeoutError:
                     if client.status not in ("running", "connecting"):
-                        raise _Lost(f"the connection to the scheduler closed ({client.status})")
+                        raise _Lost(
+                            f"the connection to the scheduler closed ({client.status})"
+                        ) from None
                     continue
         except distributed.KilledWorker as exc:
             raise _Lost(f"the workers running it kept dying ({exc})") from exc
@@ -491,6 +534,7 @@ class ClusterProver:
             "connected": self.connected,
             "workers_at_connect": self._workers,
             "proofs": self.proofs,
+            "started": self.started,
             "proofs_by_worker": dict(self.by_worker),
             "retries": self.retries,
             "fallbacks": self.fallbacks,

@@ -289,6 +289,8 @@ class RuntimeConfig:
         not verify), ``"local"`` (default) proves in this process instead, counts and
         logs it and tries the cluster again later; ``"fail"`` answers with
         ``ClusterError`` (and refuses to start if the scheduler is unreachable then).
+        ``dask_connect_timeout``: seconds a connection to the scheduler may take before
+        it counts as unreachable.
 
     Lifecycle
         ``shutdown``: ``"drain"`` (leaving the ``async with`` block finishes accepted
@@ -338,6 +340,7 @@ class RuntimeConfig:
 
     dask_scheduler: str | None = attrs.field(default=None, validator=_dask_scheduler)
     fallback: Fallback = attrs.field(default="local", validator=_fallback)
+    dask_connect_timeout: float = attrs.field(default=5.0, validator=_positive_seconds)
 
     shutdown: ShutdownMode = attrs.field(default="drain", validator=_shutdown_mode)
     max_restarts: int = attrs.field(default=5, validator=_int_in(0))

@@ -313,6 +313,7 @@ class ZkRuntime:
             prove=self._prover if self._prover is not None else _native_prover(),
             local_parallel=config.prover_threads,
             max_parallel=config.max_parallel,
+            connect_timeout=config.dask_connect_timeout,
         )
         try:
             await cluster.start()
