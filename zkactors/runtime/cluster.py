@@ -39,6 +39,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import sys
 import threading
 import time
 import uuid
@@ -152,25 +153,53 @@ class _Lost(Exception):
     ``ClusterError``."""
 
 
+#: The loggers ``import distributed`` gives a stderr handler of its own (and cuts off
+#: from the application's handlers with ``propagate = False``).
+_DASK_LOGGERS = (
+    "distributed",
+    "distributed.client",
+    "distributed.gc",
+    "bokeh",
+    "tornado",
+    "tornado.application",
+)
+
+
 def _quiet_dask_logging() -> None:
-    """Make Dask as quiet as the library: ``import distributed`` gives its logger a
-    stderr handler of its own; route its records through stdlib logging instead (a
-    NullHandler keeps Python's last-resort handler from printing them), so they are shown
-    only where the application configured logging."""
-    logger = logging.getLogger("distributed")
-    for handler in list(logger.handlers):
-        if isinstance(handler, logging.StreamHandler) and not isinstance(
-            handler, logging.FileHandler
-        ):
+    """Make Dask as quiet as the library: remove the stderr handler ``import distributed``
+    installed (recognised by its own format string, so an application's handlers stay)
+    and let the records propagate, so they are shown only where the application
+    configured logging; a NullHandler keeps Python's last-resort handler from printing
+    them meanwhile."""
+    import dask
+
+    dask_format = dask.config.get("distributed.admin.log-format", None)
+    for name in _DASK_LOGGERS:
+        logger = logging.getLogger(name)
+        ours = [
+            handler
+            for handler in logger.handlers
+            if type(handler) is logging.StreamHandler
+            and handler.stream is sys.stderr
+            and handler.formatter is not None
+            and handler.formatter._fmt == dask_format
+        ]
+        if not ours:
+            continue
+        for handler in ours:
             logger.removeHandler(handler)
-    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
         logger.addHandler(logging.NullHandler())
-    logger.propagate = True
-    if logger.level < logging.WARNING:
-        logger.setLevel(logging.WARNING)
+        logger.propagate = True
+    distributed = logging.getLogger("distributed")
+    if distributed.level < logging.WARNING:  # Dask's default is INFO: chatty in app logs
+        distributed.setLevel(logging.WARNING)
+
+
+_quieted = False
 
 
 def _import_distributed() -> Any:
+    global _quieted
     try:
         import distributed
     except ImportError:
@@ -178,7 +207,9 @@ def _import_distributed() -> Any:
             "RuntimeConfig(dask_scheduler=...) needs Dask's distributed package: "
             "pip install 'zkactors[dask]'"
         ) from None
-    _quiet_dask_logging()
+    if not _quieted:
+        _quiet_dask_logging()
+        _quieted = True
     return distributed
 
 
