@@ -357,3 +357,22 @@ def test_a_workers_receipt_is_checked_against_the_request() -> None:
     tampered[-40] ^= 1
     assert isinstance(_checked_receipt(bytes(tampered), FIB, (21,), "test"), str)
     assert "not bytes" in str(_checked_receipt("x", FIB, (21,), "test"))
+
+
+def test_the_demo_runs_on_a_cluster(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "demo.json"
+    command = [sys.executable, "-m", "zkactors", "demo", "--quick", "--dask", "local"]
+    completed = subprocess.run(
+        [*command, "--json", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": SOURCE_ROOT},
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "receipts verified by both verifiers" in completed.stdout
+    metrics = json.loads(path.read_text())["metrics"]
+    assert metrics["cluster"]["proofs"] == metrics["proofs"] > 0
+    assert metrics["cluster"]["fallbacks"] == 0

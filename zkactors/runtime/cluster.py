@@ -135,6 +135,10 @@ def prove_on_worker(
     return result
 
 
+def _warm_up() -> None:
+    import zkactors.zkvm.prover  # noqa: F401
+
+
 # ---- in the runtime ----
 
 
@@ -360,6 +364,12 @@ class ClusterProver:
                 f"({type(exc).__name__}: {exc})"
             ) from exc
         client.subscribe_topic(_STARTED_TOPIC, self._on_started)
+        try:
+            # Import the prover on every worker now, so the first proofs' times (which the
+            # estimator learns from) are not a worker's import time.
+            client.run(_warm_up)
+        except Exception as exc:  # an optimisation only
+            log.debug("cluster.warm_up_failed", error=repr(exc))
         try:
             self._workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
         except Exception:  # a figure only
