@@ -376,3 +376,16 @@ def test_the_demo_runs_on_a_cluster(tmp_path: Path) -> None:
     metrics = json.loads(path.read_text())["metrics"]
     assert metrics["cluster"]["proofs"] == metrics["proofs"] > 0
     assert metrics["cluster"]["fallbacks"] == 0
+
+
+def test_bench_cluster_quick(tmp_path: Path) -> None:
+    import argparse
+
+    from zkactors.bench import cluster
+
+    result = cluster.run(argparse.Namespace(quick=True, proofs=2, backend="trio"))
+    phases = [(row["phase"], row["backend"]) for row in result.rows]
+    assert ("batch", "threads") in phases and ("batch", "2 processes") in phases
+    assert ("dask round trip", "2 processes") in phases
+    assert ("size 2^10", "2 processes") in phases and ("size 2^14", "2 processes") in phases
+    assert any("smallest" in note for note in result.notes)

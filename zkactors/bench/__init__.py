@@ -30,6 +30,7 @@ BENCHMARKS = (
     "store",
     "fairness",
     "cancel",
+    "cluster",
 )
 
 
