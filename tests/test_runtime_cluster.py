@@ -23,7 +23,7 @@ import pytest
 
 import zkactors
 from zkactors import RuntimeConfig, ZkRuntime, programs
-from zkactors.errors import ClusterError, ConfigError
+from zkactors.errors import ClusterError, ConfigError, RuntimeClosed
 from zkactors.runtime.cluster import _checked_receipt
 from zkactors.zkvm.prover import prove
 from zkactors.zkvm.receipt import Receipt
@@ -340,6 +340,54 @@ async def test_an_unreachable_scheduler_with_fallback_fail_refuses_to_start() ->
         async with runtime:
             pass  # pragma: no cover
     assert not runtime.running
+
+
+async def test_the_cluster_is_tried_again_and_used_once_it_is_up() -> None:
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    async with ZkRuntime(config(address, dask_connect_timeout=0.5)) as rt:
+        check(await rt.prove(FIB, (31,)), (31,))  # proved locally: nothing listens yet
+        with distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            scheduler_port=port,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        ):
+            n = 32
+            with anyio.fail_after(120):
+                while rt.metrics().cluster["proofs"] == 0:
+                    check(await rt.prove(FIB, (n,)), (n,))
+                    n += 1
+                    await anyio.sleep(0.1)
+            snapshot = rt.metrics()
+    cluster = snapshot.cluster
+    assert cluster["connected"] and cluster["fallbacks"] >= 1
+    assert snapshot.failures == {}
+
+
+async def test_cancel_shutdown_answers_proofs_running_on_the_cluster(local_cluster: str) -> None:
+    answers: list[Any] = []
+
+    async def one(rt: ZkRuntime) -> None:
+        try:
+            answers.append(await rt.prove(FIB, (LONG + 1,)))
+        except Exception as exc:
+            answers.append(exc)
+
+    with anyio.fail_after(60):
+        async with (
+            anyio.create_task_group() as tg,
+            ZkRuntime(config(local_cluster, shutdown="cancel")) as rt,
+        ):
+            prover = rt._cluster
+            assert prover is not None
+            tg.start_soon(one, rt)
+            await wait_for(lambda: prover.started >= 1, "the proof to start")
+            # Left mid-proof: the request is answered at once, the task cancelled.
+    assert len(answers) == 1 and isinstance(answers[0], RuntimeClosed)
 
 
 # ---- trust ----
