@@ -36,6 +36,8 @@ FIB = programs.load("fib")
 LONG = 25_000
 #: The directory that holds the zkactors being tested (for the workers' PYTHONPATH).
 SOURCE_ROOT = str(Path(zkactors.__file__).resolve().parents[1])
+#: A scheduler's HTTP server on any free port (its default, 8787, may be taken).
+QUIET_SCHEDULER = {"dashboard": False, "dashboard_address": ":0"}
 
 
 def config(address: str, **overrides: Any) -> RuntimeConfig:
@@ -77,6 +79,7 @@ def local_cluster() -> Iterator[str]:
         processes=True,
         dashboard_address=None,
         silence_logs=logging.CRITICAL,
+        scheduler_kwargs=QUIET_SCHEDULER,
     ) as cluster:
         yield cluster.scheduler_address
 
@@ -355,6 +358,7 @@ async def test_the_cluster_is_tried_again_and_used_once_it_is_up() -> None:
             host="127.0.0.1",
             dashboard_address=None,
             silence_logs=logging.CRITICAL,
+            scheduler_kwargs=QUIET_SCHEDULER,
         ):
             n = 32
             with anyio.fail_after(120):
