@@ -14,8 +14,9 @@ loop of the runtime never blocks, on either backend, and no asyncio code runs in
 
 **Trust.** A worker is trusted no more than a receipt store: every receipt it returns is
 decoded strictly, checked to name the requested program, inputs and profile, and verified
-(``min_security_bits`` = what the runtime demands of its own receipts) before the cache
-or a caller sees it.
+(``min_security_bits`` = what the runtime demands of its own receipts; for an insecure
+profile, its outputs also checked by running the program, as ``zkactors.runtime.trust``
+does for a store) before the cache or a caller sees it.
 
 **Faults.** A worker that dies mid-proof is Dask's to handle: the scheduler reschedules
 the task on another worker, up to ``distributed.scheduler.allowed-failures`` times, then
@@ -50,7 +51,6 @@ from typing import Any
 import anyio
 import attrs
 
-from zkactors import profiles
 from zkactors._logging import get_logger
 from zkactors.errors import ClusterError, ConfigError, ProvingError, ZkActorsError
 from zkactors.runtime.config import available_cores
@@ -594,9 +594,11 @@ class ClusterProver:
 def _checked_receipt(
     data: object, program: Program, inputs: Sequence[int], profile: str
 ) -> Receipt | str:
-    """The worker's receipt if it is well formed, names the requested statement and
-    verifies at the runtime's own minimum; otherwise why not."""
-    from zkactors.zkvm.verifier import verify
+    """The worker's receipt if it is well formed and answers the request as the runtime
+    checks any receipt from an untrusted place (``zkactors.runtime.trust``: the
+    requested statement, verified at the runtime's own minimum, and for an insecure
+    profile its outputs checked by running the program); otherwise why not."""
+    from zkactors.runtime.trust import UntrustedReceiptRejected, check_returned_receipt
 
     if not isinstance(data, bytes):
         return f"not bytes but {type(data).__name__}"
@@ -604,16 +606,10 @@ def _checked_receipt(
         receipt = Receipt.from_bytes(data)
     except ZkActorsError as exc:
         return str(exc)
-    if receipt.program_hash != program.hash:
-        return "it names another program"
-    if tuple(receipt.inputs) != tuple(inputs):
-        return "it names other inputs"
-    if receipt.profile != profile:
-        return f"its profile is {receipt.profile!r}, not {profile!r}"
     try:
-        verify(receipt, program, min_security_bits=profiles.own_receipts_minimum(profile))
-    except ZkActorsError as exc:
-        return f"it did not verify ({exc})"
+        check_returned_receipt(receipt, program, tuple(inputs), profile)
+    except UntrustedReceiptRejected as exc:
+        return str(exc)
     return receipt
 
 
