@@ -69,6 +69,8 @@ CLOSE_TIMEOUT = 10.0
 _POLL_SECONDS = 0.2
 #: The event topic a worker reports the start of a proof on (to count retries).
 _STARTED_TOPIC = "zkactors-proof-started"
+#: Tasks whose starts are remembered at most (for counting retries).
+_MAX_STARTS = 10_000
 #: Overhead samples kept for the percentiles of :meth:`ClusterProver.figures`.
 _SAMPLES = 1000
 
@@ -381,6 +383,9 @@ class ClusterProver:
         _, message = event
         key = str(message.get("key"))
         with self._lock:
+            if len(self._starts) >= _MAX_STARTS:
+                # Starts of tasks whose result never came back (cancelled, lost): bounded.
+                self._starts.clear()
             self._starts[key] = self._starts.get(key, 0) + 1
             self.started += 1
 

@@ -23,7 +23,7 @@ per process and profile.
 
 Wiring (every arrow a bounded anyio memory stream; each actor owns its state)::
 
-    caller -> intake -> cache -> estimator -> supervisor -> provers (worker threads)
+    caller -> intake -> cache -> estimator -> supervisor -> provers (threads or Dask tasks)
                          ^  \\------------- completions <------/
                          hit: answered here          every actor -> metrics (never waited on)
 
