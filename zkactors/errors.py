@@ -154,6 +154,7 @@ class MissingExtraError(ZkActorsError, ImportError):
     """An optional dependency is not installed; the message names the extra that
     provides it (for example ``pip install 'zkactors[prometheus]'``)."""
 
+
 class ClusterError(ZkActorsError):
     """The Dask cluster a runtime proves on could not be used: its scheduler is
     unreachable or was lost, its workers kept dying under a proof, or a worker's receipt
