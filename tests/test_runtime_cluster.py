@@ -220,6 +220,9 @@ async def test_proofs_run_on_a_local_cluster_of_two_worker_processes(local_clust
     assert cluster["fallbacks"] == 0 and cluster["retries"] == 0
     assert cluster["submit_to_start_p50"] is not None and cluster["transfer_p50"] is not None
     assert snapshot.receipts == 7 and snapshot.in_flight == 0
+    text = snapshot.to_prometheus()
+    assert "zkactors_cluster_proofs_total{worker=" in text
+    assert "zkactors_cluster_fallbacks_total 0.0" in text
 
 
 async def test_the_runtime_starts_owns_and_stops_a_local_cluster(

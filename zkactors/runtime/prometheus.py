@@ -303,6 +303,38 @@ def families(snapshot: MetricsSnapshot, namespace: str = "zkactors") -> Iterator
         s.store_latency_sum,
     )
 
+    # The Dask cluster (all zero without one; see zkactors.runtime.cluster).
+    c = s.cluster
+    yield gauge(
+        "cluster_connected", "1 while connected to the Dask scheduler.", c.get("connected", False)
+    )
+    yield counter(
+        "cluster_proofs",
+        "Proofs made on the Dask cluster, by worker.",
+        worker=dict(c.get("proofs_by_worker", {})),
+    )
+    yield counter(
+        "cluster_retries", "Proofs Dask started again after a worker died.", c.get("retries", 0)
+    )
+    yield counter(
+        "cluster_fallbacks",
+        "Proofs made locally because the cluster could not be used.",
+        c.get("fallbacks", 0),
+    )
+    yield counter(
+        "cluster_rejected_receipts",
+        "Receipts from workers that failed the runtime's checks.",
+        c.get("rejected_receipts", 0),
+    )
+    yield counter(
+        "cluster_worker_seconds", "Seconds proving on workers.", c.get("worker_seconds", 0.0)
+    )
+    yield counter(
+        "cluster_overhead_seconds",
+        "Seconds of remote proofs not spent proving (scheduling, transfer).",
+        c.get("overhead_seconds", 0.0),
+    )
+
     # Queues and the actors.
     depth = GaugeMetricFamily(name("queue_depth"), "Items waiting, by queue.", labels=["queue"])
     peak = GaugeMetricFamily(
