@@ -534,19 +534,19 @@ class ClusterProver:
             )
         except Exception as exc:
             raise _Lost(f"submitting to the Dask scheduler failed ({exc!r})") from exc
+        # Wait on a plain event set by the future's callback, and ask for the result only
+        # once it is done: Future.result(timeout=...) in a loop can lose a race inside
+        # Dask's sync helper and fail with an unrelated error.
+        done = threading.Event()
         try:
-            while True:
+            future.add_done_callback(lambda _: done.set())
+            while not done.wait(_POLL_SECONDS):
                 if cancel.is_set():
                     future.cancel()
                     raise _Lost("the runtime stopped")
-                try:
-                    return dict(future.result(timeout=_POLL_SECONDS))
-                except TimeoutError:
-                    if client.status not in ("running", "connecting"):
-                        raise _Lost(
-                            f"the connection to the scheduler closed ({client.status})"
-                        ) from None
-                    continue
+                if client.status not in ("running", "connecting"):
+                    raise _Lost(f"the connection to the scheduler closed ({client.status})")
+            return dict(future.result())
         except distributed.KilledWorker as exc:
             raise _Lost(f"the workers running it kept dying ({exc})") from exc
         except _Lost:
