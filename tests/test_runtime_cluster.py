@@ -448,3 +448,31 @@ def test_bench_cluster_quick(tmp_path: Path) -> None:
     assert ("dask round trip", "2 processes") in phases
     assert ("size 2^10", "2 processes") in phases and ("size 2^14", "2 processes") in phases
     assert any("smallest" in note for note in result.notes)
+
+
+def test_without_distributed_the_error_names_the_extra() -> None:
+    script = """
+import sys
+sys.modules["distributed"] = None
+import anyio
+from zkactors import RuntimeConfig, ZkRuntime
+from zkactors.errors import MissingExtraError
+
+async def main():
+    try:
+        async with ZkRuntime(RuntimeConfig(dask_scheduler="local", calibrate="off")):
+            pass
+    except MissingExtraError as exc:
+        print(exc)
+
+anyio.run(main)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": SOURCE_ROOT},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "zkactors[dask]" in done.stdout

@@ -52,7 +52,13 @@ import anyio
 import attrs
 
 from zkactors._logging import get_logger
-from zkactors.errors import ClusterError, ConfigError, ProvingError, ZkActorsError
+from zkactors.errors import (
+    ClusterError,
+    ConfigError,
+    MissingExtraError,
+    ProvingError,
+    ZkActorsError,
+)
 from zkactors.runtime.config import available_cores
 from zkactors.zkvm.program import Program
 from zkactors.zkvm.receipt import Receipt
@@ -208,10 +214,10 @@ def _import_distributed() -> Any:
     global _quieted
     try:
         import distributed
-    except ImportError:
-        raise ConfigError(
-            "RuntimeConfig(dask_scheduler=...) needs Dask's distributed package: "
-            "pip install 'zkactors[dask]'"
+    except ImportError as exc:
+        raise MissingExtraError(
+            "RuntimeConfig(dask_scheduler=...) needs Dask's distributed package "
+            f"({exc}): pip install 'zkactors[dask]'"
         ) from None
     if not _quieted:
         _quiet_dask_logging()
@@ -296,7 +302,7 @@ class ClusterProver:
         """Start the LocalCluster (for ``"local"``) and connect to the scheduler.
 
         :raises ClusterError: the scheduler is unreachable and ``fallback == "fail"``.
-        :raises ConfigError: Dask's distributed package is not installed.
+        :raises MissingExtraError: Dask's distributed package is not installed.
         """
         _import_distributed()
         try:
