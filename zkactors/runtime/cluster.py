@@ -424,21 +424,39 @@ class ClusterProver:
         profile: str,
         threads: int,
         max_cycles: int,
+        **extra: Any,
     ) -> Any:
         """Prove on the cluster; on a cluster fault, locally or ``ClusterError`` (see the
-        module docstring). Typed errors of the prover itself are raised as they are."""
+        module docstring). Typed errors of the prover itself are raised as they are.
+
+        ``extra`` keywords go to the local prove function only. A ``cancel`` token
+        (anything with a ``cancelled`` property) is watched while the task runs: once
+        cancelled, the task is cancelled on the cluster and the local prove function is
+        called with the cancelled token, so the request gets the prover's own answer to
+        a cancelled proof (at once: it checks the token before it starts).
+        """
+        token = extra.get("cancel")
+        call = functools.partial(
+            self._prove,
+            program,
+            inputs,
+            profile=profile,
+            threads=threads,
+            max_cycles=max_cycles,
+            **extra,
+        )
         try:
-            return await self._remote(program, inputs, profile, max_cycles)
+            return await self._remote(program, inputs, profile, max_cycles, token)
         except _Lost as exc:
             reason = str(exc)
             self._drop_client_if_down()
-        if self.fallback == "fail":
-            raise ClusterError(f"the proof could not be made on the Dask cluster: {reason}")
-        self.fallbacks += 1
-        log.warning("cluster.fallback", scheduler=self._address or self.scheduler, reason=reason)
-        call = functools.partial(
-            self._prove, program, inputs, profile=profile, threads=threads, max_cycles=max_cycles
-        )
+        if not getattr(token, "cancelled", False):
+            if self.fallback == "fail":
+                raise ClusterError(f"the proof could not be made on the Dask cluster: {reason}")
+            self.fallbacks += 1
+            log.warning(
+                "cluster.fallback", scheduler=self._address or self.scheduler, reason=reason
+            )
         # Not abandoned on cancel, as the runtime's own prover threads.
         return await anyio.to_thread.run_sync(call, limiter=self._local_limiter)
 
@@ -473,7 +491,12 @@ class ClusterProver:
             closing.start()
 
     async def _remote(
-        self, program: Program, inputs: Sequence[int], profile: str, max_cycles: int
+        self,
+        program: Program,
+        inputs: Sequence[int],
+        profile: str,
+        max_cycles: int,
+        token: Any = None,
     ) -> tuple[Receipt, RemoteStats]:
         client = self._client_now()
         key = f"zkactors-prove-{uuid.uuid4().hex}"
@@ -484,6 +507,7 @@ class ClusterProver:
             client,
             key,
             cancel,
+            token,
             program.to_bytes(),
             tuple(inputs),
             profile,
@@ -520,13 +544,15 @@ class ClusterProver:
         client: Any,
         key: str,
         cancel: threading.Event,
+        token: Any,
         program_bytes: bytes,
         inputs: tuple[int, ...],
         profile: str,
         max_cycles: int,
     ) -> dict[str, Any]:
         """In a worker thread: submit the task and wait for it, polling so a stopping
-        runtime (``cancel``) or a lost client ends the wait."""
+        runtime (``cancel``), a cancelled proof (``token``) or a lost client ends the
+        wait."""
         distributed = _import_distributed()
         try:
             future = client.submit(
@@ -550,6 +576,9 @@ class ClusterProver:
                 if cancel.is_set():
                     future.cancel()
                     raise _Lost("the runtime stopped")
+                if getattr(token, "cancelled", False):
+                    future.cancel()
+                    raise _Lost("the proof was cancelled")
                 if client.status not in ("running", "connecting"):
                     raise _Lost(f"the connection to the scheduler closed ({client.status})")
             return dict(future.result())
