@@ -24,9 +24,9 @@ import pytest
 
 import zkactors
 from zkactors import RuntimeConfig, ZkRuntime, programs
-from zkactors.errors import ClusterError, ConfigError, ProvingError, RuntimeClosed
+from zkactors.errors import ClusterError, ConfigError, ProofCancelled, RuntimeClosed
 from zkactors.runtime.cluster import ClusterProver, _checked_receipt
-from zkactors.zkvm.prover import prove
+from zkactors.zkvm.prover import CancelToken, prove, prove_with_stats
 from zkactors.zkvm.receipt import Receipt
 from zkactors.zkvm.verifier import verify
 
@@ -399,25 +399,15 @@ async def test_cancel_shutdown_answers_proofs_running_on_the_cluster(local_clust
 
 
 async def test_a_cancelled_proof_stops_waiting_for_the_cluster(local_cluster: str) -> None:
-    class Token:  # what the runtime's cancel token offers: a cancelled flag
-        cancelled = False
-
-    token = Token()
-    calls: list[dict[str, Any]] = []
-
-    def local_prove(program: Any, inputs: Any, **options: Any) -> Any:
-        # Stands for the prover, which answers a cancelled token with a typed error.
-        calls.append(options)
-        raise ProvingError("cancelled")
-
+    token = CancelToken()
     prover = ClusterProver(
-        local_cluster, fallback="fail", prove=local_prove, local_parallel=1, max_parallel=2
+        local_cluster, fallback="fail", prove=prove_with_stats, local_parallel=1, max_parallel=2
     )
     await prover.start()
     try:
 
         async def one() -> None:
-            with pytest.raises(ProvingError, match="cancelled"):
+            with pytest.raises(ProofCancelled):
                 await prover(
                     FIB, (LONG + 2,), profile="test", threads=1, max_cycles=2**22, cancel=token
                 )
@@ -426,11 +416,11 @@ async def test_a_cancelled_proof_stops_waiting_for_the_cluster(local_cluster: st
             async with anyio.create_task_group() as tg:
                 tg.start_soon(one)
                 await wait_for(lambda: prover.started >= 1, "the proof to start")
-                token.cancelled = True
+                token.cancel()
     finally:
         await prover.close()
-    # Not a cluster fault: no ClusterError (fallback="fail"), no fallback counted.
-    assert len(calls) == 1 and calls[0]["cancel"] is token
+    # The prover's own answer to a cancelled token; not a cluster fault (no ClusterError
+    # with fallback="fail", no fallback counted).
     assert prover.fallbacks == 0 and prover.proofs == 0
 
 
