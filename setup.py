@@ -44,6 +44,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 C_SOURCES = sorted(glob.glob("ext/*.c"))
 HEADERS = sorted(glob.glob("ext/*.h"))
 PYX_SOURCES = sorted(glob.glob("ext/*.pyx"))
+#: Cython include files: a change to one regenerates every module (they are few and small).
+PXI_SOURCES = sorted(glob.glob("ext/*.pxi"))
 EXT_SUFFIX = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
 
 
@@ -137,7 +139,7 @@ class build_ext(_build_ext):
             generated = os.path.join(_CYTHON_OPTIONS["build_dir"], os.path.splitext(pyx)[0] + ".c")
             # Not with --force: the generated C does not depend on the compiler flags, and
             # regenerating it would make the in-place modules look out of date.
-            if _newer([pyx], generated) or not _made_by_this_cython(generated):
+            if _newer([pyx, *PXI_SOURCES], generated) or not _made_by_this_cython(generated):
                 stale.append(ext)
             else:
                 ext.sources = [generated]

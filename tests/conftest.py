@@ -55,45 +55,54 @@ def _logging_defaults() -> Iterator[None]:
 # ---- a real redis-server for the store tests ----
 
 
-def _install_redis_server() -> str:
-    """Find ``redis-server`` on PATH, or install it with apt (as root); return its path.
+def find_or_install(names: tuple[str, ...], package: str, purpose: str) -> str:
+    """The path of the first of ``names`` on PATH, or install Debian's ``package`` with apt
+    (as root) and look again.
 
-    Fails the requesting test with the reason when neither works: the Redis store tests
-    must run, never skip silently.
+    Fails the requesting test with the reason when neither works: tests that need a real
+    server or browser must run, never skip silently. ``purpose`` says who needs it.
     """
-    found = shutil.which("redis-server")
+
+    def find() -> str | None:
+        for name in names:
+            found = shutil.which(name) or (
+                f"/usr/bin/{name}" if os.path.exists(f"/usr/bin/{name}") else None
+            )
+            if found:
+                return found
+        return None
+
+    found = find()
     if found:
         return found
     if not shutil.which("apt-get"):
         pytest.fail(
-            "the Redis store tests need redis-server: it is not on PATH and apt-get is "
-            "not available to install it; install Redis 7 and rerun",
+            f"{purpose} need {names[0]}: it is not on PATH and apt-get is not available to "
+            f"install it; install {package} and rerun",
             pytrace=False,
         )
     if hasattr(os, "geteuid") and os.geteuid() != 0:
         pytest.fail(
-            "the Redis store tests need redis-server: it is not on PATH and installing "
-            "it needs root (apt-get install -y redis-server); install it and rerun",
+            f"{purpose} need {names[0]}: it is not on PATH and installing it needs root "
+            f"(apt-get install -y {package}); install it and rerun",
             pytrace=False,
         )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     log = []
     # Install first (the package lists may be there already); update and retry if not.
     for step in (
-        ["apt-get", "install", "-y", "-q", "redis-server"],
+        ["apt-get", "install", "-y", "-q", package],
         ["apt-get", "update", "-q"],
-        ["apt-get", "install", "-y", "-q", "redis-server"],
+        ["apt-get", "install", "-y", "-q", package],
     ):
-        done = subprocess.run(step, env=env, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(step, env=env, capture_output=True, text=True, timeout=900)
         log.append(f"$ {' '.join(step)} -> {done.returncode}\n{done.stderr[-2000:]}")
         if step[1] == "install" and done.returncode == 0:
             break
-    found = shutil.which("redis-server") or (
-        "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None
-    )
+    found = find()
     if not found:
         pytest.fail(
-            "the Redis store tests need redis-server and installing it failed:\n" + "\n".join(log),
+            f"{purpose} need {names[0]} and installing it failed:\n" + "\n".join(log),
             pytrace=False,
         )
     return found
@@ -175,7 +184,7 @@ def redis_server_binary() -> str:
             'python -m pip install -e ".[test]" installs it',
             pytrace=False,
         )
-    return _install_redis_server()
+    return find_or_install(("redis-server",), "redis-server", "the Redis store tests")
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import find_or_install
 from test_service import ServerThread
 
 import zkactors.service as service
@@ -29,50 +30,10 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
-def _find() -> str | None:
-    for name in NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Chromium's path, installing Debian's package if it is missing."""
-    found = _find()
-    if found:
-        return found
-    if not shutil.which("apt-get"):
-        pytest.fail(
-            "the dashboard test needs Chromium: none of "
-            f"{', '.join(NAMES)} is on PATH and apt-get is not available; install it",
-            pytrace=False,
-        )
-    if hasattr(os, "geteuid") and os.geteuid() != 0:
-        pytest.fail(
-            "the dashboard test needs Chromium: it is not on PATH and installing it needs "
-            "root (apt-get install -y chromium); install it and rerun",
-            pytrace=False,
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    log = []
-    for step in (
-        ["apt-get", "install", "-y", "-q", "chromium"],
-        ["apt-get", "update", "-q"],
-        ["apt-get", "install", "-y", "-q", "chromium"],
-    ):
-        done = subprocess.run(step, env=env, capture_output=True, text=True, timeout=900)
-        log.append(f"$ {' '.join(step)} -> {done.returncode}\n{done.stderr[-2000:]}")
-        if step[1] == "install" and done.returncode == 0:
-            break
-    found = _find()
-    if not found:
-        pytest.fail(
-            "the dashboard test needs Chromium and installing it failed:\n" + "\n".join(log),
-            pytrace=False,
-        )
-    return found
+    return find_or_install(NAMES, "chromium", "the dashboard tests")
 
 
 def _headless(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
