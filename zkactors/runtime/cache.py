@@ -385,19 +385,23 @@ class CacheActor:
                         slot += 1
                         continue
                     front.stats.skipped += 1  # backing off after a failure
-                job = Job(flight.request)
                 try:
-                    try:
-                        self._jobs.send_nowait(job)
-                    except anyio.WouldBlock:
-                        self._flush()
-                        await self._jobs.send(job)
+                    await self._send_job(Job(flight.request))
                 except (anyio.ClosedResourceError, anyio.BrokenResourceError):
                     # The estimator has stopped (the runtime is being left by
                     # cancellation): this flight will never be proved.
                     self._complete(Completion(key, self._closed_error()))
                 now = time.perf_counter()
             slot += 1
+
+    async def _send_job(self, job: Job) -> None:
+        """Hand ``job`` to the estimator, flushing this actor's pending events before
+        waiting for room (the wait may be long, and they must not go stale meanwhile)."""
+        try:
+            self._jobs.send_nowait(job)
+        except anyio.WouldBlock:
+            self._flush()
+            await self._jobs.send(job)
 
     async def _look_up(self, front: StoreFront, request: ProofRequest) -> None:
         """Ask the store for ``request``'s receipt: answer its flight with it, or send
@@ -410,12 +414,7 @@ class CacheActor:
                 if hit is not None:
                     self._answer_from_store(key, flight, hit)
                 else:
-                    job = Job(flight.request)
-                    try:
-                        self._jobs.send_nowait(job)
-                    except anyio.WouldBlock:
-                        self._flush()
-                        await self._jobs.send(job)
+                    await self._send_job(Job(flight.request))
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             self._complete(Completion(key, self._closed_error()))
         except BaseException:
