@@ -148,39 +148,17 @@ def test_prove_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_command_line_exit_status(fib_file: Path) -> None:
     """Through a real process: the status code is what scripts see."""
-    ok = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "zkactors",
-            "verify",
-            str(fib_file),
-            "--program",
-            "fib",
-            "--min-security-bits",
-            "0",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+
+    def verify_as(program: str) -> subprocess.CompletedProcess[str]:
+        # The receipt is a test-profile one: the policy is opened explicitly.
+        argv = ["verify", str(fib_file), "--program", program, "--min-security-bits", "0"]
+        return subprocess.run(
+            [sys.executable, "-m", "zkactors", *argv], capture_output=True, text=True, check=False
+        )
+
+    ok = verify_as("fib")
     assert ok.returncode == 0, ok.stderr
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "zkactors",
-            "verify",
-            str(fib_file),
-            "--program",
-            "power",
-            "--min-security-bits",
-            "0",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    bad = verify_as("power")
     assert bad.returncode == 1
     assert "statement" in bad.stderr and "Traceback" not in bad.stderr
 

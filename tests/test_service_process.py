@@ -194,9 +194,8 @@ async def _until_in_flight(client: httpx.AsyncClient) -> None:
             await anyio.sleep(0.02)
 
 
-@pytest.mark.anyio
-async def test_sigterm_during_a_proof_drains_it_and_exits_0(anyio_backend: str, serve: Any) -> None:
-    server = serve("--store", "none", "--max-seconds", "none", "--drain-seconds", "60")
+async def _sigterm_during_a_long_proof(server: Any) -> httpx.Response:
+    """Start a long proof, send the server SIGTERM once it is in flight, return its answer."""
     answers: list[httpx.Response] = []
     async with (
         httpx.AsyncClient(base_url=server.url, timeout=120) as client,
@@ -209,8 +208,15 @@ async def test_sigterm_during_a_proof_drains_it_and_exits_0(anyio_backend: str, 
         tg.start_soon(long_proof)
         await _until_in_flight(client)
         server.process.send_signal(signal.SIGTERM)
-    assert answers[0].status_code == 200, answers[0].text
-    assert answers[0].json()["outputs"]
+    return answers[0]
+
+
+@pytest.mark.anyio
+async def test_sigterm_during_a_proof_drains_it_and_exits_0(anyio_backend: str, serve: Any) -> None:
+    server = serve("--store", "none", "--max-seconds", "none", "--drain-seconds", "60")
+    answer = await _sigterm_during_a_long_proof(server)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outputs"]
     # Within the drain bound (and uvicorn's backstop just past it).
     assert await anyio.to_thread.run_sync(server.process.wait, 70) == 0, server.log()
 
@@ -220,20 +226,9 @@ async def test_a_proof_past_the_drain_time_is_answered_503_and_the_server_exits_
     anyio_backend: str, serve: Any
 ) -> None:
     server = serve("--store", "none", "--max-seconds", "none", "--drain-seconds", "0.2")
-    answers: list[httpx.Response] = []
-    async with (
-        httpx.AsyncClient(base_url=server.url, timeout=120) as client,
-        anyio.create_task_group() as tg,
-    ):
-
-        async def long_proof() -> None:
-            answers.append(await client.post("/prove", json=LONG))
-
-        tg.start_soon(long_proof)
-        await _until_in_flight(client)
-        server.process.send_signal(signal.SIGTERM)
-    assert answers[0].status_code == 503, answers[0].text
-    assert answers[0].json()["error"] == "ShuttingDown"
+    answer = await _sigterm_during_a_long_proof(server)
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"] == "ShuttingDown"
     assert await anyio.to_thread.run_sync(server.process.wait, 70) == 0, server.log()
 
 
