@@ -30,11 +30,38 @@ cdef extern from "vm.h":
     int ZK_VM_ASSERT_FAILED
     int ZK_VM_TRACE_TOO_SHORT
 
+cdef extern from "machine.h":
+    ctypedef struct zk_machine_program:
+        uint8_t format
+        uint32_t n_registers
+        uint32_t n_inputs
+        uint32_t n_outputs
+        uint32_t n_instructions
+    int zk_machine_decode(const uint8_t *data, size_t length, zk_machine_program *out) nogil
+    void zk_machine_free(zk_machine_program *p) nogil
+    int zk_machine_run(const zk_machine_program *p, const fe *inputs, size_t n_inputs,
+                       uint64_t max_cycles, fe *outputs, size_t *n_outputs, uint64_t *cycles,
+                       uint32_t *fail_pc) nogil
+    int ZK_MACHINE_BAD_ADDRESS
+    int ZK_MACHINE_READ_PAST_END
+    int ZK_MACHINE_INPUTS_LEFT
+    int ZK_MACHINE_TOO_MANY_OUTPUTS
+    int ZK_MACHINE_NO_MEMORY
+    int ZK_MACHINE_BAD_INPUTS
+    int ZK_MACHINE_MAX_IO
+
 OK = ZK_VM_OK
 CYCLE_LIMIT = ZK_VM_CYCLE_LIMIT
 INV_ZERO = ZK_VM_INV_ZERO
 ASSERT_FAILED = ZK_VM_ASSERT_FAILED
 TRACE_TOO_SHORT = ZK_VM_TRACE_TOO_SHORT
+BAD_ADDRESS = ZK_MACHINE_BAD_ADDRESS
+READ_PAST_END = ZK_MACHINE_READ_PAST_END
+INPUTS_LEFT = ZK_MACHINE_INPUTS_LEFT
+TOO_MANY_OUTPUTS = ZK_MACHINE_TOO_MANY_OUTPUTS
+NO_MEMORY = ZK_MACHINE_NO_MEMORY
+BAD_INPUTS = ZK_MACHINE_BAD_INPUTS
+MAX_IO = ZK_MACHINE_MAX_IO
 
 # Deep enough for any trace this protocol can prove (log2 T <= 26) with room to spare.
 MAX_LOG_T = 40
@@ -118,3 +145,68 @@ cdef class NativeProgram:
         finally:
             PyMem_Free(pointers)
         return rc
+
+
+cdef class MachineProgram:
+    """A program of format 1 or 2 decoded for the machine (ext/machine.h): registers, RAM
+    and the public streams. Construct from canonical program bytes."""
+
+    cdef zk_machine_program program
+
+    def __cinit__(self, const uint8_t[::1] data):
+        cdef int rc
+        with nogil:
+            rc = zk_machine_decode(&data[0] if data.shape[0] else NULL, data.shape[0],
+                                   &self.program)
+        if rc == -2:
+            raise MemoryError()
+        if rc != 0:
+            raise ValueError("malformed program bytes")
+
+    def __dealloc__(self):
+        zk_machine_free(&self.program)
+
+    @property
+    def format(self):
+        return self.program.format
+
+    @property
+    def n_inputs(self):
+        return self.program.n_inputs
+
+    @property
+    def n_outputs(self):
+        return self.program.n_outputs
+
+    @property
+    def n_registers(self):
+        return self.program.n_registers
+
+    @property
+    def n_instructions(self):
+        return self.program.n_instructions
+
+    def run(self, const fe[::1] inputs, uint64_t max_cycles):
+        """Run on the statement's inputs (.input registers, then the stream); return
+        (code, outputs as a list, cycles, fail_pc)."""
+        cdef uint64_t cycles = 0
+        cdef uint32_t fail_pc = 0
+        cdef size_t n_outputs = 0
+        cdef int rc
+        cdef fe dummy = 0
+        cdef size_t i
+        if inputs.shape[0] < self.program.n_inputs or inputs.shape[0] > ZK_MACHINE_MAX_IO:
+            raise ValueError(f"expected {self.program.n_inputs} to {ZK_MACHINE_MAX_IO} inputs, "
+                             f"got {inputs.shape[0]}")
+        cdef const fe *in_ptr = &inputs[0] if inputs.shape[0] else &dummy
+        cdef fe *out_ptr = <fe *>PyMem_Malloc(ZK_MACHINE_MAX_IO * sizeof(fe))
+        if out_ptr == NULL:
+            raise MemoryError()
+        try:
+            with nogil:
+                rc = zk_machine_run(&self.program, in_ptr, inputs.shape[0], max_cycles,
+                                    out_ptr, &n_outputs, &cycles, &fail_pc)
+            outputs = [out_ptr[i] for i in range(n_outputs)]
+        finally:
+            PyMem_Free(out_ptr)
+        return rc, outputs, cycles, fail_pc

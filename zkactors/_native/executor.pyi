@@ -9,6 +9,13 @@ INV_ZERO: int
 ASSERT_FAILED: int
 TRACE_TOO_SHORT: int
 MAX_LOG_T: int
+BAD_ADDRESS: int
+READ_PAST_END: int
+INPUTS_LEFT: int
+TOO_MANY_OUTPUTS: int
+NO_MEMORY: int
+BAD_INPUTS: int
+MAX_IO: int
 
 def trace_log_length(cycles: int) -> int: ...
 
@@ -24,3 +31,17 @@ class NativeProgram:
     def trace(
         self, inputs: Buffer, max_cycles: int, log_t: int, columns: Sequence[Buffer]
     ) -> int: ...
+
+class MachineProgram:
+    def __init__(self, data: bytes) -> None: ...
+    @property
+    def format(self) -> int: ...
+    @property
+    def n_inputs(self) -> int: ...
+    @property
+    def n_outputs(self) -> int: ...
+    @property
+    def n_registers(self) -> int: ...
+    @property
+    def n_instructions(self) -> int: ...
+    def run(self, inputs: Buffer, max_cycles: int) -> tuple[int, list[int], int, int]: ...

@@ -1,9 +1,10 @@
 """Run programs natively: outputs, exact cycle counts and execution traces.
 
-This is the fast path (``ext/vm.c``, called with the GIL released). The estimator uses
-:func:`execute` to learn a request's exact cycles before proving; tests and tools use
-:func:`execution_trace` to compare the native trace with the Python oracle
-(:mod:`zkactors.zkvm.interpreter`), whose errors this module raises identically.
+This is the fast path, called with the GIL released: ``ext/machine.c`` runs every
+program (format 1 or 2, with its memory and streams), ``ext/vm.c`` builds AIR 1's trace.
+The estimator uses :func:`execute` to learn a request's exact cycles before proving;
+tests and tools use :func:`execution_trace` to compare the native trace with the Python
+oracle (:mod:`zkactors.zkvm.interpreter`), whose errors this module raises identically.
 """
 
 from __future__ import annotations
@@ -49,14 +50,23 @@ def _decoded(canonical: bytes) -> _native.NativeProgram:
     return _native.NativeProgram(canonical)
 
 
-def _prepare(
-    program: ProgramLike, inputs: Inputs, max_cycles: int
-) -> tuple[Program, _native.NativeProgram, array[int]]:
+@functools.lru_cache(maxsize=256)
+def _machine(canonical: bytes) -> _native.MachineProgram:
+    return _native.MachineProgram(canonical)
+
+
+def _checked(program: ProgramLike, inputs: Inputs, max_cycles: int) -> tuple[Program, array[int]]:
     checked = as_program(program)
     if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles < 1:
         raise InputError(f"max_cycles must be a positive int, got {max_cycles!r}")
-    values = as_inputs(checked, inputs)
-    return checked, _decoded(checked.to_bytes()), array("Q", values)
+    return checked, array("Q", as_inputs(checked, inputs))
+
+
+def _prepare(
+    program: ProgramLike, inputs: Inputs, max_cycles: int
+) -> tuple[Program, _native.NativeProgram, array[int]]:
+    checked, values = _checked(program, inputs, max_cycles)
+    return checked, _decoded(checked.to_bytes()), values
 
 
 def _raise_for(program: Program, code: int, fail_pc: int, max_cycles: int) -> None:
@@ -68,6 +78,8 @@ def _raise_for(program: Program, code: int, fail_pc: int, max_cycles: int) -> No
         raise inv_zero_error(program, fail_pc)
     if code == _native.ASSERT_FAILED:
         raise assert_error(program, fail_pc)
+    if code == _native.NO_MEMORY:
+        raise MemoryError("the native executor ran out of memory for the program's RAM")
     raise ExecutionError(f"the native executor failed with code {code}")  # pragma: no cover
 
 
@@ -91,9 +103,8 @@ def execute(
     :raises ExecutionError: if the program does not halt within ``max_cycles``, takes the
         inverse of 0 or fails an assertion (``pc`` and ``source_line`` say where).
     """
-    checked, native, values = _prepare(program, inputs, max_cycles)
-    outputs = array("Q", bytes(8 * len(checked.output_registers)))
-    code, cycles, fail_pc = native.run(values, max_cycles, outputs)
+    checked, values = _checked(program, inputs, max_cycles)
+    code, outputs, cycles, fail_pc = _machine(checked.to_bytes()).run(values, max_cycles)
     _raise_for(checked, code, fail_pc, max_cycles)
     return Execution(
         outputs=tuple(outputs),

@@ -1,0 +1,161 @@
+"""The native machine (ext/machine.c): program formats 1 and 2 and execution with RAM
+and the public streams. Format-1 programs are compared with the Python interpreter;
+format-2 programs are built by hand (tests/machine_bytes.py) with their results worked
+out from protocol.md 12."""
+
+from __future__ import annotations
+
+from array import array
+
+import pytest
+from machine_bytes import (
+    ADD,
+    ADDI,
+    HALT,
+    JMP,
+    JNZ,
+    LOAD,
+    LOAD_ABS,
+    READ,
+    SET,
+    STORE,
+    STORE_ABS,
+    SUB,
+    WRITE,
+    format2,
+    ins,
+)
+
+from zkactors import programs
+from zkactors._native import executor as native
+from zkactors.zkvm import interpreter
+from zkactors.zkvm.isa import P
+
+LIBRARY = [("fib", [7]), ("factorial", [5]), ("horner", [11]), ("mimc", [3, 17]), ("power", [5, 4])]
+
+
+def run(
+    data: bytes, inputs: list[int], max_cycles: int = 10_000
+) -> tuple[int, list[int], int, int]:
+    return native.MachineProgram(data).run(array("Q", inputs), max_cycles)
+
+
+@pytest.mark.parametrize(("name", "inputs"), LIBRARY)
+def test_format1_programs_run_as_the_interpreter(name: str, inputs: list[int]) -> None:
+    program = programs.load(name)
+    inputs = inputs[: program.n_inputs]
+    machine = native.MachineProgram(program.to_bytes())
+    assert machine.format == 1
+    code, outputs, cycles, _ = machine.run(array("Q", inputs), 10**6)
+    assert code == native.OK
+    assert (tuple(outputs), cycles) == interpreter.run(program, inputs)
+
+
+def sum_stream(n_regs: int = 65) -> bytes:
+    """Reads n (register input), then n stream values; stores them at 100 + i, loads them
+    back, writes each doubled, and outputs their sum. 65 registers force format 2."""
+    regs = ["n", "i", "acc", "x", "y"] + [f"pad{k}" for k in range(n_regs - 5)]
+    code = [
+        ins(SET, rd=1, imm=0),  # 0: i = 0
+        ins(READ, rd=3),  # 1: x = read
+        ins(STORE, ra=1, rb=3, imm=100),  # 2: M[i + 100] = x
+        ins(ADDI, rd=1, ra=1, imm=1),  # 3: i += 1
+        ins(SUB, rd=4, ra=1, rb=0),  # 4: y = i - n
+        ins(JNZ, ra=4, target=1),  # 5: loop while i != n
+        ins(SET, rd=1, imm=0),  # 6: i = 0
+        ins(SET, rd=2, imm=0),  # 7: acc = 0
+        ins(LOAD, rd=3, ra=1, imm=100),  # 8: x = M[i + 100]
+        ins(ADD, rd=2, ra=2, rb=3),  # 9: acc += x
+        ins(ADD, rd=3, ra=3, rb=3),  # 10: x = 2x
+        ins(WRITE, ra=3),  # 11: write x
+        ins(ADDI, rd=1, ra=1, imm=1),  # 12: i += 1
+        ins(SUB, rd=4, ra=1, rb=0),  # 13: y = i - n
+        ins(JNZ, ra=4, target=8),  # 14
+        ins(LOAD_ABS, rd=4, imm=100),  # 15: y = M[100]
+        ins(STORE_ABS, rb=4, imm=7),  # 16: M[7] = y
+        ins(HALT),  # 17
+    ]
+    return format2(regs, 1, [2], code)
+
+
+def test_format2_memory_and_streams() -> None:
+    data = sum_stream()
+    stream = [5, 11, P - 2]
+    code, outputs, cycles, _ = run(data, [3, *stream])
+    assert code == native.OK
+    assert outputs == [sum(stream) % P] + [2 * x % P for x in stream]
+    assert native.MachineProgram(data).format == 2
+    # 1 + 5 per element read, 2 + 7 per element written, 3 at the end.
+    assert cycles == 1 + 5 * 3 + 2 + 7 * 3 + 3
+
+
+def test_stream_errors() -> None:
+    data = sum_stream()
+    code, _, _, fail_pc = run(data, [3, 1, 2])
+    assert (code, fail_pc) == (native.READ_PAST_END, 1)
+    code, _, _, fail_pc = run(data, [3, 1, 2, 3, 4])
+    assert (code, fail_pc) == (native.INPUTS_LEFT, 17)
+    with pytest.raises(ValueError, match="inputs"):
+        native.MachineProgram(data).run(array("Q", []), 100)
+
+
+def test_bad_address() -> None:
+    regs = [f"r{k}" for k in range(65)]
+    ok = format2(regs, 1, [1], [ins(LOAD, rd=1, ra=0, imm=1), ins(HALT)])
+    assert run(ok, [2**32 - 2])[0] == native.OK
+    assert run(ok, [2**32 - 1])[:1] == (native.BAD_ADDRESS,)
+    assert run(ok, [P - 1])[0] == native.OK  # -1 + 1 = 0 in F
+    assert run(ok, [P - 2])[0] == native.BAD_ADDRESS
+    code, _, cycles, fail_pc = run(ok, [2**40])
+    assert (code, cycles, fail_pc) == (native.BAD_ADDRESS, 1, 0)
+
+
+def test_unwritten_memory_reads_zero_and_store_then_load() -> None:
+    regs = [f"r{k}" for k in range(65)]
+    data = format2(
+        regs,
+        1,
+        [1, 2],
+        [
+            ins(LOAD_ABS, rd=1, imm=2**32 - 1),
+            ins(STORE_ABS, rb=0, imm=2**32 - 1),
+            ins(LOAD, rd=2, ra=1, imm=2**32 - 1),
+            ins(HALT),
+        ],
+    )
+    assert run(data, [42]) == (native.OK, [0, 42], 4, 3)
+
+
+def test_too_many_outputs() -> None:
+    regs = [f"r{k}" for k in range(65)]
+    data = format2(regs, 0, [], [ins(WRITE, ra=0), ins(JMP, target=0), ins(HALT)])
+    code, _, cycles, fail_pc = run(data, [], max_cycles=10**6)
+    assert (code, cycles, fail_pc) == (native.TOO_MANY_OUTPUTS, 2 * native.MAX_IO + 1, 0)
+
+
+def test_decode_rejects() -> None:
+    regs = [f"r{k}" for k in range(65)]
+    good = format2(regs, 0, [], [ins(HALT)])
+    native.MachineProgram(good)
+    bad = [
+        good + b"\0",  # trailing byte
+        format2(regs[:64], 0, [], [ins(HALT)]),  # format 1 can encode it
+        format2(regs[:3], 0, [], [ins(READ, rd=1), ins(HALT)])[:-1],  # short
+        format2(regs, 0, [], [ins(22), ins(HALT)]),  # unknown op
+        format2(regs, 0, [], [ins(READ, rd=1, imm=1), ins(HALT)]),  # unused field
+        format2(regs, 0, [], [ins(STORE_ABS, rd=1, rb=1), ins(HALT)]),  # unused rd
+        format2(regs, 0, [], [ins(LOAD_ABS, rd=1, imm=P), ins(HALT)]),  # imm >= p
+        format2(regs, 0, [], [ins(JNZ, ra=1, target=2), ins(HALT)]),  # target
+        format2(regs, 0, [], [ins(WRITE, ra=65), ins(HALT)]),  # register
+        format2(regs, 0, [], [ins(WRITE, ra=1)]),  # falls off the end
+        format2(regs, 0, [3], [ins(HALT)]),  # output never written
+        format2(regs, 66, [], [ins(HALT)]),  # more inputs than registers
+        format2([*regs[:-1], "r0"], 0, [], [ins(HALT)]),  # duplicate name
+    ]
+    for data in bad:
+        with pytest.raises(ValueError):
+            native.MachineProgram(data)
+    # Few registers but a v2 op: format 2 is the only encoding.
+    small = format2(regs[:3], 0, [1], [ins(READ, rd=1), ins(HALT)])
+    assert native.MachineProgram(small).format == 2
+    assert run(small, [9]) == (native.OK, [9], 2, 1)
