@@ -9,21 +9,17 @@ from array import array
 
 import pytest
 from machine_bytes import (
-    ADD,
-    ADDI,
     HALT,
     JMP,
     JNZ,
     LOAD,
     LOAD_ABS,
     READ,
-    SET,
-    STORE,
     STORE_ABS,
-    SUB,
     WRITE,
     format2,
     ins,
+    sum_stream,
 )
 
 from zkactors import programs
@@ -49,33 +45,6 @@ def test_format1_programs_run_as_the_interpreter(name: str, inputs: list[int]) -
     code, outputs, cycles, _ = machine.run(array("Q", inputs), 10**6)
     assert code == native.OK
     assert (tuple(outputs), cycles) == interpreter.run(program, inputs)
-
-
-def sum_stream(n_regs: int = 65) -> bytes:
-    """Reads n (register input), then n stream values; stores them at 100 + i, loads them
-    back, writes each doubled, and outputs their sum. 65 registers force format 2."""
-    regs = ["n", "i", "acc", "x", "y"] + [f"pad{k}" for k in range(n_regs - 5)]
-    code = [
-        ins(SET, rd=1, imm=0),  # 0: i = 0
-        ins(READ, rd=3),  # 1: x = read
-        ins(STORE, ra=1, rb=3, imm=100),  # 2: M[i + 100] = x
-        ins(ADDI, rd=1, ra=1, imm=1),  # 3: i += 1
-        ins(SUB, rd=4, ra=1, rb=0),  # 4: y = i - n
-        ins(JNZ, ra=4, target=1),  # 5: loop while i != n
-        ins(SET, rd=1, imm=0),  # 6: i = 0
-        ins(SET, rd=2, imm=0),  # 7: acc = 0
-        ins(LOAD, rd=3, ra=1, imm=100),  # 8: x = M[i + 100]
-        ins(ADD, rd=2, ra=2, rb=3),  # 9: acc += x
-        ins(ADD, rd=3, ra=3, rb=3),  # 10: x = 2x
-        ins(WRITE, ra=3),  # 11: write x
-        ins(ADDI, rd=1, ra=1, imm=1),  # 12: i += 1
-        ins(SUB, rd=4, ra=1, rb=0),  # 13: y = i - n
-        ins(JNZ, ra=4, target=8),  # 14
-        ins(LOAD_ABS, rd=4, imm=100),  # 15: y = M[100]
-        ins(STORE_ABS, rb=4, imm=7),  # 16: M[7] = y
-        ins(HALT),  # 17
-    ]
-    return format2(regs, 1, [2], code)
 
 
 def test_format2_memory_and_streams() -> None:

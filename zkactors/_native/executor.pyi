@@ -45,3 +45,50 @@ class MachineProgram:
     @property
     def n_instructions(self) -> int: ...
     def run(self, inputs: Buffer, max_cycles: int) -> tuple[int, list[int], int, int]: ...
+
+# AIR 2 (ext/air2.h), a test binding: Python lists in and out.
+Ext = tuple[int, int, int]
+AIR2_WIDTH: int
+AIR2_AUX_WIDTH: int
+AIR2_KINDS: tuple[int, int, int, int]
+
+class Air2:
+    def __init__(
+        self, program: bytes, inputs: Sequence[int], outputs: Sequence[int], log_t: int
+    ) -> None: ...
+    @staticmethod
+    def log_t_for(program: bytes, cycles: int) -> int: ...
+    def trace(self, max_cycles: int) -> tuple[int, list[list[int]]]: ...
+    def init_challenges(self, alpha: Ext, beta: Ext) -> None: ...
+    @property
+    def v(self) -> Ext: ...
+    def fixed_columns(self) -> tuple[list[Ext], list[list[int]]]: ...
+    def fixed_at(self, z: Ext) -> tuple[Ext, list[Ext]]: ...
+    def aux_columns(self, main: Sequence[Sequence[int]]) -> tuple[int, list[list[Ext]]]: ...
+    def eval_base(
+        self,
+        cur: Sequence[int],
+        nxt: Sequence[int],
+        aux_cur: Sequence[Ext],
+        aux_next: Sequence[Ext],
+        rom: Ext,
+        fixed: Sequence[int],
+    ) -> list[Ext]: ...
+    def eval_ext(
+        self,
+        cur: Sequence[Ext],
+        nxt: Sequence[Ext],
+        aux_cur: Sequence[Ext],
+        aux_next: Sequence[Ext],
+        rom: Ext,
+        fixed: Sequence[Ext],
+    ) -> list[Ext]: ...
+    def composition_at(
+        self,
+        cur: Sequence[Ext],
+        nxt: Sequence[Ext],
+        aux_cur: Sequence[Ext],
+        aux_next: Sequence[Ext],
+        alphas: Sequence[Ext],
+        z: Ext,
+    ) -> Ext: ...
