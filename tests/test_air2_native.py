@@ -372,3 +372,24 @@ def test_decoded_fields_follow_the_table(stream_run: Run) -> None:
     assert decoded(1) == {"read": 1, "rd": 3}
     assert decoded(15) == {"load": 1, "imm": 100, "rd": 4}
     assert decoded(5) == {"jnz": 1, "target": 1, "ra": 4, "eA": 1}
+
+
+@pytest.mark.parametrize(("name", "inputs"), LIBRARY[:3])
+def test_native_trace_and_aux_equal_the_reference(name: str, inputs: list[int]) -> None:
+    """Two independent implementations of protocol.md 13 (ext/air2.c and
+    zkactors.zkvm.reference.air2) build the same main and auxiliary columns."""
+    from zkactors.zkvm.reference import air2 as ref
+    from zkactors.zkvm.reference.field import Ext as RefExt
+
+    program = programs.load(name)
+    run = library(name, inputs)
+    reference = ref.main_trace(program, inputs[: program.n_inputs], length=run.T)
+    assert reference.columns == run.main
+    rng = random.Random(1)
+    alpha, beta = rand_ext(rng), rand_ext(rng)
+    st = ref.Statement(program, tuple(inputs[: program.n_inputs]), reference.outputs, run.T)
+    ch = ref.Challenges.of(RefExt(*alpha), RefExt(*beta))
+    aux = ref.aux_columns(st, ch, reference.columns)
+    assert [[(e.c0, e.c1, e.c2) for e in col] for col in aux] == run.aux
+    v = ref.verifier_sum(st, ch)
+    assert (v.c0, v.c1, v.c2) == run.air.v
