@@ -334,7 +334,8 @@ void zk_air2_challenges_init(zk_air2_challenges *ch, const zk_air2_statement *st
     size_t n = p->n_registers + n_sin + n_sout;
     fe3 *d = malloc(2 * (n ? n : 1) * sizeof(fe3));
     ch->v = E_ZERO;
-    if (!d) return; /* cannot happen for the sizes of protocol.md 12; V stays 0 */
+    ch->v_defined = 0;
+    if (!d) return; /* only out of memory; the caller sees v_defined = 0 */
     size_t k = 0;
     for (uint32_t r = 0; r < p->n_registers; r++) {
         fe t[3] = {r, 0, register_init(st, r)};
@@ -351,6 +352,7 @@ void zk_air2_challenges_init(zk_air2_challenges *ch, const zk_air2_statement *st
     if (e_batch_inverse(d, d + n, n) == 0) {
         for (size_t i = 0; i < n; i++)
             ch->v = i < n - n_sout ? e_add(ch->v, d[i]) : e_sub(ch->v, d[i]);
+        ch->v_defined = 1;
     }
     free(d);
 }

@@ -52,6 +52,8 @@ typedef struct {
     fe3 alpha, beta;
     fe3 beta_pow[ZK_AIR2_TUPLE]; /* beta^0 .. beta^21 */
     fe3 v;                       /* V of section 13: the verifier's own fractions */
+    int v_defined; /* 0 if alpha equals one of V's own compressed tuples (probability about
+                      3T/|K|): V is undefined and the verifier rejects (ood) */
 } zk_air2_challenges;
 
 /* log2 T of section 13 for a run of `cycles` cycles. */
