@@ -32,6 +32,12 @@ cdef extern from "vm.h":
     int ZK_VM_ASSERT_FAILED
     int ZK_VM_TRACE_TOO_SHORT
 
+cdef extern from "vm.h":
+    ctypedef struct zk_instr:
+        uint8_t op
+        uint8_t ra
+        fe imm
+
 cdef extern from "machine.h":
     ctypedef struct zk_machine_program:
         uint8_t format
@@ -39,6 +45,15 @@ cdef extern from "machine.h":
         uint32_t n_inputs
         uint32_t n_outputs
         uint32_t n_instructions
+        zk_instr *code
+    ctypedef struct zk_machine_state:
+        fe regs[256]
+        size_t in_pos
+    int zk_machine_exec(const zk_machine_program *p, const fe *inputs, size_t n_inputs,
+                        uint64_t max_cycles, fe *outputs, size_t *n_outputs, uint64_t *cycles,
+                        uint32_t *fail_pc, zk_machine_state *st, void *observe,
+                        void *ctx) nogil
+    void zk_machine_state_free(zk_machine_state *st) nogil
     int zk_machine_decode(const uint8_t *data, size_t length, zk_machine_program *out) nogil
     void zk_machine_free(zk_machine_program *p) nogil
     int zk_machine_run(const zk_machine_program *p, const fe *inputs, size_t n_inputs,
@@ -51,6 +66,8 @@ cdef extern from "machine.h":
     int ZK_MACHINE_NO_MEMORY
     int ZK_MACHINE_BAD_INPUTS
     int ZK_MACHINE_MAX_IO
+    int ZK_OP_LOAD
+    int ZK_OP_STORE
 
 OK = ZK_VM_OK
 CYCLE_LIMIT = ZK_VM_CYCLE_LIMIT
@@ -190,29 +207,46 @@ cdef class MachineProgram:
 
     def run(self, const fe[::1] inputs, uint64_t max_cycles):
         """Run on the statement's inputs (.input registers, then the stream); return
-        (code, outputs as a list, cycles, fail_pc)."""
+        (code, outputs as a list, cycles, fail_pc, detail). detail says what the error
+        message needs: the address for BAD_ADDRESS, the stream inputs left unread for
+        INPUTS_LEFT, else 0."""
         cdef uint64_t cycles = 0
         cdef uint32_t fail_pc = 0
-        cdef size_t n_outputs = 0
+        cdef size_t n_outputs = 0, i
         cdef int rc
-        cdef fe dummy = 0
-        cdef size_t i
+        cdef fe dummy = 0, detail = 0, base = 0
+        cdef const zk_instr *ins
         if inputs.shape[0] < self.program.n_inputs or inputs.shape[0] > ZK_MACHINE_MAX_IO:
             raise ValueError(f"expected {self.program.n_inputs} to {ZK_MACHINE_MAX_IO} inputs, "
                              f"got {inputs.shape[0]}")
         cdef const fe *in_ptr = &inputs[0] if inputs.shape[0] else &dummy
         cdef fe *out_ptr = <fe *>PyMem_Malloc(ZK_MACHINE_MAX_IO * sizeof(fe))
-        if out_ptr == NULL:
+        cdef zk_machine_state *st = <zk_machine_state *>PyMem_Malloc(sizeof(zk_machine_state))
+        if out_ptr == NULL or st == NULL:
+            PyMem_Free(out_ptr)
+            PyMem_Free(st)
             raise MemoryError()
         try:
             with nogil:
-                rc = zk_machine_run(&self.program, in_ptr, inputs.shape[0], max_cycles,
-                                    out_ptr, &n_outputs, &cycles, &fail_pc)
+                rc = zk_machine_exec(&self.program, in_ptr, inputs.shape[0], max_cycles,
+                                     out_ptr, &n_outputs, &cycles, &fail_pc, st, NULL, NULL)
+                if rc == ZK_MACHINE_BAD_ADDRESS:
+                    # The registers are those before the failing instruction.
+                    ins = &self.program.code[fail_pc]
+                    detail = ins.imm
+                    if ins.op == ZK_OP_LOAD or ins.op == ZK_OP_STORE:
+                        base = st.regs[ins.ra]
+                elif rc == ZK_MACHINE_INPUTS_LEFT:
+                    detail = inputs.shape[0] - st.in_pos
+                zk_machine_state_free(st)
             outputs = [out_ptr[i] for i in range(n_outputs)]
         finally:
             PyMem_Free(out_ptr)
-        return rc, outputs, cycles, fail_pc
-
+            PyMem_Free(st)
+        if rc == ZK_MACHINE_BAD_ADDRESS:
+            # ra + imm in F (0 + imm for [imm]): the address the instruction computed
+            return rc, outputs, cycles, fail_pc, (<object>base + detail) % 0xFFFFFFFF00000001
+        return rc, outputs, cycles, fail_pc, detail
 
 # ---- AIR 2 (ext/air2.h), exposed for the tests: every function on Python lists ----
 

@@ -33,7 +33,7 @@ class Run:
     """One statement, its honest trace, challenges, fixed and auxiliary columns."""
 
     def __init__(self, data: bytes, inputs: list[int], seed: int = 1) -> None:
-        code, outputs, cycles, _ = native.MachineProgram(data).run(array("Q", inputs), 10**6)
+        code, outputs, cycles, _, _ = native.MachineProgram(data).run(array("Q", inputs), 10**6)
         assert code == native.OK
         self.log_t = native.Air2.log_t_for(data, cycles)
         self.T = 1 << self.log_t
