@@ -393,3 +393,42 @@ def test_native_trace_and_aux_equal_the_reference(name: str, inputs: list[int]) 
     assert [[(e.c0, e.c1, e.c2) for e in col] for col in aux] == run.aux
     v = ref.verifier_sum(st, ch)
     assert (v.c0, v.c1, v.c2) == run.air.v
+
+
+MACHINE_PROGRAMS = [
+    (
+        ".input n\n.output s\nloop: jz n, done\nread x\nstore [n + 100], x\nadd s, s, x\n"
+        "write s\nsubi n, n, 1\njmp loop\ndone: load t, [101]\nstore [4294967295], t\n"
+        "load u, [n + 4294967295]\nwrite u\nhalt",
+        [3, 4, 5, 6],
+    ),
+    (
+        ".input a, v\n.output x, y, x\nload x, [a + 3]\nstore [a + 3], v\nload y, [a + 3]\nhalt",
+        [0, 7],
+    ),
+    (".input a\n.output a\nadd a, a, a\nstore [a], a\nstore [a], a\nload a, [a]\nhalt", [5]),
+]
+
+
+@pytest.mark.parametrize(("source", "inputs"), MACHINE_PROGRAMS)
+def test_machine_programs_satisfy_air2_as_the_reference(source: str, inputs: list[int]) -> None:
+    from zkactors.zkvm.assembler import assemble
+    from zkactors.zkvm.reference import air2 as ref
+    from zkactors.zkvm.reference.field import Ext as RefExt
+
+    program = assemble(source)
+    run = Run(program.to_bytes(), inputs)
+    assert run.violations() == set()
+    reference = ref.main_trace(program, inputs, length=run.T)
+    assert reference.columns == run.main
+    rng = random.Random(1)
+    alpha, beta = rand_ext(rng), rand_ext(rng)
+    st = ref.Statement(program, tuple(inputs), reference.outputs, run.T)
+    ch = ref.Challenges.of(RefExt(*alpha), RefExt(*beta))
+    aux = ref.aux_columns(st, ch, reference.columns)
+    assert [[(e.c0, e.c1, e.c2) for e in col] for col in aux] == run.aux
+    total = run.air.v
+    for g in range(9):
+        for value in run.aux[g]:
+            total = ext_add(total, value)
+    assert total == (0, 0, 0)
