@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import zkactors.zkvm.interpreter as interpreter
 from zkactors.errors import ExecutionError, InputError
-from zkactors.zkvm import interpreter
 from zkactors.zkvm.isa import Instruction
 from zkactors.zkvm.program import Program
 from zkactors.zkvm.reference.field import Ext, P, inv, root_of_unity
