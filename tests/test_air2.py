@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from oracle_prover import horner_at_ext, interpolate
+from oracle_prover import horner_at_ext, interpolate, machine_violations
 
 from zkactors import programs
 from zkactors.errors import ExecutionError
@@ -48,36 +48,8 @@ def statement_of(program, inputs, trace):
 
 
 def violations(st, columns, ch=None, aux=None):
-    """{(constraint index, row)} of every nonzero constraint on H, by its kind's rows."""
     ch = ch or air2.Challenges.of(ALPHA, BETA)
-    aux = aux if aux is not None else air2.aux_columns(st, ch, columns)
-    rom, fixed = air2.fixed_columns(st, ch)
-    v = air2.verifier_sum(st, ch)
-    t = st.trace_length
-    bad = set()
-    for i in range(t):
-        j = (i + 1) % t
-        values = air2.constraints(
-            st,
-            ch,
-            v,
-            [c[i] for c in columns],
-            [c[j] for c in columns],
-            [a[i] for a in aux],
-            [a[j] for a in aux],
-            rom[i],
-            [f[i] for f in fixed],
-        )
-        for k, (kind, value) in enumerate(zip(air2.KINDS, values, strict=True)):
-            applies = (
-                kind == air2.EVERY
-                or (kind == air2.TRANSITION and i < t - 1)
-                or (kind == air2.FIRST and i == 0)
-                or (kind == air2.LAST and i == t - 1)
-            )
-            if applies and value != Ext(0):
-                bad.add((k, i))
-    return bad
+    return machine_violations(st, columns, ch.alpha, ch.beta)
 
 
 def test_counts():
