@@ -231,3 +231,20 @@ def test_register_table_final_value_not_the_last_written():
     forgery = Forgery(fib, (5,), (99,), recount(columns))
     assert forgery.violated() == {LOGUP}
     assert forgery.refused() == "ood"
+
+
+def test_downgrade_forgery_is_refused_by_the_policy_alone():
+    # Protocol.md 11's attack on the insecure test profile works on AIR 2 too: a false
+    # statement (a read of a value never written) with every check passing. Only the
+    # security policy (AIR 2's figure, 16 bits here) refuses it.
+    fib = programs.load("fib")
+    columns, outputs = honest(fib, (5,))
+    row = rows_running(columns, air2.JZ_)[0]
+    columns[air2.VA][row] = 7
+    columns[air2.H][row] = inv(7)
+    forgery = Forgery(fib, (5,), outputs, recount(columns))
+    data = prove_machine(fib, (5,), trace=forgery.columns, outputs=outputs, cheat="downgrade")
+    verify(data, fib, min_security_bits=0)  # the test profile is insecure by design
+    with pytest.raises(VerificationError) as info:
+        verify(data, fib)
+    assert info.value.check == "policy"
