@@ -209,3 +209,15 @@ def test_receipt_constructor_bounds(fib_receipt):
     assert Receipt.from_bytes(big.to_bytes()) == big
     with pytest.raises(ReceiptFormatError):
         attrs.evolve(receipt, inputs=(0,) * ((1 << 16) + 1))
+
+
+def test_alpha_equal_to_one_of_vs_tuples_is_ood(fib_receipt, monkeypatch):
+    # The verifier's own fraction 1/(α − v) has no value when α = v: protocol.md 17 names
+    # the rejection `ood` (the chance is about 3T/|K|; the test forces it).
+    fib = programs.load("fib")
+
+    def colliding(st, ch):
+        return (ch.alpha - ch.alpha).inverse()
+
+    monkeypatch.setattr(air2, "verifier_sum", colliding)
+    assert _rejected(fib_receipt, fib) == "ood"

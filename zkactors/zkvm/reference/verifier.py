@@ -490,9 +490,19 @@ def _verify_machine(receipt: Receipt, program: Program, min_security_bits: float
 
     # ood: every constraint at z, with the fixed columns at z and V.
     ch = air2.Challenges.of(alpha, beta)
-    combined = air2.composition_at(
-        st, ch, proof.ood_main, proof.ood_main_next, proof.ood_aux, proof.ood_aux_next, alphas, z
-    )
+    try:
+        combined = air2.composition_at(
+            st,
+            ch,
+            proof.ood_main,
+            proof.ood_main_next,
+            proof.ood_aux,
+            proof.ood_aux_next,
+            alphas,
+            z,
+        )
+    except ZeroDivisionError:  # α is one of V's tuples (probability about 3T/|K|)
+        raise _reject("ood", "α equals the tuple of one of the verifier's own fractions") from None
     z_t = z**trace_length
     c0, c1, c2 = proof.ood_composition
     if combined != c0 + z_t * c1 + z_t * z_t * c2:
