@@ -7,7 +7,9 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
 from oracle_prover import horner_at_ext, interpolate, machine_violations
+from zkvm_strategies import programs_with_inputs
 
 from zkactors import programs
 from zkactors.errors import ExecutionError
@@ -133,3 +135,30 @@ def test_fixed_columns_at_z_are_their_interpolants(log_t):
     assert rom_z == expected_rom
     for column, at_z in zip(fixed, fixed_z, strict=True):
         assert at_z == Ext(*horner_at_ext(interpolate(column), zt))
+
+
+@pytest.mark.parametrize("name", programs.names())
+def test_every_library_program(name):
+    program = programs.load(name)
+    inputs = tuple(range(3, 3 + program.n_inputs))
+    trace = air2.main_trace(program, inputs)
+    assert trace.outputs == interpreter.run(program, inputs)[0]
+    assert violations(statement_of(program, inputs, trace), trace.columns) == set()
+
+
+@settings(max_examples=10, deadline=None)
+@given(programs_with_inputs(failing=True))
+def test_random_programs(case):
+    """On random v1 programs AIR 2's run agrees with the interpreter (outputs, cycles or
+    the same error) and its trace satisfies every constraint."""
+    program, inputs = case
+    try:
+        expected = interpreter.run(program, inputs)
+    except ExecutionError as exc:
+        with pytest.raises(ExecutionError) as ours:
+            air2.main_trace(program, inputs)
+        assert str(ours.value) == str(exc)
+        return
+    trace = air2.main_trace(program, inputs)
+    assert (trace.outputs, trace.cycles) == expected
+    assert violations(statement_of(program, inputs, trace), trace.columns) == set()
