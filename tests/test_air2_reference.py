@@ -7,7 +7,9 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
 from oracle_prover import horner_at_ext, interpolate, machine_violations
+from zkvm_strategies import programs_with_inputs
 
 from zkactors import programs
 from zkactors.errors import ExecutionError
@@ -133,3 +135,81 @@ def test_fixed_columns_at_z_are_their_interpolants(log_t):
     assert rom_z == expected_rom
     for column, at_z in zip(fixed, fixed_z, strict=True):
         assert at_z == Ext(*horner_at_ext(interpolate(column), zt))
+
+
+@pytest.mark.parametrize("name", programs.names())
+def test_every_library_program(name):
+    program = programs.load(name)
+    inputs = tuple(range(3, 3 + program.n_inputs))
+    trace = air2.main_trace(program, inputs)
+    assert trace.outputs == interpreter.run(program, inputs)[0]
+    assert violations(statement_of(program, inputs, trace), trace.columns) == set()
+
+
+@settings(max_examples=10, deadline=None)
+@given(programs_with_inputs(failing=True))
+def test_random_programs(case):
+    """On random v1 programs AIR 2's run agrees with the interpreter (outputs, cycles or
+    the same error) and its trace satisfies every constraint."""
+    program, inputs = case
+    try:
+        expected = interpreter.run(program, inputs)
+    except ExecutionError as exc:
+        with pytest.raises(ExecutionError) as ours:
+            air2.main_trace(program, inputs)
+        assert str(ours.value) == str(exc)
+        return
+    trace = air2.main_trace(program, inputs)
+    assert (trace.outputs, trace.cycles) == expected
+    assert violations(statement_of(program, inputs, trace), trace.columns) == set()
+
+
+MACHINE_SOURCE = """
+.input a
+.output s
+        read  x
+        store [a + 2], x
+        store [7], a
+        load  y, [a + 2]
+        load  z, [7]
+        add   s, y, z
+        load  w, [100]
+        write s
+        write w
+        read  v
+        write v
+        halt
+"""
+MACHINE_INPUTS = (3, 10, 20)  # a = 3, then the stream 10, 20
+
+
+def test_a_program_with_memory_and_streams():
+    program = assemble(MACHINE_SOURCE)
+    assert program.format == 2 and not program.fits_register_air
+    trace = air2.main_trace(program, MACHINE_INPUTS)
+    assert trace.outputs == interpreter.run(program, MACHINE_INPUTS)[0] == (13, 13, 0, 20)
+    cols = trace.columns
+    # the RAM table: addresses 5, 7, 100 ascending, with their last timestamps and values
+    assert cols[air2.RAM_A][:4] == [5, 7, 100, 0] and cols[air2.RAM_U][:4] == [1, 1, 1, 0]
+    assert cols[air2.RAM_FV][:3] == [10, 3, 0]
+    # L on rows 0..3: 5, 7 − 5 − 1, 100 − 7 − 1, 2^32 − 1 − 100
+    limbs = [sum(cols[air2.B0 + b][j] << (8 * b) for b in range(4)) for j in range(4)]
+    assert limbs == [5, 1, 92, 2**32 - 101]
+    st = statement_of(program, MACHINE_INPUTS, trace)
+    assert st.stream_inputs == (10, 20) and st.stream_outputs == (13, 0, 20)
+    assert violations(st, cols) == set()
+    ch = air2.Challenges.of(ALPHA, BETA)
+    aux = air2.aux_columns(st, ch, cols)
+    t = st.trace_length
+    total = aux[9][t - 1] + sum((aux[g][t - 1] for g in range(9)), Ext(0))
+    assert total + air2.verifier_sum(st, ch) == Ext(0)
+
+
+def test_long_programs_get_a_longer_trace():
+    body = "\n".join("addi x, x, 1" for _ in range(300))
+    program = assemble(f".input x\n.output x\n{body}\nhalt\n")
+    assert air2.min_trace_length(program) == 512
+    trace = air2.main_trace(program, (0,))
+    assert trace.outputs == (300,) and len(trace.columns[0]) == 512
+    st = statement_of(program, (0,), trace)
+    assert violations(st, trace.columns) == set()

@@ -304,7 +304,7 @@ def _check_air1_program(receipt: Receipt, program: Program) -> None:
     """A format-2 receipt claims AIR 1, which expresses only programs of format 1
     (protocol.md 17): any other fails ``statement``, after the program hash."""
     _check_program_hash(receipt, program)
-    if program.to_bytes()[4] != 1:
+    if not program.fits_register_air:
         raise _reject(
             "statement",
             "a format-2 receipt proves the register AIR, which cannot express this program "
@@ -490,9 +490,19 @@ def _verify_machine(receipt: Receipt, program: Program, min_security_bits: float
 
     # ood: every constraint at z, with the fixed columns at z and V.
     ch = air2.Challenges.of(alpha, beta)
-    combined = air2.composition_at(
-        st, ch, proof.ood_main, proof.ood_main_next, proof.ood_aux, proof.ood_aux_next, alphas, z
-    )
+    try:
+        combined = air2.composition_at(
+            st,
+            ch,
+            proof.ood_main,
+            proof.ood_main_next,
+            proof.ood_aux,
+            proof.ood_aux_next,
+            alphas,
+            z,
+        )
+    except ZeroDivisionError:  # α is one of V's tuples (probability about 3T/|K|)
+        raise _reject("ood", "α equals the tuple of one of the verifier's own fractions") from None
     z_t = z**trace_length
     c0, c1, c2 = proof.ood_composition
     if combined != c0 + z_t * c1 + z_t * z_t * c2:
