@@ -10,6 +10,7 @@ import attrs
 import pytest
 from oracle_prover import prove_machine, section
 from verifier_agreement import (
+    agreed_verdict,
     assert_accepted,
     assert_rejected,
     native_verdict,
@@ -93,3 +94,35 @@ def test_cheats_and_bounds(fib_receipt: bytes) -> None:
     assert native_verdict(too_long, FIB) == "format"
     format2_too_long = fib_receipt[:4] + b"\x02\x00" + bytes(512 * 1024)
     assert native_verdict(format2_too_long, FIB) == "format"
+
+
+# ---- the soundness forgeries of tests/test_soundness_machine.py, every path agreeing ----
+
+
+@pytest.fixture
+def every_verifier(monkeypatch: pytest.MonkeyPatch) -> None:
+    """test_soundness_machine's ``verify`` replaced by all four paths, which must agree
+    (and raise the agreed check, as the reference verifier alone would)."""
+    import test_soundness_machine as soundness
+
+    from zkactors.errors import VerificationError
+
+    def verify(data: bytes, program: object, *, min_security_bits: float = 100.0) -> None:
+        verdict = agreed_verdict(data, program, min_security_bits=min_security_bits)  # type: ignore[arg-type]
+        if verdict is not None:
+            raise VerificationError(f"receipt rejected ({verdict})", check=verdict)
+
+    monkeypatch.setattr(soundness, "verify", verify)
+
+
+def _soundness_tests() -> list[str]:
+    import test_soundness_machine as soundness
+
+    return sorted(name for name in vars(soundness) if name.startswith("test_"))
+
+
+@pytest.mark.parametrize("name", _soundness_tests())
+def test_soundness_forgeries_every_verifier(every_verifier: None, name: str) -> None:
+    import test_soundness_machine as soundness
+
+    getattr(soundness, name)()
