@@ -26,11 +26,12 @@ from machine_bytes import (
 
 from zkactors import programs
 from zkactors._native import executor as native
-from zkactors.errors import ExecutionError
+from zkactors.errors import ExecutionError, ProgramFormatError
 from zkactors.zkvm import interpreter
 from zkactors.zkvm.assembler import assemble
 from zkactors.zkvm.execute import execute
 from zkactors.zkvm.isa import P
+from zkactors.zkvm.program import Program
 
 LIBRARY = [("fib", [7]), ("factorial", [5]), ("horner", [11]), ("mimc", [3, 17]), ("power", [5, 4])]
 
@@ -211,3 +212,47 @@ def test_random_machine_programs_agree(body: list[str], stream: list[int]) -> No
         return
     result = execute(program, inputs, max_cycles=500)
     assert (result.outputs, result.cycles) == expected
+
+
+def _python_accepts(data: bytes) -> bool:
+    try:
+        Program.from_bytes(data)
+    except ProgramFormatError:
+        return False
+    return True
+
+
+def _native_accepts(data: bytes) -> bool:
+    try:
+        native.MachineProgram(data)
+    except ValueError:
+        return False
+    return True
+
+
+SEEDS = [
+    sum_stream(),
+    format2([f"r{k}" for k in range(3)], 1, [1, 1], [ins(READ, rd=1), ins(WRITE, ra=0), ins(HALT)]),
+    programs.load("fib").to_bytes(),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(SEEDS),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=3),
+    st.integers(-2, 2),
+)
+def test_native_decoder_accepts_what_program_from_bytes_accepts(
+    seed: bytes, edits: list[tuple[int, int]], resize: int
+) -> None:
+    """Mutated program bytes: the native decoder (format 1 and 2) and Program.from_bytes
+    accept exactly the same ones."""
+    data = bytearray(seed)
+    for position, value in edits:
+        data[position % len(data)] = value
+    if resize > 0:
+        data += bytes(resize)
+    elif resize < 0:
+        del data[resize:]
+    assert _native_accepts(bytes(data)) == _python_accepts(bytes(data))
