@@ -162,3 +162,54 @@ def test_random_programs(case):
     trace = air2.main_trace(program, inputs)
     assert (trace.outputs, trace.cycles) == expected
     assert violations(statement_of(program, inputs, trace), trace.columns) == set()
+
+
+MACHINE_SOURCE = """
+.input a
+.output s
+        read  x
+        store [a + 2], x
+        store [7], a
+        load  y, [a + 2]
+        load  z, [7]
+        add   s, y, z
+        load  w, [100]
+        write s
+        write w
+        read  v
+        write v
+        halt
+"""
+MACHINE_INPUTS = (3, 10, 20)  # a = 3, then the stream 10, 20
+
+
+def test_a_program_with_memory_and_streams():
+    program = assemble(MACHINE_SOURCE)
+    assert program.format == 2 and not program.fits_register_air
+    trace = air2.main_trace(program, MACHINE_INPUTS)
+    assert trace.outputs == interpreter.run(program, MACHINE_INPUTS)[0] == (13, 13, 0, 20)
+    cols = trace.columns
+    # the RAM table: addresses 5, 7, 100 ascending, with their last timestamps and values
+    assert cols[air2.RAM_A][:4] == [5, 7, 100, 0] and cols[air2.RAM_U][:4] == [1, 1, 1, 0]
+    assert cols[air2.RAM_FV][:3] == [10, 3, 0]
+    # L on rows 0..3: 5, 7 − 5 − 1, 100 − 7 − 1, 2^32 − 1 − 100
+    limbs = [sum(cols[air2.B0 + b][j] << (8 * b) for b in range(4)) for j in range(4)]
+    assert limbs == [5, 1, 92, 2**32 - 101]
+    st = statement_of(program, MACHINE_INPUTS, trace)
+    assert st.stream_inputs == (10, 20) and st.stream_outputs == (13, 0, 20)
+    assert violations(st, cols) == set()
+    ch = air2.Challenges.of(ALPHA, BETA)
+    aux = air2.aux_columns(st, ch, cols)
+    t = st.trace_length
+    total = aux[9][t - 1] + sum((aux[g][t - 1] for g in range(9)), Ext(0))
+    assert total + air2.verifier_sum(st, ch) == Ext(0)
+
+
+def test_long_programs_get_a_longer_trace():
+    body = "\n".join("addi x, x, 1" for _ in range(300))
+    program = assemble(f".input x\n.output x\n{body}\nhalt\n")
+    assert air2.min_trace_length(program) == 512
+    trace = air2.main_trace(program, (0,))
+    assert trace.outputs == (300,) and len(trace.columns[0]) == 512
+    st = statement_of(program, (0,), trace)
+    assert violations(st, trace.columns) == set()

@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import zkactors.zkvm.interpreter as interpreter
-from zkactors.errors import ExecutionError, InputError
 from zkactors.zkvm.isa import Instruction
 from zkactors.zkvm.program import Program
 from zkactors.zkvm.reference.field import Ext, P, inv, root_of_unity
@@ -174,16 +173,6 @@ class MachineTrace:
     outputs: tuple[int, ...]
 
 
-def _address(program: Program, pc: int, value: int) -> int:
-    if value >= 1 << 32:
-        raise ExecutionError(
-            f"address {value} at pc {pc} is outside [0, 2^32)",
-            pc=pc,
-            source_line=program.source_line(pc),
-        )
-    return value
-
-
 def main_trace(
     program: Program,
     inputs: Sequence[int],
@@ -191,107 +180,48 @@ def main_trace(
     max_cycles: int = interpreter.DEFAULT_MAX_CYCLES,
     length: int | None = None,
 ) -> MachineTrace:
-    """Execute ``program`` on the statement's ``inputs`` (the ``.input`` registers' values,
+    """Run ``program`` on the statement's ``inputs`` (the ``.input`` registers' values,
     then the stream) and build the main trace of protocol.md 13.
 
-    ``length`` forces T (it must be at least the run's own T).
+    The run is the interpreter's (:func:`zkactors.zkvm.interpreter.steps`: its values
+    and its errors); this adds what only the AIR has: the decoded fields, the ports'
+    timestamps and their decomposition, the multiplicities and the final tables.
+    ``length`` forces T (a power of two at least the run's own T).
 
-    :raises InputError: for inputs that are not field elements or too few/many.
-    :raises ExecutionError: as the interpreter (inv of 0, a failed assertion, no halt
-        within ``max_cycles``), and for an address outside [0, 2^32), a read past the
-        stream's end, stream inputs left unread at halt or too many outputs.
+    :raises InputError: for inputs of the wrong count or range (as the interpreter).
+    :raises ExecutionError: as the interpreter.
     """
-    inputs = tuple(inputs)
-    n_in = program.n_inputs
-    if len(inputs) < n_in or len(inputs) > MAX_IO:
-        raise InputError(f"{len(inputs)} inputs; the program takes {n_in} and a stream")
-    for v in inputs:
-        if type(v) is not int or not 0 <= v < P:
-            raise InputError(f"inputs must be field elements, ints in [0, p); got {v!r}")
-    stream_in = inputs[n_in:]
-    n_reg = len(program.registers)
-    regs = list(inputs[:n_in]) + [0] * (n_reg - n_in)
-    reg_ts = [0] * n_reg
+    steps = list(interpreter.steps(program, inputs, max_cycles))
+    n_in, n_reg = program.n_inputs, len(program.registers)
+    regs = list(inputs[:n_in]) + [0] * (n_reg - n_in)  # values, for the register table
+    reg_ts = [0] * n_reg  # timestamp of each register's last access (0: the initial token)
     mem: dict[int, int] = {}
     mem_ts: dict[int, int] = {}
-    ptr_in = 0
     stream_out: list[int] = []
     rows: list[list[int]] = []
-    pc = 0
-    for clk in range(max_cycles + 1):
-        if clk == max_cycles:
-            raise interpreter.cycle_limit_error(max_cycles)
-        ins = program.instructions[pc]
-        fields = decode(ins)
+    for step in steps:
+        clk = step.cycle
+        fields = decode(step.instruction)
         row = [0] * WIDTH
-        row[CLK], row[PC] = clk, pc
+        row[CLK], row[PC] = clk, step.pc
         row[FIELDS : FIELDS + 20] = fields
-        row[PTR_IN], row[PTR_OUT] = ptr_in, len(stream_out)
+        row[PTR_IN], row[PTR_OUT] = step.reads_before, step.writes_before
+        if row[EA]:
+            _access(row, (VA, PTSA, QA, RA_), 4 * clk + 1, reg_ts, row[RA], step.a)
+        if row[EB]:
+            _access(row, (VB, PTSB, QB, RB_), 4 * clk + 2, reg_ts, row[RB], step.b)
+        row[H] = inv(row[VA]) if row[VA] else 0
+        if step.address is not None:  # eM = load + store
+            row[PVM] = step.memory_before
+            _access(row, (VM, PTSM, QM, RM_), 4 * clk + 3, mem_ts, step.address, step.memory_after)
+            mem[step.address] = step.memory_after
+        if row[LIN] or row[MUL_] or row[INV_] or row[LOAD_] or row[READ_]:  # eC
+            row[PVC] = step.rd_before
+            _access(row, (VC, PTSC, QC, RC_), 4 * clk + 4, reg_ts, row[RD], step.rd_after)
+            regs[row[RD]] = step.rd_after
+        if row[WRITE_]:
+            stream_out.append(row[VA])
         rows.append(row)
-        op = int(ins.op)
-        if op == HALT:
-            break
-        e_a, e_b = fields[EA - FIELDS], fields[EB - FIELDS]
-        ra, rb, rd = fields[RA - FIELDS], fields[RB - FIELDS], fields[RD - FIELDS]
-        sgn, imm = fields[SGN - FIELDS], fields[IMM - FIELDS]
-
-        v_a = _access(row, VA, clk, 0, regs, reg_ts, ra) if e_a else 0
-        v_b = _access(row, VB, clk, 1, regs, reg_ts, rb) if e_b else 0
-        row[H] = inv(v_a) if v_a else 0
-        v_c: int | None = None
-        next_pc = pc + 1
-        if row[LIN]:
-            v_c = (v_a + sgn * v_b + imm) % P
-        elif row[MUL_]:
-            v_c = v_a * (v_b + imm) % P
-        elif row[INV_]:
-            if v_a == 0:
-                raise interpreter.inv_zero_error(program, pc)
-            v_c = inv(v_a)
-        elif row[ASSERT]:
-            if v_a != v_b:
-                raise interpreter.assert_error(program, pc)
-        elif row[JMP_]:
-            next_pc = ins.target
-        elif row[JZ_]:
-            next_pc = ins.target if v_a == 0 else pc + 1
-        elif row[JNZ_]:
-            next_pc = ins.target if v_a != 0 else pc + 1
-        elif row[LOAD_] or row[STORE_]:
-            address = _address(program, pc, (v_a + imm) % P)
-            ts = 4 * clk + 3
-            before = mem.get(address, 0)
-            after = before if row[LOAD_] else v_b
-            row[VM], row[PVM], row[PTSM] = after, before, mem_ts.get(address, 0)
-            row[QM], row[RM_] = divmod(ts - row[PTSM] - 1, 4)
-            mem[address], mem_ts[address] = after, ts
-            if row[LOAD_]:
-                v_c = after
-        elif row[READ_]:
-            if ptr_in == len(stream_in):
-                raise ExecutionError(
-                    f"read at pc {pc} with no stream input left",
-                    pc=pc,
-                    source_line=program.source_line(pc),
-                )
-            v_c = stream_in[ptr_in]
-            ptr_in += 1
-        elif row[WRITE_]:
-            if n_out_regs(program) + len(stream_out) == MAX_IO:
-                raise ExecutionError(
-                    f"write at pc {pc}: more than {MAX_IO} outputs",
-                    pc=pc,
-                    source_line=program.source_line(pc),
-                )
-            stream_out.append(v_a)
-        if v_c is not None:  # port C writes rd
-            ts = 4 * clk + 4
-            row[VC], row[PVC], row[PTSC] = v_c, regs[rd], reg_ts[rd]
-            row[QC], row[RC_] = divmod(ts - reg_ts[rd] - 1, 4)
-            regs[rd], reg_ts[rd] = v_c, ts
-        pc = next_pc
-    if ptr_in != len(stream_in):
-        raise ExecutionError(f"halted with {len(stream_in) - ptr_in} stream inputs unread", pc=pc)
     cycles = len(rows)
     t = trace_length(program, cycles)
     if length is not None:
@@ -305,15 +235,12 @@ def main_trace(
         rows.append(row)
 
     columns = [[row[c] for row in rows] for c in range(WIDTH)]
-    n_ins = len(program.instructions)
-    for pc_value in columns[PC]:
-        columns[M_ROM][pc_value] += 1
-    for i in range(t):  # one range lookup per enabled port: eA, eB, eM, eC
-        row = rows[i]
+    for row in rows:
+        columns[M_ROM][row[PC]] += 1
         e_m = row[LOAD_] + row[STORE_]
         e_c = row[LIN] + row[MUL_] + row[INV_] + row[LOAD_] + row[READ_]
         for enable, q in ((row[EA], QA), (row[EB], QB), (e_m, QM), (e_c, QC)):
-            if enable:
+            if enable:  # one range lookup per enabled port
                 columns[M_CLK][row[q]] += 1
     for r in range(n_reg):
         columns[REG_FTS][r], columns[REG_FV][r] = reg_ts[r], regs[r]
@@ -329,31 +256,26 @@ def main_trace(
     for i in range(t):
         for b in range(4):
             columns[M_BYTE][columns[B0 + b][i]] += 1
-    assert len(addresses) <= cycles <= t - 1 and n_ins <= t
     outputs = tuple(regs[r] for r in program.output_registers) + tuple(stream_out)
     return MachineTrace(columns, cycles, outputs)
 
 
 def _access(
     row: list[int],
-    first: int,
-    clk: int,
-    port: int,
-    regs: list[int],
-    reg_ts: list[int],
-    register: int,
-) -> int:
-    """A register read through port A or B: fill the port's columns (starting at
-    ``first``: v, pts, q, r), leave the access's timestamp, return the value."""
-    ts = 4 * clk + port + 1
-    row[first], row[first + 1] = regs[register], reg_ts[register]
-    row[first + 2], row[first + 3] = divmod(ts - reg_ts[register] - 1, 4)
-    reg_ts[register] = ts
-    return regs[register]
-
-
-def n_out_regs(program: Program) -> int:
-    return len(program.output_registers)
+    port: tuple[int, int, int, int],
+    ts: int,
+    last_ts: list[int] | dict[int, int],
+    key: int,
+    value: int,
+) -> None:
+    """An access at timestamp ``ts`` to register or address ``key`` through the port
+    whose v, pts, q, r columns are ``port``: it consumes the token its predecessor left
+    (timestamp ``last_ts[key]``, 0 if none) and leaves one with ``ts`` and ``value``."""
+    v, pts, q, r = port
+    previous = last_ts[key] if isinstance(last_ts, list) else last_ts.get(key, 0)
+    row[v], row[pts] = value, previous
+    row[q], row[r] = divmod(ts - previous - 1, 4)
+    last_ts[key] = ts
 
 
 def _set_bytes(columns: list[list[int]], row: int, value: int) -> None:
