@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from oracle_prover import bump_element, layout, prove_machine, section
+from oracle_prover import bump_element, layout, prove, prove_machine, section
 
 from zkactors import profiles, programs
 from zkactors.errors import ReceiptFormatError, VerificationError
@@ -221,3 +221,53 @@ def test_alpha_equal_to_one_of_vs_tuples_is_ood(fib_receipt, monkeypatch):
 
     monkeypatch.setattr(air2, "verifier_sum", colliding)
     assert _rejected(fib_receipt, fib) == "ood"
+
+
+MACHINE_SOURCE = """
+.input a
+.output s
+        read  x
+        store [a + 2], x
+        store [7], a
+        load  y, [a + 2]
+        load  z, [7]
+        add   s, y, z
+        load  w, [100]
+        write s
+        write w
+        read  v
+        write v
+        halt
+"""
+
+
+def test_a_machine_program_with_memory_and_streams():
+    program = assemble(MACHINE_SOURCE)
+    data = prove_machine(program, (3, 10, 20))
+    receipt = Receipt.from_bytes(data)
+    assert receipt.inputs == (3, 10, 20) and receipt.outputs == (13, 13, 0, 20)
+    verify(data, program, min_security_bits=0)
+    # the stream, in another order, or cut short, is another statement
+    assert _rejected(attrs.evolve(receipt, inputs=(3, 20, 10)), program) == "ood"
+    assert _rejected(attrs.evolve(receipt, outputs=(13, 13, 0)), program) == "ood"
+
+
+def test_a_format_2_receipt_for_a_program_air_1_cannot_express():
+    program = assemble(MACHINE_SOURCE)
+    fib = programs.load("fib")
+    v1_receipt = Receipt.from_bytes(prove(fib, (5,)))
+    claimed = attrs.evolve(v1_receipt, program_hash=program.hash)
+    with pytest.raises(VerificationError, match="register AIR") as info:
+        verify(claimed, program, min_security_bits=0)
+    assert info.value.check == "statement"
+
+
+def test_trace_shorter_than_the_program_is_a_statement_failure(fib_receipt):
+    from zkactors.zkvm.reference import verifier as reference
+
+    body = "\n".join("addi x, x, 1" for _ in range(300))
+    program = assemble(f".input x\n.output x\n{body}\nhalt\n")
+    receipt = attrs.evolve(Receipt.from_bytes(fib_receipt), program_hash=program.hash)
+    with pytest.raises(VerificationError, match="trace length") as info:
+        reference._check_machine_statement(receipt, program, 8)
+    assert info.value.check == "statement"

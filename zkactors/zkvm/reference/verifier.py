@@ -304,7 +304,7 @@ def _check_air1_program(receipt: Receipt, program: Program) -> None:
     """A format-2 receipt claims AIR 1, which expresses only programs of format 1
     (protocol.md 17): any other fails ``statement``, after the program hash."""
     _check_program_hash(receipt, program)
-    if program.to_bytes()[4] != 1:
+    if not program.fits_register_air:
         raise _reject(
             "statement",
             "a format-2 receipt proves the register AIR, which cannot express this program "
