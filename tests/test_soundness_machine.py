@@ -248,3 +248,111 @@ def test_downgrade_forgery_is_refused_by_the_policy_alone():
     with pytest.raises(VerificationError) as info:
         verify(data, fib)
     assert info.value.check == "policy"
+
+
+MACHINE_SOURCE = """
+.input a
+.output s
+        read  x
+        store [a + 2], x
+        store [7], a
+        load  y, [a + 2]
+        load  z, [7]
+        add   s, y, z
+        load  w, [100]
+        write s
+        write w
+        read  v
+        write v
+        halt
+"""
+MACHINE_INPUTS = (3, 10, 20)
+
+
+def _row_of(program: Program, columns: list[list[int]], text: str) -> int:
+    """The (only) row executing the instruction whose source line is ``text``."""
+    wanted = " ".join(text.split())
+    k = next(k for k in range(len(program.instructions)) if program.source_line(k) == wanted)
+    return columns[air2.PC].index(k)
+
+
+def test_ram_read_returning_a_value_never_written():
+    # load w, [100] reads memory no store wrote: 0. Forged: it returns 5, and all that
+    # follows agrees (w = 5 is written to the output stream; the RAM and register tables
+    # end with 5). The load consumes a token (100, 0, 5) nothing left.
+    program = assemble(MACHINE_SOURCE)
+    columns, outputs = honest(program, MACHINE_INPUTS)
+    assert outputs == (13, 13, 0, 20)
+    load = _row_of(program, columns, "load  w, [100]")
+    write = _row_of(program, columns, "write w")
+    columns[air2.VM][load] = columns[air2.PVM][load] = columns[air2.VC][load] = 5
+    columns[air2.VA][write], columns[air2.H][write] = 5, inv(5)
+    columns[air2.REG_FV][program.registers.index("w")] = 5
+    columns[air2.RAM_FV][columns[air2.RAM_A].index(100)] = 5
+    forgery = Forgery(program, MACHINE_INPUTS, (13, 13, 5, 20), recount(columns))
+    assert forgery.violated() == {LOGUP}
+    assert forgery.refused() == "ood"
+
+
+def test_ram_read_of_a_stale_value():
+    # load y, [a + 2] must see the x stored there (10); forged: it sees the initial 0,
+    # consuming the table's initial token a second time (the store consumed it first).
+    program = assemble(MACHINE_SOURCE)
+    columns, _ = honest(program, MACHINE_INPUTS)
+    load = _row_of(program, columns, "load  y, [a + 2]")
+    add = _row_of(program, columns, "add   s, y, z")
+    ts_m = 4 * load + 3
+    columns[air2.VM][load] = columns[air2.PVM][load] = columns[air2.VC][load] = 0
+    columns[air2.PTSM][load] = 0
+    columns[air2.QM][load], columns[air2.RM_][load] = divmod(ts_m - 1, 4)
+    columns[air2.VA][add], columns[air2.H][add] = 0, 0
+    columns[air2.VC][add] = columns[air2.VB][add]  # s = 0 + z = 3
+    write = _row_of(program, columns, "write s")
+    columns[air2.VA][write], columns[air2.H][write] = 3, inv(3)
+    for name, value in (("y", 0), ("s", 3)):
+        columns[air2.REG_FV][program.registers.index(name)] = value
+    columns[air2.RAM_FV][columns[air2.RAM_A].index(5)] = 0  # the load's value is the last
+    forgery = Forgery(program, MACHINE_INPUTS, (3, 3, 0, 20), recount(columns))
+    assert forgery.violated() == {LOGUP}
+    assert forgery.refused() == "ood"
+
+
+def test_input_read_that_is_not_in_the_statement():
+    # The second read returns 21 (written out as such), the statement's stream says 20.
+    program = assemble(MACHINE_SOURCE)
+    columns, _ = honest(program, MACHINE_INPUTS)
+    read = _row_of(program, columns, "read  v")
+    write = _row_of(program, columns, "write v")
+    columns[air2.VC][read] = 21
+    columns[air2.VA][write], columns[air2.H][write] = 21, inv(21)
+    columns[air2.REG_FV][program.registers.index("v")] = 21
+    forgery = Forgery(program, MACHINE_INPUTS, (13, 13, 0, 21), recount(columns))
+    assert forgery.violated() == {LOGUP}
+    assert forgery.refused() == "ood"
+
+
+def test_output_stream_value_changed():
+    # The trace writes 20 last; the statement claims 21.
+    program = assemble(MACHINE_SOURCE)
+    columns, outputs = honest(program, MACHINE_INPUTS)
+    forgery = Forgery(program, MACHINE_INPUTS, (*outputs[:-1], 21), recount(columns))
+    assert forgery.violated() == {LOGUP}
+    assert forgery.refused() == "ood"
+
+
+def test_duplicate_ram_address_to_read_a_value_twice():
+    # Address 100 twice in the RAM table: two initial tokens (100, 0, 0) — the only way
+    # to make two "first" reads of one address. The table's step constraint refuses it.
+    program = assemble(MACHINE_SOURCE)
+    columns, outputs = honest(program, MACHINE_INPUTS)
+    j = columns[air2.RAM_A].index(100)
+    assert columns[air2.RAM_U][j + 1] == 0
+    columns[air2.RAM_A][j + 1], columns[air2.RAM_U][j + 1] = 100, 1
+    columns[air2.RAM_FTS][j + 1] = columns[air2.RAM_FV][j + 1] = 0
+    limb = (1 << 32) - 101  # row U moves down one: L = 2^32 − 1 − 100
+    for b in range(4):
+        columns[air2.B0 + b][j + 2] = (limb >> (8 * b)) & 0xFF
+    forgery = Forgery(program, MACHINE_INPUTS, outputs, recount(columns))
+    st = air2.Statement(program, MACHINE_INPUTS, outputs, T)
+    assert machine_violations(st, forgery.columns) == {(RAM_STEP, j)}
+    assert forgery.refused() == "ood"
