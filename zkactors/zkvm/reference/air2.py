@@ -4,8 +4,9 @@
 Everything here follows the specification's text and tables in their order:
 
 - :func:`decode`: the 20 decoded fields of an instruction (its ROM row);
-- :func:`main_trace`: a cycle-by-cycle execution producing the 56 main columns with the
-  canonical values section 13 fixes (ports, timestamps, multiplicities, tables);
+- :func:`main_trace`: the interpreter's run (its values and errors) turned into the 56
+  main columns with the canonical values section 13 fixes (ports, timestamps,
+  multiplicities, tables);
 - :class:`Statement`: what the verifier knows (program, public inputs and outputs, T),
   from which the fixed columns (on H: :func:`fixed_columns`; at z: :func:`fixed_at`) and
   the verifier's own fractions V (:func:`verifier_sum`) are computed;
