@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parallel.h"
+
 /* Main columns, protocol.md 13 "Main columns", in column order. The decoded fields of
  * the instruction are columns C_FIELDS .. C_FIELDS + 19 (C_LIN .. C_EB). */
 enum {
@@ -444,43 +446,80 @@ void zk_air2_fixed_at(const zk_air2_statement *st, const zk_air2_challenges *ch,
 
 #define AUX_CHUNK 256 /* rows per batch inversion (T is a multiple) */
 
-int zk_air2_aux_columns(const zk_air2_statement *st, const zk_air2_challenges *ch,
-                        const fe *const *main, const fe3 *rom, const fe *const *fixed,
-                        fe3 *const *aux) {
-    const size_t T = (size_t)1 << st->log_t;
+typedef struct {
+    const zk_air2_statement *st;
+    const zk_air2_challenges *ch;
+    const fe *const *main;
+    const fe3 *rom;
+    const fe *const *fixed;
+    fe3 *const *aux;
+    int failed; /* set (to 1, by any worker) when some alpha - v is 0 or memory ran out */
+} aux_job;
+
+/* A_0..A_8 of rows [i0, i0 + AUX_CHUNK), and each row's total sum_g A_g into the S column
+ * (turned into the running sum afterwards). den: 2 * AUX_CHUNK * 25, mult: AUX_CHUNK * 25. */
+static int aux_chunk(const aux_job *job, size_t i0, fe3 *den, fe *mult) {
+    const size_t n = AUX_CHUNK * ZK_AIR2_FRACTIONS;
+    for (size_t r = 0; r < AUX_CHUNK; r++) {
+        fe c[ZK_AIR2_WIDTH], fx[ZK_AIR2_FIXED];
+        for (unsigned j = 0; j < ZK_AIR2_WIDTH; j++) c[j] = job->main[j][i0 + r];
+        for (unsigned j = 0; j < ZK_AIR2_FIXED; j++) fx[j] = job->fixed[j][i0 + r];
+        fe3 *v = den + r * ZK_AIR2_FRACTIONS;
+        fractions_base(job->ch, c, job->rom[i0 + r], fx, mult + r * ZK_AIR2_FRACTIONS, v);
+        for (unsigned f = 0; f < ZK_AIR2_FRACTIONS; f++) v[f] = e_sub(job->ch->alpha, v[f]);
+    }
+    if (e_batch_inverse(den, den + n, n) != 0) return -1;
+    for (size_t r = 0; r < AUX_CHUNK; r++) {
+        const fe3 *inv = den + r * ZK_AIR2_FRACTIONS;
+        const fe *m = mult + r * ZK_AIR2_FRACTIONS;
+        fe3 row = E_ZERO;
+        for (unsigned g = 0; g < 9; g++) {
+            fe3 a = E_ZERO;
+            for (unsigned f = 3 * g; f < 3 * g + 3 && f < ZK_AIR2_FRACTIONS; f++)
+                a = e_add(a, e_mul_base(inv[f], m[f]));
+            job->aux[g][i0 + r] = a;
+            row = e_add(row, a);
+        }
+        job->aux[AUX_S][i0 + r] = row;
+    }
+    return 0;
+}
+
+/* Chunks [begin, end) of AUX_CHUNK rows each, with this worker's own scratch. */
+static void aux_range(void *arg, size_t begin, size_t end) {
+    aux_job *job = arg;
     const size_t n = AUX_CHUNK * ZK_AIR2_FRACTIONS;
     fe3 *den = malloc(2 * n * sizeof(fe3));
     fe *mult = malloc(n * sizeof(fe));
-    int rc = den && mult ? 0 : -1;
-    fe3 s = E_ZERO;
-    for (size_t i0 = 0; rc == 0 && i0 < T; i0 += AUX_CHUNK) {
-        for (size_t r = 0; r < AUX_CHUNK; r++) {
-            fe c[ZK_AIR2_WIDTH], fx[ZK_AIR2_FIXED];
-            for (unsigned j = 0; j < ZK_AIR2_WIDTH; j++) c[j] = main[j][i0 + r];
-            for (unsigned j = 0; j < ZK_AIR2_FIXED; j++) fx[j] = fixed[j][i0 + r];
-            fe3 *v = den + r * ZK_AIR2_FRACTIONS;
-            fractions_base(ch, c, rom[i0 + r], fx, mult + r * ZK_AIR2_FRACTIONS, v);
-            for (unsigned f = 0; f < ZK_AIR2_FRACTIONS; f++) v[f] = e_sub(ch->alpha, v[f]);
-        }
-        if (e_batch_inverse(den, den + n, n) != 0) rc = -1;
-        for (size_t r = 0; rc == 0 && r < AUX_CHUNK; r++) {
-            const fe3 *inv = den + r * ZK_AIR2_FRACTIONS;
-            const fe *m = mult + r * ZK_AIR2_FRACTIONS;
-            fe3 row = E_ZERO;
-            for (unsigned g = 0; g < 9; g++) {
-                fe3 a = E_ZERO;
-                for (unsigned f = 3 * g; f < 3 * g + 3 && f < ZK_AIR2_FRACTIONS; f++)
-                    a = e_add(a, e_mul_base(inv[f], m[f]));
-                aux[g][i0 + r] = a;
-                row = e_add(row, a);
-            }
-            aux[AUX_S][i0 + r] = s;
-            s = e_add(s, row);
-        }
-    }
+    int failed = !den || !mult;
+    for (size_t k = begin; k < end && !failed && !zk_cancelled(); k++)
+        failed = aux_chunk(job, k * AUX_CHUNK, den, mult) != 0;
+    if (failed) __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
     free(den);
     free(mult);
-    return rc;
+}
+
+int zk_air2_aux_columns_threads(const zk_air2_statement *st, const zk_air2_challenges *ch,
+                                const fe *const *main, const fe3 *rom, const fe *const *fixed,
+                                fe3 *const *aux, unsigned threads) {
+    const size_t T = (size_t)1 << st->log_t;
+    aux_job job = {st, ch, main, rom, fixed, aux, 0};
+    zk_parallel_for(threads, T / AUX_CHUNK, aux_range, &job);
+    if (job.failed) return -1;
+    /* S_0 = 0, S_{i+1} = S_i + (row i's total, which the S column holds until now). */
+    fe3 s = E_ZERO;
+    for (size_t i = 0; i < T; i++) {
+        fe3 row = aux[AUX_S][i];
+        aux[AUX_S][i] = s;
+        s = e_add(s, row);
+    }
+    return 0;
+}
+
+int zk_air2_aux_columns(const zk_air2_statement *st, const zk_air2_challenges *ch,
+                        const fe *const *main, const fe3 *rom, const fe *const *fixed,
+                        fe3 *const *aux) {
+    return zk_air2_aux_columns_threads(st, ch, main, rom, fixed, aux, 1);
 }
 
 /* ---- constraints ---- */

@@ -285,9 +285,10 @@ cdef extern from "air2.h":
                                fe3 *rom, fe *const *fixed) nogil
     void zk_air2_fixed_at(const zk_air2_statement *st, const zk_air2_challenges *ch, fe3 z,
                           fe3 *rom, fe3 *fixed) nogil
-    int zk_air2_aux_columns(const zk_air2_statement *st, const zk_air2_challenges *ch,
-                            const fe *const *main, const fe3 *rom, const fe *const *fixed,
-                            fe3 *const *aux) nogil
+    int zk_air2_aux_columns_threads(const zk_air2_statement *st, const zk_air2_challenges *ch,
+                                    const fe *const *main, const fe3 *rom,
+                                    const fe *const *fixed, fe3 *const *aux,
+                                    unsigned threads) nogil
     void zk_air2_eval_ext(const zk_air2_statement *st, const zk_air2_challenges *ch,
                           const fe3 *cur, const fe3 *next, const fe3 *aux_cur,
                           const fe3 *aux_next, fe3 rom, const fe3 *fixed, fe3 *out) nogil
@@ -387,7 +388,7 @@ cdef class Air2:
         zk_air2_fixed_at(&self.st, &self.ch, _e(z), &rom, fixed)
         return _t(rom), [_t(fixed[i]) for i in range(ZK_AIR2_FIXED)]
 
-    def aux_columns(self, main):
+    def aux_columns(self, main, unsigned threads=1):
         """(code, 10 columns of T triples) from the 56 main columns."""
         cdef size_t T = self.T, i, c
         mains = [array.array("Q", col) for col in main]
@@ -408,7 +409,8 @@ cdef class Air2:
             for c in range(ZK_AIR2_AUX_WIDTH):
                 ap[c] = aux + c * T
             zk_air2_fixed_columns(&self.st, &self.ch, rom, fp)
-            rc = zk_air2_aux_columns(&self.st, &self.ch, mp, rom, <const fe **>fp, ap)
+            rc = zk_air2_aux_columns_threads(&self.st, &self.ch, mp, rom, <const fe **>fp, ap,
+                                             threads)
             cols = [[_t(ap[c][i]) for i in range(T)] for c in range(ZK_AIR2_AUX_WIDTH)]
         finally:
             PyMem_Free(rom)

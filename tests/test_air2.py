@@ -432,3 +432,11 @@ def test_machine_programs_satisfy_air2_as_the_reference(source: str, inputs: lis
         for value in run.aux[g]:
             total = ext_add(total, value)
     assert total == (0, 0, 0)
+
+
+def test_aux_columns_are_the_same_on_any_thread_count() -> None:
+    run = library("fib", [300])
+    assert run.T >= 1024  # four chunks of 256 rows or more
+    for threads in (2, 3):
+        code, aux = run.air.aux_columns(run.main, threads)
+        assert code == 0 and aux == run.aux
