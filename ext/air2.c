@@ -506,6 +506,7 @@ int zk_air2_aux_columns_threads(const zk_air2_statement *st, const zk_air2_chall
     aux_job job = {st, ch, main, rom, fixed, aux, 0};
     zk_parallel_for(threads, T / AUX_CHUNK, aux_range, &job);
     if (job.failed) return -1;
+    if (zk_cancelled()) return 0; /* partly computed; the caller discards them */
     /* S_0 = 0, S_{i+1} = S_i + (row i's total, which the S column holds until now). */
     fe3 s = E_ZERO;
     for (size_t i = 0; i < T; i++) {

@@ -845,7 +845,7 @@ static void absorb_statement_air2(zk_transcript *t, const receipt_view *v) {
 /* Statement checks of protocol.md 17 after the program hash, in its order (the counts;
  * canonical values were checked on decoding). */
 static int check_statement_air2(const receipt_view *v, const zk_machine_program *p,
-                                const fe *inputs, const fe *outputs, reason_sink *sink) {
+                                const fe *outputs, reason_sink *sink) {
     if (v->n_inputs < p->n_inputs)
         return fail(sink, ZK_CHECK_STATEMENT, "the receipt has %u inputs, the program takes %u",
                     (unsigned)v->n_inputs, (unsigned)p->n_inputs);
@@ -857,7 +857,6 @@ static int check_statement_air2(const receipt_view *v, const zk_machine_program 
             if (p->outputs[i] == p->outputs[j] && outputs[i] != outputs[j])
                 return fail(sink, ZK_CHECK_STATEMENT,
                             "outputs %u and %u name one register with different values", j, i);
-    (void)inputs;
     const uint64_t T = (uint64_t)1 << v->log_t;
     if (v->log_t < zk_air2_log_t(p, 0))
         return fail(sink, ZK_CHECK_STATEMENT,
@@ -875,7 +874,7 @@ static int verify_air2(const receipt_view *v, const zk_machine_program *prog,
                        const fe *inputs, const fe *outputs, double min_security_bits,
                        verifier_scratch *s, reason_sink *sink) {
     const zk_profile *prof = v->prof;
-    int rc = check_statement_air2(v, prog, inputs, outputs, sink);
+    int rc = check_statement_air2(v, prog, outputs, sink);
     if (rc != ZK_VERIFY_OK) return rc;
 
     const double bits = zk_security_bits_air2(prof, v->log_t, ZK_AIR2_N_CONSTRAINTS);
