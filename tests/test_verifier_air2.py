@@ -126,3 +126,19 @@ def test_soundness_forgeries_every_verifier(every_verifier: None, name: str) -> 
     import test_soundness_machine as soundness
 
     getattr(soundness, name)()
+
+
+def test_a_format_2_receipt_cannot_claim_a_machine_program() -> None:
+    """Protocol.md 17: a format-2 receipt (AIR 1) naming a program AIR 1 cannot express
+    fails statement, on every path, even with that program's hash."""
+    from zkactors.zkvm.assembler import assemble
+    from zkactors.zkvm.prover import prove
+
+    machine = assemble(".input x\n.output x\nstore [x], x\nhalt")
+    assert not machine.fits_register_air
+    data = prove(FIB, (5,), profile="test").to_bytes()
+    assert data[4:6] == b"\x02\x00"
+    at = 7  # magic, version, profile id: then the program hash
+    forged = data[:at] + machine.digest + data[at + 32 :]
+    assert assert_rejected(forged, machine) == "statement"
+    assert "cannot express" in native.verify(forged, machine.to_bytes(), 0.0)[1]
