@@ -19,7 +19,13 @@ from zkactors.zkvm.isa import (
     MAX_INSTRUCTIONS,
     MAX_NAME,
     MAX_OUTPUTS,
+    MAX_PUBLIC_INPUTS,
+    MAX_PUBLIC_OUTPUTS,
     MAX_REGISTERS,
+    V2_MAX_INPUTS,
+    V2_MAX_INSTRUCTIONS,
+    V2_MAX_OUTPUTS,
+    V2_MAX_REGISTERS,
     Instruction,
     Op,
     P,
@@ -30,6 +36,7 @@ FIB = library.load("fib")
 
 
 def native_accepts(data: bytes) -> bool:
+    """Whether the register AIR's native decoder (format 1 only) accepts ``data``."""
     try:
         NativeProgram(data)
     except ValueError:
@@ -38,19 +45,32 @@ def native_accepts(data: bytes) -> bool:
 
 
 def python_accepts(data: bytes) -> bool:
+    """Whether ``Program.from_bytes`` accepts ``data`` as a program of format 1: what
+    the register AIR's native decoder must agree with. (Format-2 bytes it accepts are
+    checked for canonicity too, and count as not accepted here.)"""
     try:
         program = Program.from_bytes(data)
     except ProgramFormatError:
         return False
     assert program.to_bytes() == data  # whatever decodes is canonical
-    return True
+    return program.format == 1
 
 
 def test_opcodes_are_the_protocol_table() -> None:
     names = "set mov add sub mul addi subi muli inv assert_zero assert_eq jmp jz jnz halt"
+    names += " load load store store read write"  # v2: ops 16-21 (protocol.md 12)
     assert [(op.mnemonic, int(op)) for op in Op] == [
         (name, code) for code, name in enumerate(names.split(), start=1)
     ]
+    assert [op.form for op in Op][15:] == [
+        "load rd, [ra + imm]",
+        "load rd, [imm]",
+        "store [ra + imm], rb",
+        "store [imm], rb",
+        "read rd",
+        "write ra",
+    ]
+    assert [op for op in Op if op.is_v1] == list(Op)[:15]
     assert (MAX_REGISTERS, MAX_INPUTS, MAX_OUTPUTS, MAX_INSTRUCTIONS, MAX_NAME) == (
         64,
         16,
@@ -58,6 +78,14 @@ def test_opcodes_are_the_protocol_table() -> None:
         128,
         32,
     )
+    assert (
+        V2_MAX_REGISTERS,
+        V2_MAX_INPUTS,
+        V2_MAX_OUTPUTS,
+        V2_MAX_INSTRUCTIONS,
+        MAX_PUBLIC_INPUTS,
+        MAX_PUBLIC_OUTPUTS,
+    ) == (256, 256, 256, 65_536, 2**16, 2**16)
 
 
 def test_fib_canonical_bytes_by_hand() -> None:
@@ -181,7 +209,8 @@ _CODE = len(FIB.to_bytes()) - 9 * 16  # offset of instruction 0
     [
         (b"", "too short"),
         (b"ZKVX" + FIB.to_bytes()[4:], "magic"),
-        (_fib_with(4, 2), "version"),
+        (_fib_with(4, 3), "version"),
+        (_fib_with(4, 0), "version"),
         (_fib_with(5, 65), "too many registers"),
         (_fib_with(6, 17), "too many inputs"),
         (_fib_with(7, 17), "too many outputs"),
@@ -189,7 +218,9 @@ _CODE = len(FIB.to_bytes()) - 9 * 16  # offset of instruction 0
         (_fib_with(8, 0, 2), "at least one instruction"),
         (FIB.to_bytes() + b"\x00", "trailing bytes"),
         (FIB.to_bytes()[:-1], "expected"),
-        (_fib_with(_CODE, 16), "unknown op code 16"),
+        (_fib_with(_CODE, 16), "unknown op code 16 in program format 1"),
+        (_fib_with(_CODE, 21), "unknown op code 21 in program format 1"),
+        (_fib_with(_CODE, 22), "unknown op code 22"),
         (_fib_with(_CODE, 0), "unknown op code 0"),
         (_fib_with(_CODE + 6, 1, 2), "reserved"),
         (_fib_with(_CODE + 2, 1), "does not use ra"),  # set a, 0 with ra = 1
