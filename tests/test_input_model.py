@@ -101,3 +101,37 @@ async def test_runtime_accepts_the_same_forms_and_refuses_the_same_mistakes() ->
                 rt.try_prove(program, inputs)  # type: ignore[arg-type]
             with pytest.raises(error, match=message):
                 await rt.prove_many([(program, inputs)])  # type: ignore[list-item]
+
+
+# Instruction set v2: a program with `read` takes stream inputs after its .input values.
+STREAM = zkactors.assemble(".input n\n.output s\nread s\nhalt\n")
+
+
+@pytest.mark.parametrize("count", [1, 2, 1000, 2**16])
+def test_a_program_with_read_accepts_up_to_2_to_the_16_inputs(count: int) -> None:
+    values = list(range(count))
+    assert as_inputs(STREAM, values) == tuple(values)
+    assert as_inputs(STREAM, tuple(values)) == tuple(values)
+    assert as_inputs(STREAM, iter(values)) == tuple(values)
+    assert as_inputs(as_program(STREAM.to_bytes()), values) == tuple(values)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ([], "at least 1 input"),
+        (list(range(2**16 + 1)), "at most 65536 in all, got 65537 or more"),
+        (range(10**9), "at most 65536 in all, got 65537 or more"),  # not materialised
+        ([1, P], r"input 1 \(stream input 0\) must be an int in \[0, p\)"),
+        ([1, True], r"must be an int in \[0, p\)"),
+        ("12", "sequence of ints"),
+        ({"n": 1, "x": 2}, "unknown input name"),
+    ],
+)
+def test_a_program_with_read_refuses_the_same_mistakes(inputs: object, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        as_inputs(STREAM, inputs)
+
+
+def test_a_mapping_gives_a_program_with_read_its_input_registers_only() -> None:
+    assert as_inputs(STREAM, {"n": 5}) == (5,)

@@ -8,6 +8,10 @@ forms and raise the same typed errors for the same mistakes:
 - ``program``: a :class:`~zkactors.Program`, or its canonical bytes
   (``Program.to_bytes()``), which are decoded and validated;
 - ``inputs``: a sequence of ints in ``.input`` order, or a mapping from input name to int.
+  A program with ``read`` (instruction set v2) takes its stream inputs after the
+  ``.input`` values, so at least ``n_inputs`` and at most 2^16 values in all, which only
+  the sequence form can give: a mapping names the ``.input`` registers alone, so it
+  gives a program no stream inputs.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ __all__ = ["Inputs", "ProgramLike", "as_inputs", "as_program"]
 
 #: What the API accepts as a program: a Program or its canonical bytes.
 ProgramLike: TypeAlias = Program | bytes | bytearray | memoryview
-#: What the API accepts as inputs: ints in ``.input`` order, or a mapping by input name.
+#: What the API accepts as inputs: ints in ``.input`` order (then the stream inputs of a
+#: program with ``read``), or a mapping by input name.
 Inputs: TypeAlias = Sequence[int] | Mapping[str, int]
 
 
@@ -49,7 +54,8 @@ def as_program(program: object) -> Program:
 
 
 def as_inputs(program: Program, inputs: object) -> tuple[int, ...]:
-    """``inputs`` as field elements for ``program``: a sequence in ``.input`` order, or a
+    """``inputs`` as field elements for ``program``: a sequence in ``.input`` order (then
+    the stream inputs, up to 2^16 values in all, for a program with ``read``), or a
     mapping from input name to value.
 
     :raises InputError: on a wrong count, unknown or missing names, a value that is not
