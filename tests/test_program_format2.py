@@ -7,6 +7,8 @@ import hashlib
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from zkactors import programs as library
 from zkactors.errors import ProgramFormatError
@@ -221,3 +223,67 @@ def test_disassembly_of_v2_instructions(instruction: Instruction, text: str) -> 
     program = Program(("x", "y"), 2, (), (instruction, Instruction(Op.HALT)))
     assert program.source_line(0) == text
     assert assemble(str(program)) == program
+
+
+# ---- any valid program, built from instructions (not through the assembler)
+
+_IMMEDIATES = st.one_of(
+    st.sampled_from((0, 1, 2**32 - 1, 2**32, P - 1, P - 2**32, P - 2**32 + 1)),
+    st.integers(0, 16),
+    st.integers(0, P - 1),
+)
+
+
+@st.composite
+def _instructions(draw: st.DrawFn, n_registers: int, n_instructions: int) -> Instruction:
+    op = draw(st.sampled_from(list(Op)))
+    fields = {}
+    for field in op.operands:
+        if field == "imm":
+            fields[field] = draw(_IMMEDIATES)
+        elif field == "target":
+            fields[field] = draw(st.integers(0, n_instructions - 1))
+        else:
+            fields[field] = draw(st.integers(0, n_registers - 1))
+    return Instruction(op, **fields)
+
+
+@st.composite
+def _any_programs(draw: st.DrawFn) -> Program:
+    n_registers = draw(st.integers(1, 70))
+    n_inputs = draw(st.integers(0, min(n_registers, 18)))
+    size = draw(st.one_of(st.integers(1, 12), st.integers(120, 140)))
+    v1_only = draw(st.booleans())
+    body = draw(
+        st.lists(
+            _instructions(n_registers, size).filter(lambda ins: ins.op.is_v1 or not v1_only),
+            min_size=size - 1,
+            max_size=size - 1,
+        )
+    )
+    code = (*body, Instruction(Op.HALT))
+    written = set(range(n_inputs)) | {ins.rd for ins in code if ins.op.writes}
+    outputs = draw(
+        st.lists(st.sampled_from(sorted(written)), max_size=18) if written else st.just([])
+    )
+    return Program(tuple(f"r{k}" for k in range(n_registers)), n_inputs, tuple(outputs), code)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_any_programs())
+def test_any_program_round_trips_in_its_one_format(program: Program) -> None:
+    data = program.to_bytes()
+    assert Program.from_bytes(data) == program
+    assert assemble(str(program)) == program
+    v1 = (
+        all(ins.op.is_v1 for ins in program.instructions)
+        and len(program.registers) <= 64
+        and program.n_inputs <= 16
+        and len(program.output_registers) <= 16
+        and len(program.instructions) <= 128
+    )
+    assert program.fits_register_air is v1
+    assert data[4] == program.format == (1 if v1 else 2)
+    if v1:  # the other layout is refused: one encoding per program
+        with pytest.raises(ProgramFormatError, match="non-canonical"):
+            Program.from_bytes(_v1_as_format_2(program))

@@ -1,4 +1,8 @@
-"""The program library: outputs against Python, and each file's stated cycle formula."""
+"""The program library: outputs against Python, and each file's stated cycle formula.
+
+Programs that fit the register AIR run natively; the machine programs (memory, streams)
+run in the interpreter until the native machine executor lands.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import ast
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zkactors import programs
@@ -15,6 +19,7 @@ from zkactors.zkvm import interpreter
 from zkactors.zkvm.assembler import assemble
 from zkactors.zkvm.execute import execute
 from zkactors.zkvm.isa import P
+from zkactors.zkvm.program import Program
 
 
 def fib(n: int) -> int:
@@ -43,6 +48,41 @@ def mimc(x: int, n: int) -> int:
     return x
 
 
+def dot_product(n: int, *values: int) -> tuple[int]:
+    a, b = values[:n], values[n:]
+    assert len(b) == n
+    return (sum(x * y for x, y in zip(a, b, strict=True)) % P,)
+
+
+def sum_array(n: int, *values: int) -> tuple[int]:
+    assert len(values) == n
+    return (sum(values) % P,)
+
+
+def matvec(n: int, *values: int) -> tuple[int, ...]:
+    matrix = [values[i * n : (i + 1) * n] for i in range(n)]
+    vector = values[n * n :]
+    assert len(vector) == n
+    return tuple(sum(m * x for m, x in zip(row, vector, strict=True)) % P for row in matrix)
+
+
+def poly_eval(n: int, *values: int) -> tuple[int]:
+    coefficients, (x,) = values[:n], values[n:]
+    return (sum(c * pow(x, i, P) for i, c in enumerate(coefficients)) % P,)
+
+
+def straight_line(n_instructions: int, x: int) -> tuple[int]:
+    """What programs.straight_line(n_instructions) outputs for x, written from its
+    docstring: rounds x = (x + M[k mod 256] + k + 1)^3 storing x, then + 1 per pad."""
+    rounds, extra = divmod(n_instructions - 1, 6)
+    memory: dict[int, int] = {}
+    for k in range(rounds):
+        t = (x + memory.get(k % 256, 0) + k + 1) % P
+        x = t * t * t % P
+        memory[k % 256] = x
+    return ((x + extra) % P,)
+
+
 EXPECTED = {
     "fib": lambda n: (fib(n),),
     "factorial": lambda n: (factorial(n),),
@@ -50,6 +90,10 @@ EXPECTED = {
     "horner": lambda x: (horner(x),),
     "mimc": lambda x, n: (mimc(x, n),),
     "inverse_check": lambda x: (pow(x, P - 2, P),),
+    "dot_product": dot_product,
+    "sum_array": sum_array,
+    "matvec": matvec,
+    "poly_eval": poly_eval,
 }
 
 # Inputs for the formula check: small and large loop counts, edge field values.
@@ -60,7 +104,20 @@ SAMPLES = {
     "horner": [[0], [1], [2], [P - 1], [2**40]],
     "mimc": [[0, 0], [1, 1], [5, 10], [P - 1, 64]],
     "inverse_check": [[1], [2], [P - 1], [2**63]],
+    "dot_product": [[0], [1, 3, 4], [2, 1, 2, 3, 4], [3, P - 1, P - 1, 0, P - 1, 2, 5]],
+    "sum_array": [[0], [1, P - 1], [3, 1, 2, P - 1], [5, *range(5)]],
+    "matvec": [[0], [1, 7, 6], [2, 1, 2, 3, 4, 5, 6], [3, *range(9), P - 1, 1, 0]],
+    "poly_eval": [[0, 5], [1, 9, P - 1], [3, 1, 2, 3, 10], [4, 0, 0, 0, 1, P - 1]],
 }
+
+
+def run(program: Program, inputs: list[int]) -> tuple[tuple[int, ...], int]:
+    """(outputs, cycles): natively for the register AIR's programs, else in the
+    interpreter (until the native machine executor lands)."""
+    if program.fits_register_air:
+        result = execute(program, inputs)
+        return result.outputs, result.cycles
+    return interpreter.run(program, inputs)
 
 
 def test_library_contents() -> None:
@@ -102,10 +159,12 @@ def test_cycle_formula_and_outputs(name: str) -> None:
     program = programs.load(name)
     formula = cycle_formula(name)
     for inputs in SAMPLES[name]:
-        result = execute(program, inputs)
-        env = dict(zip(program.inputs, inputs, strict=True))
-        assert result.cycles == evaluate(formula, env), (name, inputs)
-        assert result.outputs == EXPECTED[name](*inputs), (name, inputs)
+        outputs, cycles = run(program, inputs)
+        env = dict(zip(program.inputs, inputs[: program.n_inputs], strict=True))
+        if program.reads_stream:
+            env["n"] = inputs[program.n_inputs]  # the first value read
+        assert cycles == evaluate(formula, env), (name, inputs)
+        assert outputs == EXPECTED[name](*inputs), (name, inputs)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -137,3 +196,67 @@ def test_inverse_check_rejects_zero() -> None:
     with pytest.raises(ExecutionError, match="inv of zero at pc 0") as info:
         execute(programs.load("inverse_check"), [0])
     assert info.value.source_line == "inv y, x"
+
+
+# ---- the machine programs on random inputs, against the Python references above
+
+
+def _stream(n_max: int, per_n: object) -> st.SearchStrategy[list[int]]:
+    """n, then the values the program reads for that n (``per_n(n)`` field elements)."""
+    assert callable(per_n)
+    return st.integers(0, n_max).flatmap(
+        lambda n: st.lists(st.integers(0, P - 1), min_size=per_n(n), max_size=per_n(n)).map(
+            lambda values: [n, *values]
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "stream"),
+    [
+        ("dot_product", _stream(12, lambda n: 2 * n)),
+        ("sum_array", _stream(20, lambda n: n)),
+        ("matvec", _stream(5, lambda n: n * n + n)),
+        ("poly_eval", _stream(12, lambda n: n + 1)),
+    ],
+)
+def test_machine_programs_match_python(name: str, stream: st.SearchStrategy[list[int]]) -> None:
+    program = programs.load(name)
+    assert program.format == 2 and program.reads_stream
+
+    @settings(max_examples=40, deadline=None)
+    @given(stream)
+    def check(inputs: list[int]) -> None:
+        outputs, cycles = interpreter.run(program, inputs)
+        assert outputs == EXPECTED[name](*inputs)
+        assert cycles == evaluate(cycle_formula(name), {"n": inputs[0]})
+
+    check()
+
+
+def test_machine_programs_refuse_a_short_or_long_stream() -> None:
+    with pytest.raises(ExecutionError, match="read past the end"):
+        interpreter.run(programs.load("sum_array"), [3, 1, 2])
+    with pytest.raises(ExecutionError, match="1 stream input unread"):
+        interpreter.run(programs.load("sum_array"), [2, 1, 2, 3])
+
+
+@pytest.mark.parametrize("n_instructions", [1, 2, 6, 7, 8, 12, 13, 300, 1555, 4096])
+def test_straight_line_matches_python(n_instructions: int) -> None:
+    program = programs.straight_line(n_instructions)
+    assert len(program.instructions) == n_instructions
+    assert program.format == (1 if n_instructions < 7 else 2)
+    for x in (0, 1, P - 1, 123456789):
+        assert interpreter.run(program, [x]) == (straight_line(n_instructions, x), n_instructions)
+    assert assemble(str(program)) == program
+
+
+def test_straight_line_at_the_limit_reuses_memory_cells() -> None:
+    program = programs.straight_line(65_536)
+    assert program is programs.straight_line(65_536)  # generated once
+    outputs, cycles = interpreter.run(program, [7])
+    assert (outputs, cycles) == (straight_line(65_536, 7), 65_536)
+    with pytest.raises(ValueError, match="65536"):
+        programs.straight_line(65_537)
+    with pytest.raises(ValueError):
+        programs.straight_line(0)

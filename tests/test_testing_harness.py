@@ -1,8 +1,11 @@
 """The public strategies of :mod:`zkactors.testing` produce what they promise.
 
-Programs halt within their cycle budget on every input (checked by the native executor
-and the Python interpreter), respect their size limits, never fail unless asked to, and
-between them use every instruction kind and take every branch kind both ways. Workloads
+Programs halt within their cycle budget on every input (checked by the Python
+interpreter, and by the native executor for programs that fit the register AIR until the
+native machine executor lands), respect their size limits, never fail unless asked to,
+and between them use every instruction kind, take every branch kind both ways, and (the
+machine programs) hit memory cells again, at small and large addresses, read and write
+the streams and run long blocks. Workloads
 have exactly the distinct requests and repeat rate asked for. Receipts verify.
 ``run_workload`` counts what a runtime answered, and notices wrong answers (shown with a
 test double of the runtime).
@@ -17,6 +20,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -36,7 +40,7 @@ from zkactors.testing import (
 from zkactors.zkvm import interpreter, reference
 from zkactors.zkvm.assembler import assemble
 from zkactors.zkvm.execute import execute, execution_trace
-from zkactors.zkvm.isa import MAX_INSTRUCTIONS, Op, P
+from zkactors.zkvm.isa import MAX_INSTRUCTIONS, V2_MAX_INSTRUCTIONS, Op, P
 from zkactors.zkvm.program import Program
 
 # The coverage tests gather facts over many examples and then assert on the union; a fixed
@@ -52,11 +56,25 @@ _SWEEP = settings(
 
 def _executed_pcs(program: Program, inputs: Sequence[int]) -> list[int]:
     """The pc of every cycle up to and including the halt, read off the native trace's
-    one-hot selector columns."""
+    one-hot selector columns (from the interpreter for a machine program, until the
+    native machine executor lands)."""
+    if not program.fits_register_air:
+        return [step.pc for step in interpreter.steps(program, inputs)]
     cycles = execute(program, inputs).cycles
     columns = execution_trace(program, inputs)
     selectors = columns[len(program.registers) : len(program.registers) + len(program.instructions)]
     return [next(k for k, sel in enumerate(selectors) if sel[row]) for row in range(cycles)]
+
+
+@attrs.frozen
+class _Run:
+    outputs: tuple[int, ...]
+    cycles: int
+
+
+def _interpret(program: Program, inputs: Sequence[int], *, max_cycles: int) -> _Run:
+    """The interpreter's run, shaped like ``execute``'s result."""
+    return _Run(*interpreter.run(program, inputs, max_cycles))
 
 
 def _branch_outcomes(program: Program, pcs: list[int]) -> set[tuple[Op, bool]]:
@@ -75,9 +93,12 @@ def _branch_outcomes(program: Program, pcs: list[int]) -> set[tuple[Op, bool]]:
 @given(st.data())
 def test_programs_halt_within_budget_on_every_input(data: st.DataObject) -> None:
     budget = data.draw(st.integers(1, 300), label="max_cycles")
-    size = data.draw(st.integers(1, MAX_INSTRUCTIONS), label="max_instructions")
-    max_inputs = data.draw(st.integers(0, 16), label="max_inputs")
-    max_outputs = data.draw(st.integers(0, 16), label="max_outputs")
+    size = data.draw(
+        st.one_of(st.none(), st.integers(1, MAX_INSTRUCTIONS), st.integers(1, 700)),
+        label="max_instructions",
+    )
+    max_inputs = data.draw(st.integers(0, 20), label="max_inputs")
+    max_outputs = data.draw(st.integers(0, 20), label="max_outputs")
     program = data.draw(
         programs(
             max_cycles=budget,
@@ -86,15 +107,19 @@ def test_programs_halt_within_budget_on_every_input(data: st.DataObject) -> None
             max_outputs=max_outputs,
         )
     )
-    assert len(program.instructions) <= size
+    fits = program.fits_register_air
+    default_size = 32 if fits else 600
+    assert len(program.instructions) <= (size or default_size)
     assert program.n_inputs <= max_inputs
     assert len(program.output_registers) <= max_outputs
     for _ in range(3):
         inputs = data.draw(inputs_for(program), label="inputs")
         # max_cycles=budget: running out of cycles would raise ExecutionError.
-        run = execute(program, inputs, max_cycles=budget)
-        assert run.cycles <= budget
-        assert interpreter.run(program, inputs, budget) == (run.outputs, run.cycles)
+        outputs, cycles = interpreter.run(program, inputs, budget)
+        assert cycles <= budget
+        if fits:  # until the native machine executor lands
+            run = execute(program, inputs, max_cycles=budget)
+            assert (outputs, cycles) == (run.outputs, run.cycles)
 
 
 @given(st.data())
@@ -104,11 +129,14 @@ def test_may_fail_programs_fail_only_by_inv_or_assertion_within_budget(
     budget = data.draw(st.integers(1, 200), label="max_cycles")
     program = data.draw(programs(max_cycles=budget, may_fail=True))
     inputs = data.draw(inputs_for(program))
+    run = execute if program.fits_register_air else _interpret  # until the native machine lands
     try:
-        assert execute(program, inputs, max_cycles=budget).cycles <= budget
+        assert run(program, inputs, max_cycles=budget).cycles <= budget
     except ExecutionError as exc:
         assert exc.pc is not None, "the cycle budget ran out"  # None only for the limit
-        assert program.instructions[exc.pc].op in (Op.INV, Op.ASSERT_ZERO, Op.ASSERT_EQ)
+        failing = program.instructions[exc.pc].op
+        # Never by the stream: inputs_for gives exactly what the run reads.
+        assert failing in (Op.INV, Op.ASSERT_ZERO, Op.ASSERT_EQ) or failing.is_memory
 
 
 def test_every_instruction_kind_and_branch_outcome_appears() -> None:
@@ -134,6 +162,81 @@ def test_every_instruction_kind_and_branch_outcome_appears() -> None:
     assert ops == {op for op in Op if op.is_v1}  # the strategy draws no v2 programs yet
     assert outcomes == {(op, taken) for op in (Op.JZ, Op.JNZ) for taken in (True, False)}
     assert last_is_jmp and multiple_halts and early_halt_taken
+
+
+def test_machine_programs_use_memory_streams_and_long_code() -> None:
+    """Machine programs are a minority, and between them store and load the same cell
+    again, load cells never stored, use small and large addresses in every address form,
+    read and write the streams, and have and run long blocks."""
+    seen: set[str] = set()
+    kinds: list[bool] = []
+
+    @_SWEEP
+    @given(st.data())
+    def sweep(data: st.DataObject) -> None:
+        program = data.draw(programs(max_cycles=200))
+        kinds.append(program.fits_register_air)
+        if program.fits_register_air:
+            return
+        inputs = data.draw(inputs_for(program))
+        stored: set[int] = set()
+        if len(program.instructions) > MAX_INSTRUCTIONS:
+            seen.add("long program")
+        steps = list(interpreter.steps(program, inputs, 200))
+        if len(steps) > 60:
+            seen.add("long run")
+        for step in steps:
+            op = step.instruction.op
+            seen.add(op.name)
+            if step.address is None:
+                continue
+            if op in (Op.STORE, Op.STORE_ABS):
+                seen.add("stored again" if step.address in stored else "stored")
+                stored.add(step.address)
+            else:
+                seen.add("load of stored" if step.address in stored else "load of unstored")
+            seen.add("small address" if step.address < 8 else "large address")
+            if step.address >= 2**32 - 16:
+                seen.add("top address")
+
+    sweep()
+    assert 0.1 < kinds.count(False) / len(kinds) < 0.5
+    assert seen >= {op.name for op in Op if not op.is_v1} | {
+        "long program",
+        "long run",
+        "stored again",
+        "load of stored",
+        "load of unstored",
+        "small address",
+        "large address",
+        "top address",
+    }
+
+
+@given(programs(machine=False, max_instructions=128, max_inputs=30, max_outputs=30))
+def test_machine_false_draws_only_register_air_programs(program: Program) -> None:
+    assert program.fits_register_air and program.format == 1
+
+
+_SUM_OF_N = assemble(
+    """
+    .input n
+    .output s
+    loop:   jz   n, done
+            read x
+            add  s, s, x
+            subi n, n, 1
+            jmp  loop
+    done:   halt
+    """
+)
+
+
+@given(inputs_for(_SUM_OF_N).filter(lambda values: values[0] <= 64))
+def test_inputs_for_gives_a_program_with_read_exactly_its_stream(inputs: tuple[int, ...]) -> None:
+    # How much the run reads depends on an input: n values after n.
+    assert len(inputs) == 1 + inputs[0]
+    assert interpreter.run(_SUM_OF_N, inputs)[0] == (sum(inputs[1:]) % P,)
 
 
 def test_inverses_and_assertions_run_without_failing() -> None:
@@ -173,8 +276,9 @@ def test_sources_assemble_and_round_trip(source: str) -> None:
         {"max_cycles": 0},
         {"max_cycles": True},
         {"max_instructions": 0},
-        {"max_instructions": MAX_INSTRUCTIONS + 1},
-        {"max_inputs": 17},
+        {"max_instructions": V2_MAX_INSTRUCTIONS + 1},
+        {"max_instructions": 1.5},
+        {"max_inputs": 257},
         {"max_outputs": -1},
     ],
     ids=str,

@@ -1,11 +1,17 @@
 """The pure-Python zkVM interpreter: the TEST ORACLE for the native executor.
 
-This module is the semantics of docs/protocol.md 4 and 12 written as plainly as possible,
-so it can be read against the specification line by line. It is slow on purpose (Python ints,
-one loop iteration per cycle, a Fermat exponentiation per helper entry) and is used only
-by tests and tools that check ``ext/vm.c`` and the provers against it; production code
-runs :func:`zkactors.zkvm.execute.execute`. Errors are raised exactly as the native
-executor's wrapper raises them, so a test can compare failures too.
+This module is the semantics of docs/protocol.md 4 and 12 written as plainly as
+possible, so it can be read against the specification line by line. It is slow on
+purpose (Python ints, one loop iteration per cycle, a Fermat exponentiation per helper
+entry) and is used only by tests and tools that check ``ext/vm.c`` and the provers
+against it; production code runs :func:`zkactors.zkvm.execute.execute`. Errors are raised
+exactly as the native executor's wrapper raises them, so a test can compare failures
+too: the ``*_error`` functions below build each kind, for the wrapper to raise as well.
+
+:func:`run` gives a run's outputs and cycles; :func:`steps` yields one :class:`Step` per
+cycle with everything the machine AIR's row records (values read and written, the
+memory address and its value before and after, the stream positions), for the reference
+AIR; :func:`trace` is the register AIR's trace.
 """
 
 from __future__ import annotations

@@ -222,6 +222,9 @@ class Program:
         default=(), converter=_str_tuple, eq=False, repr=False
     )
     _canonical: bytes = attrs.field(init=False, eq=False, repr=False)
+    # Computed once (a program may have 65,536 instructions; these are asked per request).
+    _fits: bool = attrs.field(init=False, eq=False, repr=False)
+    _reads: bool = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         problem = validate(self.registers, self.n_inputs, self.output_registers, self.instructions)
@@ -231,6 +234,11 @@ class Program:
             raise ProgramFormatError(
                 f"{len(self.source_lines)} source lines for {len(self.instructions)} instructions"
             )
+        fits = fits_register_air(
+            len(self.registers), self.n_inputs, len(self.output_registers), self.instructions
+        )
+        object.__setattr__(self, "_fits", fits)
+        object.__setattr__(self, "_reads", any(ins.op is Op.READ for ins in self.instructions))
         object.__setattr__(self, "_canonical", self._encode())
 
     # ---- names and shape ----
@@ -248,9 +256,7 @@ class Program:
         """True if the program uses only instruction set v1 within the v1 limits: it is
         encoded in format 1 and the register AIR (AIR 1) can prove it. Every program
         fits the machine AIR (AIR 2)."""
-        return fits_register_air(
-            len(self.registers), self.n_inputs, len(self.output_registers), self.instructions
-        )
+        return self._fits
 
     @property
     def format(self) -> int:
@@ -262,7 +268,7 @@ class Program:
     def reads_stream(self) -> bool:
         """True if the program has a ``read``: it then takes stream inputs after the
         ``.input`` registers' values (as many as its run reads)."""
-        return any(ins.op is Op.READ for ins in self.instructions)
+        return self._reads
 
     @property
     def trace_width(self) -> int:
