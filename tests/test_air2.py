@@ -440,3 +440,25 @@ def test_aux_columns_are_the_same_on_any_thread_count() -> None:
     for threads in (2, 3):
         code, aux = run.air.aux_columns(run.main, threads)
         assert code == 0 and aux == run.aux
+
+
+@pytest.mark.parametrize(
+    ("name", "inputs"),
+    [
+        ("dot_product", [3, P - 1, P - 1, 0, P - 1, 2, 5]),
+        ("sum_array", [5, 0, 1, 2, 3, 4]),
+        ("matvec", [2, 1, 2, 3, 4, 5, 6]),
+        ("poly_eval", [3, 1, 2, 3, 7]),
+    ],
+)
+def test_library_machine_programs(name: str, inputs: list[int]) -> None:
+    """The library's programs with memory and streams: AIR 2 holds on the native trace,
+    which is the reference AIR's."""
+    from zkactors.zkvm import interpreter
+    from zkactors.zkvm.reference import air2 as ref
+
+    program = programs.load(name)
+    interpreter.run(program, inputs)  # a valid statement
+    run = Run(program.to_bytes(), inputs)
+    assert run.violations() == set()
+    assert ref.main_trace(program, inputs, length=run.T).columns == run.main

@@ -39,6 +39,10 @@ def test_honest_receipts_are_accepted(fib_receipt: bytes) -> None:
     assert_accepted(fib_receipt, FIB)
     program = programs.load("horner")
     assert_accepted(prove_machine(program, (11,)), program)
+    program = programs.load("matvec")  # memory and both streams
+    data = prove_machine(program, (2, 1, 2, 3, 4, 5, 6))
+    assert_accepted(data, program)
+    assert Receipt.from_bytes(data).outputs == (17, 39)
 
 
 def test_policy(fib_receipt: bytes) -> None:
