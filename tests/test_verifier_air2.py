@@ -19,6 +19,7 @@ from verifier_agreement import (
 
 from zkactors import profiles, programs
 from zkactors._native import verifier as native
+from zkactors.zkvm.isa import P
 from zkactors.zkvm.receipt import Receipt
 from zkactors.zkvm.verifier import CHECKS
 
@@ -92,6 +93,17 @@ def test_cheats_and_bounds(fib_receipt: bytes) -> None:
             + fib_receipt[s.offset + s.length :]
         )
         assert assert_rejected(bad, FIB) == "format"
+    for name in ("inputs", "ood aux", "aux rows"):  # a value >= p anywhere: format
+        s = section(fib_receipt, name)
+        bad = fib_receipt[: s.offset] + P.to_bytes(8, "little") + fib_receipt[s.offset + 8 :]
+        assert assert_rejected(bad, FIB) == "format"
+    s = section(fib_receipt, "n_inputs")
+    bad = (
+        fib_receipt[: s.offset]
+        + ((1 << 16) + 1).to_bytes(4, "little")
+        + fib_receipt[s.offset + 4 :]
+    )
+    assert assert_rejected(bad, FIB) == "format"
     assert native_verdict(fib_receipt[:-1], FIB) == "format"
     assert native_verdict(fib_receipt + b"\0", FIB) == "format"
     too_long = fib_receipt[:4] + b"\x03\x00" + bytes(2 * 1024 * 1024)
