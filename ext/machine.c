@@ -301,6 +301,76 @@ static int cycle(const zk_instr *ins, uint64_t clk, zk_machine_state *st, io *io
     return ZK_VM_OK;
 }
 
+/* The run without an observer (zk_machine_run, execute()): the same semantics as
+ * cycle() without the port bookkeeping, as lean as vm.c's loop. Timestamps are not kept. */
+/* Leave the loop at the failing instruction (pc and the cycle count kept). */
+#define FAIL(code)   \
+    do {             \
+        rc = (code); \
+        goto out;    \
+    } while (0)
+
+static int run_plain(const zk_machine_program *p, zk_machine_state *st, io *io,
+                     uint64_t max_cycles, uint64_t *cycles) {
+    fe *regs = st->regs;
+    uint32_t pc = 0;
+    uint64_t clk = 0;
+    int rc = ZK_VM_CYCLE_LIMIT;
+    for (; clk < max_cycles; clk++) {
+        const zk_instr *ins = &p->code[pc];
+        fe a = regs[ins->ra], b = regs[ins->rb]; /* unused fields are 0: harmless reads */
+        switch (ins->op) {
+        case ZK_OP_SET: regs[ins->rd] = ins->imm; break;
+        case ZK_OP_MOV: regs[ins->rd] = a; break;
+        case ZK_OP_ADD: regs[ins->rd] = f_add(a, b); break;
+        case ZK_OP_SUB: regs[ins->rd] = f_sub(a, b); break;
+        case ZK_OP_MUL: regs[ins->rd] = f_mul(a, b); break;
+        case ZK_OP_ADDI: regs[ins->rd] = f_add(a, ins->imm); break;
+        case ZK_OP_SUBI: regs[ins->rd] = f_sub(a, ins->imm); break;
+        case ZK_OP_MULI: regs[ins->rd] = f_mul(a, ins->imm); break;
+        case ZK_OP_HALT: rc = st->in_pos != io->n_inputs ? ZK_MACHINE_INPUTS_LEFT : ZK_VM_OK;
+            goto out;
+        case ZK_OP_INV:
+            if (a == 0) FAIL(ZK_VM_INV_ZERO);
+            regs[ins->rd] = f_inv(a);
+            break;
+        case ZK_OP_ASSERT_ZERO: if (a != 0) FAIL(ZK_VM_ASSERT_FAILED); break;
+        case ZK_OP_ASSERT_EQ: if (a != b) FAIL(ZK_VM_ASSERT_FAILED); break;
+        case ZK_OP_JMP: pc = ins->target; continue;
+        case ZK_OP_JZ: pc = a == 0 ? ins->target : pc + 1; continue;
+        case ZK_OP_JNZ: pc = a != 0 ? ins->target : pc + 1; continue;
+        case ZK_OP_LOAD_ABS: case ZK_OP_STORE_ABS: a = 0; /* fall through */
+        case ZK_OP_LOAD: case ZK_OP_STORE: {
+            fe addr = f_add(a, ins->imm);
+            if (addr >> 32) FAIL(ZK_MACHINE_BAD_ADDRESS);
+            zk_ram_cell *cell = ram_cell(&st->ram, (uint32_t)addr);
+            if (!cell) FAIL(ZK_MACHINE_NO_MEMORY);
+            if (ins->op == ZK_OP_STORE || ins->op == ZK_OP_STORE_ABS) cell->value = b;
+            else regs[ins->rd] = cell->value;
+            break;
+        }
+        case ZK_OP_READ:
+            if (st->in_pos >= io->n_inputs) FAIL(ZK_MACHINE_READ_PAST_END);
+            regs[ins->rd] = io->inputs[st->in_pos++];
+            break;
+        case ZK_OP_WRITE:
+            if (io->room == 0) FAIL(ZK_MACHINE_TOO_MANY_OUTPUTS);
+            *io->stream_out++ = a;
+            io->room--;
+            st->n_written++;
+            break;
+        default: break;
+        }
+        pc++;
+    }
+    clk--; /* the limit: max_cycles cycles ran, none of them a halt */
+out:
+    st->pc = pc;
+    *cycles = clk + 1;
+    return rc;
+}
+#undef FAIL
+
 int zk_machine_exec(const zk_machine_program *p, const fe *inputs, size_t n_inputs,
                     uint64_t max_cycles, fe *outputs, size_t *n_outputs, uint64_t *cycles,
                     uint32_t *fail_pc, zk_machine_state *st, zk_machine_observer observe,
@@ -312,6 +382,15 @@ int zk_machine_exec(const zk_machine_program *p, const fe *inputs, size_t n_inpu
     memcpy(st->regs, inputs, p->n_inputs * sizeof(fe));
     st->in_pos = p->n_inputs;
     io io = {inputs, n_inputs, outputs + p->n_outputs, ZK_MACHINE_MAX_IO - p->n_outputs};
+    if (!observe) {
+        int rc = run_plain(p, st, &io, max_cycles, cycles);
+        *fail_pc = st->pc;
+        if (rc == ZK_VM_OK) {
+            for (uint32_t j = 0; j < p->n_outputs; j++) outputs[j] = st->regs[p->outputs[j]];
+            *n_outputs = p->n_outputs + st->n_written;
+        }
+        return rc;
+    }
     zk_machine_cycle c;
     for (uint64_t clk = 0; clk < max_cycles; clk++) {
         const zk_instr *ins = &p->code[st->pc];
