@@ -60,9 +60,10 @@ int zk_machine_run(const zk_machine_program *p, const fe *inputs, size_t n_input
 /* ---- The machine's state, shared with AIR 2's trace builder (ext/air2.c) ----
  *
  * Timestamps are those of docs/protocol.md 13: the access of port X (A = 0, B = 1,
- * M = 2, C = 3) in cycle clk has timestamp 4*clk + X + 1; 0 is the initial token. The
- * machine keeps the last timestamp of every register and RAM word as it runs, so the
- * trace builder learns every port's previous timestamp without a second pass. */
+ * M = 2, C = 3) in cycle clk has timestamp 4*clk + X + 1; 0 is the initial token. With
+ * an observer, the machine keeps the last timestamp of every register and RAM word as it
+ * runs, so the trace builder learns every port's previous timestamp without a second
+ * pass; without one (a plain run) it keeps only the values. */
 
 /* One RAM word: key = address + 1 (0 marks an empty slot of the hash table). */
 typedef struct { uint64_t key; fe value; uint64_t ts; } zk_ram_cell;
@@ -93,8 +94,10 @@ typedef struct {
  * index from 0. A nonzero return stops the run with that code. */
 typedef int (*zk_machine_observer)(void *ctx, uint64_t clk, const zk_machine_cycle *c);
 
-/* zk_machine_run with an observer (NULL: none) and the final state kept in *st (which the
- * caller releases with zk_machine_state_free, whatever the return code). */
+/* zk_machine_run with an observer (NULL: none, and the lean loop) and the final state
+ * kept in *st: at a failure, the registers as they were before the failing instruction
+ * and in_pos the stream inputs read. The caller releases *st with zk_machine_state_free,
+ * whatever the return code. */
 int zk_machine_exec(const zk_machine_program *p, const fe *inputs, size_t n_inputs,
                     uint64_t max_cycles, fe *outputs, size_t *n_outputs, uint64_t *cycles,
                     uint32_t *fail_pc, zk_machine_state *st, zk_machine_observer observe,
