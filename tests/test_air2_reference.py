@@ -137,10 +137,19 @@ def test_fixed_columns_at_z_are_their_interpolants(log_t):
         assert at_z == Ext(*horner_at_ext(interpolate(column), zt))
 
 
+#: Stream inputs of the library's programs that read them (n, then the values).
+STREAMS = {
+    "dot_product": (2, 1, 2, 3, 4),
+    "sum_array": (3, 1, 2, 3),
+    "matvec": (2, 1, 2, 3, 4, 5, 6),
+    "poly_eval": (3, 1, 2, 3, 10),
+}
+
+
 @pytest.mark.parametrize("name", programs.names())
 def test_every_library_program(name):
     program = programs.load(name)
-    inputs = tuple(range(3, 3 + program.n_inputs))
+    inputs = tuple(range(3, 3 + program.n_inputs)) + STREAMS.get(name, ())
     trace = air2.main_trace(program, inputs)
     assert trace.outputs == interpreter.run(program, inputs)[0]
     assert violations(statement_of(program, inputs, trace), trace.columns) == set()
