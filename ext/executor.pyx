@@ -326,9 +326,10 @@ cdef class Air2:
 
     def __init__(self, program, inputs, outputs, unsigned log_t):
         self.machine = MachineProgram(program)
-        self.inputs = array.array("Q", [0] + list(inputs))[1:]
-        self.outputs = array.array("Q", [0] + list(outputs))[1:]
-        if len(inputs) < self.machine.program.n_inputs or len(outputs) < self.machine.program.n_outputs:
+        self.inputs = array.array("Q", list(inputs))
+        self.outputs = array.array("Q", list(outputs))
+        if (len(inputs) < self.machine.program.n_inputs
+                or len(outputs) < self.machine.program.n_outputs):
             raise ValueError("the statement has fewer inputs or outputs than the program")
         if log_t < 8 or log_t > 20:
             raise ValueError("log_t out of the tested range")
