@@ -462,3 +462,11 @@ def test_library_machine_programs(name: str, inputs: list[int]) -> None:
     run = Run(program.to_bytes(), inputs)
     assert run.violations() == set()
     assert ref.main_trace(program, inputs, length=run.T).columns == run.main
+
+
+def test_a_program_without_registers() -> None:
+    from zkactors.zkvm.assembler import assemble
+
+    run = Run(assemble("jmp end\nend: halt").to_bytes(), [])
+    assert run.violations() == set()
+    assert run.main[46] == [0] * run.T  # an empty register table
