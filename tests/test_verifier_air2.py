@@ -158,3 +158,15 @@ def test_a_format_2_receipt_cannot_claim_a_machine_program() -> None:
     forged = data[:at] + machine.digest + data[at + 32 :]
     assert assert_rejected(forged, machine) == "statement"
     assert "cannot express" in native.verify(forged, machine.to_bytes(), 0.0)[1]
+
+
+@pytest.mark.parametrize("air", [1, 2])
+def test_the_native_security_figure_is_the_python_one(air: int) -> None:
+    """ext/profiles.h and zkactors.profiles compute the policy's figure alike, bit for
+    bit, for both AIRs (AIR 2 with its 47 constraints and the LogUp term)."""
+    for profile in profiles.PROFILES.values():
+        for log_t in range(3 if air == 1 else 8, 27):
+            for n_constraints in (1, 47, 300, 657, 10**6) if air == 1 else (47,):
+                expected = profiles.security_bits(profile, 1 << log_t, n_constraints, air=air)
+                got = native.security_bits(profile.id, log_t, n_constraints, air)
+                assert got == expected, (profile.name, log_t, n_constraints)
