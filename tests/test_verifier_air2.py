@@ -4,10 +4,13 @@ any section of a receipt is rejected by every path with the same check."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from oracle_prover import prove_machine, section
 from verifier_agreement import (
     agreed_verdict,
@@ -26,9 +29,14 @@ from zkactors.zkvm.verifier import CHECKS
 FIB = programs.load("fib")
 
 
+@functools.cache
+def _fib_receipt() -> bytes:
+    return prove_machine(FIB, (5,))
+
+
 @pytest.fixture(scope="module")
 def fib_receipt() -> bytes:
-    return prove_machine(FIB, (5,))
+    return _fib_receipt()
 
 
 def test_aux_merkle_is_a_check() -> None:
@@ -170,3 +178,21 @@ def test_the_native_security_figure_is_the_python_one(air: int) -> None:
                 expected = profiles.security_bits(profile, 1 << log_t, n_constraints, air=air)
                 got = native.security_bits(profile.id, log_t, n_constraints, air)
                 assert got == expected, (profile.name, log_t, n_constraints)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=3),
+    st.integers(0, 10**6) | st.none(),
+)
+def test_random_changes_every_verifier_alike(edits: list[tuple[int, int]], cut: int | None) -> None:
+    """Random byte changes (and truncations) of a format-3 receipt: every path reaches the
+    same verdict, and only the unchanged bytes are accepted."""
+    data = _fib_receipt()
+    changed = bytearray(data)
+    for position, value in edits:
+        changed[position % len(changed)] = value
+    if cut is not None:
+        del changed[cut % len(changed) :]
+    verdict = agreed_verdict(bytes(changed), FIB)
+    assert (verdict is None) == (bytes(changed) == data)
