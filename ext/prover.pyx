@@ -94,6 +94,7 @@ cdef extern from "prover.h":
         double grinding
         double queries
         double total
+        double aux
     ctypedef struct zk_prove_result:
         uint8_t *receipt
         size_t receipt_len
@@ -102,7 +103,7 @@ cdef extern from "prover.h":
         unsigned width
         uint32_t fail_pc
         uint32_t n_outputs
-        fe outputs[16]
+        fe *outputs
         zk_prove_timings timings
         uint32_t *progress
         const int *cancel
@@ -115,6 +116,7 @@ cdef extern from "prover.h":
                             unsigned profile_id, unsigned threads, zk_prove_result *res) nogil
     size_t zk_prove_memory_bytes(size_t width, unsigned log_t, unsigned profile_id) nogil
     void zk_prove_cancel(int *flag) nogil
+    void zk_prove_result_free(zk_prove_result *res) nogil
     int ZK_PROVE_OK
     int ZK_PROVE_BAD_PROGRAM
     int ZK_PROVE_BAD_PROFILE
@@ -142,7 +144,7 @@ MIN_LOG_T = ZK_MIN_LOG_T
 MAX_LOG_T = ZK_MAX_LOG_T
 
 TIMING_FIELDS = ("trace", "lde", "trace_commit", "composition", "composition_commit", "ood",
-                 "deep", "fri", "grinding", "queries", "total")
+                 "deep", "fri", "grinding", "queries", "total", "aux")
 
 cdef fe _P = 0xFFFFFFFF00000001
 
@@ -152,7 +154,7 @@ cdef dict _timings(zk_prove_timings *t):
         "trace": t.trace, "lde": t.lde, "trace_commit": t.trace_commit,
         "composition": t.composition, "composition_commit": t.composition_commit,
         "ood": t.ood, "deep": t.deep, "fri": t.fri, "grinding": t.grinding,
-        "queries": t.queries, "total": t.total,
+        "queries": t.queries, "total": t.total, "aux": t.aux,
     }
 
 
@@ -162,15 +164,16 @@ cdef tuple _finish(int rc, zk_prove_result *res):
     try:
         if rc == ZK_PROVE_OK:
             receipt = (<char *>res.receipt)[:res.receipt_len]
+        outputs = (tuple(res.outputs[i] for i in range(res.n_outputs))
+                   if res.outputs != NULL else ())
     finally:
-        free(res.receipt)
-        res.receipt = NULL
+        zk_prove_result_free(res)
     details = {
         "cycles": res.cycles,
         "log_t": res.log_t,
         "width": res.width,
         "fail_pc": res.fail_pc,
-        "outputs": tuple(res.outputs[i] for i in range(res.n_outputs)),
+        "outputs": outputs,
         "timings": _timings(&res.timings),
     }
     return rc, receipt, details
