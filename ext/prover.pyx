@@ -115,6 +115,15 @@ cdef extern from "prover.h":
                             const fe *const *columns, size_t width, unsigned log_t,
                             unsigned profile_id, unsigned threads, zk_prove_result *res) nogil
     size_t zk_prove_memory_bytes(size_t width, unsigned log_t, unsigned profile_id) nogil
+    int zk_prove_machine(const uint8_t *program, size_t program_len, const fe *inputs,
+                         size_t n_inputs, unsigned profile_id, unsigned threads,
+                         uint64_t max_cycles, zk_prove_result *res) nogil
+    int zk_prove_machine_with_trace(const uint8_t *program, size_t program_len,
+                                    const fe *inputs, size_t n_inputs, const fe *outputs,
+                                    size_t n_outputs, const fe *const *columns, size_t width,
+                                    unsigned log_t, unsigned profile_id, unsigned threads,
+                                    zk_prove_result *res) nogil
+    size_t zk_prove_machine_memory_bytes(unsigned log_t, unsigned profile_id) nogil
     void zk_prove_cancel(int *flag) nogil
     void zk_prove_result_free(zk_prove_result *res) nogil
     int ZK_PROVE_OK
@@ -128,6 +137,11 @@ cdef extern from "prover.h":
     int ZK_PROVE_NO_MEMORY
     int ZK_PROVE_BAD_TRACE
     int ZK_PROVE_CANCELLED
+    int ZK_PROVE_BAD_ADDRESS
+    int ZK_PROVE_READ_PAST_END
+    int ZK_PROVE_INPUTS_LEFT
+    int ZK_PROVE_TOO_MANY_OUTPUTS
+    int ZK_PROVE_UNLUCKY
 
 OK = ZK_PROVE_OK
 BAD_PROGRAM = ZK_PROVE_BAD_PROGRAM
@@ -140,6 +154,14 @@ TOO_LARGE = ZK_PROVE_TOO_LARGE
 NO_MEMORY = ZK_PROVE_NO_MEMORY
 BAD_TRACE = ZK_PROVE_BAD_TRACE
 CANCELLED = ZK_PROVE_CANCELLED
+BAD_ADDRESS = ZK_PROVE_BAD_ADDRESS
+READ_PAST_END = ZK_PROVE_READ_PAST_END
+INPUTS_LEFT = ZK_PROVE_INPUTS_LEFT
+TOO_MANY_OUTPUTS = ZK_PROVE_TOO_MANY_OUTPUTS
+UNLUCKY = ZK_PROVE_UNLUCKY
+#: The machine AIR's fixed width and smallest log2 T (protocol.md 13).
+MACHINE_WIDTH = 56
+MACHINE_MIN_LOG_T = 8
 MIN_LOG_T = ZK_MIN_LOG_T
 MAX_LOG_T = ZK_MAX_LOG_T
 
@@ -197,11 +219,14 @@ cdef const int *_cancel_flag(int[::1] flag) except? NULL:
 
 def prove(const uint8_t[::1] program, const fe[::1] inputs, unsigned profile_id,
           unsigned threads, uint64_t max_cycles, uint32_t[::1] progress=None,
-          int[::1] cancel=None):
+          int[::1] cancel=None, unsigned air=1):
     """Execute and prove; return ``(code, receipt_bytes_or_None, details)``.
 
     ``details`` has ``cycles``, ``log_t``, ``width``, ``fail_pc``, ``outputs`` and
-    ``timings`` (seconds per step of protocol.md 8). ``progress``, a writable uint32
+    ``timings`` (seconds per step of protocol.md 8). ``air`` 1 proves under the register
+    AIR (zk_prove, receipt format 2), ``air`` 2 under the machine AIR (zk_prove_machine,
+    protocol.md 15, receipt format 3; then ``outputs`` are the .output registers then the
+    written stream values, and ``inputs`` the .input registers' values then the stream). ``progress``, a writable uint32
     buffer of one element, receives the number of finished steps (0..7) as the proof
     advances, for another thread to read. ``cancel``, a writable buffer of one C int,
     stops the proof with code ``CANCELLED`` soon after :func:`cancel` sets it (the
@@ -220,17 +245,25 @@ def prove(const uint8_t[::1] program, const fe[::1] inputs, unsigned profile_id,
     if progress is not None:
         res.progress = &progress[0]
     res.cancel = _cancel_flag(cancel)
+    if air not in (1, 2):
+        raise ValueError(f"air must be 1 or 2, got {air}")
     with nogil:
-        rc = zk_prove(&program[0], program.shape[0],
-                      &inputs[0] if inputs.shape[0] else &dummy, inputs.shape[0],
-                      profile_id, threads, max_cycles, &res)
+        if air == 1:
+            rc = zk_prove(&program[0], program.shape[0],
+                          &inputs[0] if inputs.shape[0] else &dummy, inputs.shape[0],
+                          profile_id, threads, max_cycles, &res)
+        else:
+            rc = zk_prove_machine(&program[0], program.shape[0],
+                                  &inputs[0] if inputs.shape[0] else &dummy, inputs.shape[0],
+                                  profile_id, threads, max_cycles, &res)
     return _finish(rc, &res)
 
 
 def prove_with_trace(const uint8_t[::1] program, const fe[::1] inputs, const fe[::1] outputs,
                      columns, unsigned log_t, unsigned profile_id, unsigned threads,
-                     int[::1] cancel=None):
-    """TEST HOOK: prove a caller-given (possibly forged) trace; see zk_prove_with_trace.
+                     int[::1] cancel=None, unsigned air=1):
+    """TEST HOOK: prove a caller-given (possibly forged) trace; see zk_prove_with_trace
+    (``air`` 1) and zk_prove_machine_with_trace (``air`` 2: the 56 main columns).
 
     ``columns`` is a sequence of uint64 buffers of 2^log_t elements each.
     """
@@ -258,12 +291,23 @@ def prove_with_trace(const uint8_t[::1] program, const fe[::1] inputs, const fe[
             if <size_t>column.shape[0] != length:
                 raise ValueError(f"column {c} has {column.shape[0]} entries, expected {length}")
             pointers[c] = &column[0]
+        if air not in (1, 2):
+            raise ValueError(f"air must be 1 or 2, got {air}")
         with nogil:
-            rc = zk_prove_with_trace(&program[0], program.shape[0],
-                                     &inputs[0] if inputs.shape[0] else &dummy, inputs.shape[0],
-                                     &outputs[0] if outputs.shape[0] else &dummy,
-                                     outputs.shape[0], pointers, width, log_t, profile_id,
-                                     threads, &res)
+            if air == 1:
+                rc = zk_prove_with_trace(&program[0], program.shape[0],
+                                         &inputs[0] if inputs.shape[0] else &dummy,
+                                         inputs.shape[0],
+                                         &outputs[0] if outputs.shape[0] else &dummy,
+                                         outputs.shape[0], pointers, width, log_t, profile_id,
+                                         threads, &res)
+            else:
+                rc = zk_prove_machine_with_trace(&program[0], program.shape[0],
+                                                 &inputs[0] if inputs.shape[0] else &dummy,
+                                                 inputs.shape[0],
+                                                 &outputs[0] if outputs.shape[0] else &dummy,
+                                                 outputs.shape[0], pointers, width, log_t,
+                                                 profile_id, threads, &res)
     finally:
         PyMem_Free(pointers)
     return _finish(rc, &res)
@@ -272,6 +316,12 @@ def prove_with_trace(const uint8_t[::1] program, const fe[::1] inputs, const fe[
 def memory_bytes(size_t width, unsigned log_t, unsigned profile_id):
     """Peak bytes the prover allocates for a width x 2^log_t trace (None if out of range)."""
     cdef size_t b = zk_prove_memory_bytes(width, log_t, profile_id)
+    return None if b == <size_t>-1 else b
+
+
+def machine_memory_bytes(unsigned log_t, unsigned profile_id):
+    """Peak bytes an AIR 2 proof of 2^log_t rows allocates (None if out of range)."""
+    cdef size_t b = zk_prove_machine_memory_bytes(log_t, profile_id)
     return None if b == <size_t>-1 else b
 
 

@@ -34,6 +34,42 @@
 /* Rows per block in the composition loops: the batch inversion's unit of work. */
 #define ZKC_COMP_BLOCK 256
 
+/* 2^128 mod p: a carry out of a 128-bit lazy sum is worth this much. */
+#define ZKC_2POW128 0xFFFFFFFE00000001ULL
+
+/* ---- lazy sums of products: reduce once per sum, not once per term ---- */
+
+typedef struct {
+    unsigned __int128 s;
+    uint64_t carry; /* number of 2^128 wraparounds */
+} lazy;
+
+static inline void lazy_mac(lazy *a, fe x, fe y) {
+    unsigned __int128 prod = (unsigned __int128)x * y;
+    a->s += prod;
+    a->carry += a->s < prod;
+}
+
+static inline fe lazy_done(const lazy *a) {
+    fe r = f_reduce128((uint64_t)a->s, (uint64_t)(a->s >> 64));
+    return f_add(r, f_mul(a->carry, ZKC_2POW128));
+}
+
+/* s[0..3) += c (u0 + u1 X + u2 X^2) =
+ *     (c0 u0 + W c1 u2 + W c2 u1) + (c0 u1 + c1 u0 + W c2 u2) X + (c0 u2 + c1 u1 + c2 u0) X^2,
+ * with wc1 = W c1, wc2 = W c2 at hand, so every term is one product in the lazy sums. */
+static inline void ext_mac(lazy *s, fe3 c, fe wc1, fe wc2, fe u0, fe u1, fe u2) {
+    lazy_mac(&s[0], c.c0, u0);
+    lazy_mac(&s[0], wc1, u2);
+    lazy_mac(&s[0], wc2, u1);
+    lazy_mac(&s[1], c.c0, u1);
+    lazy_mac(&s[1], c.c1, u0);
+    lazy_mac(&s[1], wc2, u2);
+    lazy_mac(&s[2], c.c0, u2);
+    lazy_mac(&s[2], c.c1, u1);
+    lazy_mac(&s[2], c.c2, u0);
+}
+
 /* A Merkle commitment without its leaf level (stark_prover.c, "commitments"). */
 typedef struct {
     zk_digest *nodes; /* n_leaves entries; nodes[1] is the root */

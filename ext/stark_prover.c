@@ -55,8 +55,6 @@
 #define malloc(n) zk_pool_alloc(n)
 #define free(p) zk_pool_free(p)
 
-/* 2^128 mod p: a carry out of a 128-bit lazy sum is worth this much. */
-#define ZK_2POW128 0xFFFFFFFE00000001ULL
 #define COMP_BLOCK ZKC_COMP_BLOCK
 #define DEG ZK_EXT_DEGREE
 /* Rows between two polls of the cancel flag in the row loops (DEEP, FRI folds, the
@@ -74,24 +72,6 @@ double zkc_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* ---- lazy sums of products: reduce once per sum, not once per term ---- */
-
-typedef struct {
-    unsigned __int128 s;
-    uint64_t carry; /* number of 2^128 wraparounds */
-} lazy;
-
-static inline void lazy_mac(lazy *a, fe x, fe y) {
-    unsigned __int128 prod = (unsigned __int128)x * y;
-    a->s += prod;
-    a->carry += a->s < prod;
-}
-
-static inline fe lazy_done(const lazy *a) {
-    fe r = f_reduce128((uint64_t)a->s, (uint64_t)(a->s >> 64));
-    return f_add(r, f_mul(a->carry, ZK_2POW128));
 }
 
 /* ---- Merkle commitments without the leaf level ----
@@ -596,21 +576,6 @@ typedef struct {
     fe3 p1z, p2zw;      /* P1(z), P2(z w) */
     fe w_inv;           /* w_T^-1 */
 } deep_job;
-
-/* s[0..3) += c (u0 + u1 X + u2 X^2) =
- *     (c0 u0 + W c1 u2 + W c2 u1) + (c0 u1 + c1 u0 + W c2 u2) X + (c0 u2 + c1 u1 + c2 u0) X^2,
- * with wc1 = W c1, wc2 = W c2 at hand, so every term is one product in the lazy sums. */
-static inline void ext_mac(lazy *s, fe3 c, fe wc1, fe wc2, fe u0, fe u1, fe u2) {
-    lazy_mac(&s[0], c.c0, u0);
-    lazy_mac(&s[0], wc1, u2);
-    lazy_mac(&s[0], wc2, u1);
-    lazy_mac(&s[1], c.c0, u1);
-    lazy_mac(&s[1], c.c1, u0);
-    lazy_mac(&s[1], wc2, u2);
-    lazy_mac(&s[2], c.c0, u2);
-    lazy_mac(&s[2], c.c1, u1);
-    lazy_mac(&s[2], c.c2, u0);
-}
 
 static void deep_range(void *vctx, size_t begin, size_t end) {
     deep_job *job = vctx;
