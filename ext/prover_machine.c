@@ -30,25 +30,6 @@
 #include "prover_core.h"
 #include "transcript.h"
 
-/* TEMPORARY, until ext/machine.c and ext/air2.c are merged (branch air2): weak
- * references keep the prover module linkable and loadable without them, and the entry
- * points refuse (BAD_PROGRAM) while they are absent. Removed at the merge: a weak
- * reference does not pull an object out of the static core library. */
-#pragma weak zk_machine_decode
-#pragma weak zk_machine_free
-#pragma weak zk_machine_run
-#pragma weak zk_air2_log_t
-#pragma weak zk_air2_trace
-#pragma weak zk_air2_challenges_init
-#pragma weak zk_air2_fixed_columns
-#pragma weak zk_air2_aux_columns
-#pragma weak zk_air2_eval_base
-static int air2_linked(void) {
-    return zk_machine_decode && zk_machine_free && zk_machine_run && zk_air2_log_t &&
-           zk_air2_trace && zk_air2_challenges_init && zk_air2_fixed_columns &&
-           zk_air2_aux_columns && zk_air2_eval_base;
-}
-
 /* Every buffer from the pool, as in stark_prover.c; (malloc) is the system's, for what
  * the caller frees (the outputs). */
 #define malloc(n) zk_pool_alloc(n)
@@ -358,7 +339,6 @@ static int check_io(const zk_machine_program *prog, const fe *inputs, size_t n_i
 }
 
 static int decode(const uint8_t *program, size_t program_len, zk_machine_program *prog) {
-    if (!air2_linked()) return ZK_PROVE_BAD_PROGRAM;
     int d = zk_machine_decode(program, program_len, prog);
     return d == 0 ? ZK_PROVE_OK : d == -2 ? ZK_PROVE_NO_MEMORY : ZK_PROVE_BAD_PROGRAM;
 }
