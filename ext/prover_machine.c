@@ -179,14 +179,28 @@ typedef struct {
     fe wa1[ZK_AIR2_N_CONSTRAINTS], wa2[ZK_AIR2_N_CONSTRAINTS]; /* W alpha_k.c1, W alpha_k.c2 */
 } comp_job;
 
-/* sum_{k in [lo, hi)} alpha_k c_k, reduced once */
+/* sum_{k in [lo, hi)} alpha_k c_k, reduced once. Most constraints are base-field values
+ * on D (all but the LogUp ones): alpha_k c_k is then 3 products, not 9. */
 static inline fe3 combine(const comp_job *job, const fe3 *c, size_t lo, size_t hi) {
     const fe3 *alphas = job->pv->alphas;
     lazy s[DEG] = {{0, 0}};
-    for (size_t k = lo; k < hi; k++)
-        ext_mac(s, alphas[k], job->wa1[k], job->wa2[k], c[k].c0, c[k].c1, c[k].c2);
+    for (size_t k = lo; k < hi; k++) {
+        if ((c[k].c1 | c[k].c2) == 0) {
+            lazy_mac(&s[0], alphas[k].c0, c[k].c0);
+            lazy_mac(&s[1], alphas[k].c1, c[k].c0);
+            lazy_mac(&s[2], alphas[k].c2, c[k].c0);
+        } else {
+            ext_mac(s, alphas[k], job->wa1[k], job->wa2[k], c[k].c0, c[k].c1, c[k].c2);
+        }
+    }
     return (fe3){lazy_done(&s[0]), lazy_done(&s[1]), lazy_done(&s[2])};
 }
+
+/* Points per block: the batch inversion's unit, and the rows gathered column by column
+ * into a row-major block (cur, next: 2 x 56 values a point; aux: 2 x 10 K values) that
+ * stays in L2, so each LDE column is read as one sequential run per block instead of
+ * 170 streams at once. */
+#define BLOCK 128
 
 static void comp_range(void *vctx, size_t begin, size_t end) {
     comp_job *job = vctx;
@@ -194,15 +208,25 @@ static void comp_range(void *vctx, size_t begin, size_t end) {
     const air2_ctx *ax = job->ax;
     size_t N = pv->N, M = (size_t)1 << pv->log_m, stride = N >> pv->log_m;
     size_t step = (size_t)1 << pv->log_b, cycle_mask = ((size_t)1 << (pv->log_m - pv->log_t)) - 1;
+    const size_t W = ZK_AIR2_WIDTH, WA = ZK_AIR2_AUX_WIDTH;
     const size_t e0 = ZK_AIR2_N_EVERY, e1 = e0 + ZK_AIR2_N_TRANSITION,
                  e2 = e1 + ZK_AIR2_N_FIRST, e3 = e2 + ZK_AIR2_N_LAST;
-    fe xs[ZKC_COMP_BLOCK], den[2 * ZKC_COMP_BLOCK], inv[2 * ZKC_COMP_BLOCK];
-    fe cur[ZK_AIR2_WIDTH], next[ZK_AIR2_WIDTH], fixed[ZK_AIR2_FIXED];
-    fe3 aux_cur[ZK_AIR2_AUX_WIDTH], aux_next[ZK_AIR2_AUX_WIDTH], cons[ZK_AIR2_N_CONSTRAINTS];
+    fe xs[BLOCK], den[2 * BLOCK], inv[2 * BLOCK], fixed[ZK_AIR2_FIXED];
+    fe3 cons[ZK_AIR2_N_CONSTRAINTS];
     const fe *lde = pv->lde, *alde = pv->aux_lde, *fm = ax->fixed_m;
+    fe *rows = malloc(2 * BLOCK * W * sizeof(fe));
+    fe3 *arows = malloc(2 * BLOCK * WA * sizeof(fe3));
+    if (!rows || !arows) {
+        zkc_mark_failed(pv);
+        free(rows);
+        free(arows);
+        return;
+    }
+    fe *cur = rows, *next = rows + BLOCK * W;
+    fe3 *acur = arows, *anext = arows + BLOCK * WA;
 
-    for (size_t blk = begin; blk < end && !zk_cancelled(); blk += ZKC_COMP_BLOCK) {
-        size_t n = end - blk < ZKC_COMP_BLOCK ? end - blk : ZKC_COMP_BLOCK;
+    for (size_t blk = begin; blk < end && !zk_cancelled(); blk += BLOCK) {
+        size_t n = end - blk < BLOCK ? end - blk : BLOCK;
         fe x = f_mul(ZK_LDE_OFFSET, f_pow(job->w_m, blk));
         for (size_t i = 0; i < n; i++) {
             xs[i] = x;
@@ -211,20 +235,28 @@ static void comp_range(void *vctx, size_t begin, size_t end) {
             x = f_mul(x, job->w_m);
         }
         zk_batch_inverse(den, inv, 2 * n);
+        for (size_t c = 0; c < W; c++) {
+            const fe *col = lde + c * N;
+            for (size_t i = 0; i < n; i++) {
+                size_t row = (blk + i) * stride;
+                cur[i * W + c] = col[row];
+                next[i * W + c] = col[(row + step) & (N - 1)];
+            }
+        }
+        for (size_t c = 0; c < WA; c++) {
+            const fe *p = alde + DEG * c * N;
+            for (size_t i = 0; i < n; i++) {
+                size_t row = (blk + i) * stride, nrow = (row + step) & (N - 1);
+                acur[i * WA + c] = (fe3){p[row], p[N + row], p[2 * N + row]};
+                anext[i * WA + c] = (fe3){p[nrow], p[N + nrow], p[2 * N + nrow]};
+            }
+        }
         for (size_t i = 0; i < n; i++) {
-            size_t j = blk + i, row = j * stride, nrow = (row + step) & (N - 1);
-            for (size_t c = 0; c < ZK_AIR2_WIDTH; c++) {
-                cur[c] = lde[c * N + row];
-                next[c] = lde[c * N + nrow];
-            }
-            for (size_t c = 0; c < ZK_AIR2_AUX_WIDTH; c++) {
-                const fe *p = alde + DEG * c * N;
-                aux_cur[c] = (fe3){p[row], p[N + row], p[2 * N + row]};
-                aux_next[c] = (fe3){p[nrow], p[N + nrow], p[2 * N + nrow]};
-            }
+            size_t j = blk + i;
             fe3 rom = {fm[j], fm[M + j], fm[2 * M + j]};
             for (size_t c = 0; c < ZK_AIR2_FIXED; c++) fixed[c] = fm[(DEG + c) * M + j];
-            zk_air2_eval_base(&ax->st, &ax->ch, cur, next, aux_cur, aux_next, rom, fixed, cons);
+            zk_air2_eval_base(&ax->st, &ax->ch, cur + i * W, next + i * W, acur + i * WA,
+                              anext + i * WA, rom, fixed, cons);
 
             fe zinv = job->zt_inv[j & cycle_mask];
             fe3 v = e_mul_base(combine(job, cons, 0, e0), zinv);
@@ -237,6 +269,8 @@ static void comp_range(void *vctx, size_t begin, size_t end) {
             job->out[2][j] = v.c2;
         }
     }
+    free(rows);
+    free(arows);
 }
 
 static void air2_composition(zkc_prover *pv, fe *const *out) {
