@@ -26,6 +26,7 @@ from zkactors.zkvm.prover import (
     CancelToken,
     _prove_machine_with_trace,
     choose_air,
+    memory_bytes,
     prove,
     prove_with_stats,
 )
@@ -250,3 +251,12 @@ def test_memory_estimate() -> None:
     assert native.machine_memory_bytes(7, 1) is None
     small, large = native.machine_memory_bytes(8, 1), native.machine_memory_bytes(18, 1)
     assert small is not None and large is not None and large > 1000 * small
+
+
+def test_memory_bytes_by_air() -> None:
+    assert memory_bytes(56, 2**18, air=2) == native.machine_memory_bytes(18, 1)
+    assert memory_bytes(56, 2**18, air=2) > memory_bytes(56, 2**18)  # the aux segment
+    with pytest.raises(ValueError, match="56 wide"):
+        memory_bytes(10, 2**18, air=2)
+    with pytest.raises(ValueError, match="56 wide"):
+        memory_bytes(56, 128, air=2)

@@ -208,14 +208,17 @@ def _raise_for(
     raise ProvingError(f"the native prover failed with code {code}")  # pragma: no cover
 
 
-def memory_bytes(trace_width: int, trace_length: int, profile: str = profiles.DEFAULT) -> int:
+def memory_bytes(
+    trace_width: int, trace_length: int, profile: str = profiles.DEFAULT, *, air: int = 1
+) -> int:
     """Peak bytes the native prover allocates for a ``trace_width`` x ``trace_length``
     trace under ``profile`` (the estimator's memory prediction; the prover refuses
-    proofs that need more than the machine's physical memory).
+    proofs that need more than the machine's physical memory). ``air`` 2: a machine-AIR
+    proof, whose width is always 56 (``trace_width`` must say so) and T at least 256.
 
     :raises ProfileError: if ``profile`` names no profile.
-    :raises ValueError: if the trace length is not a power of two in [8, 2^26] or the
-        width is not positive.
+    :raises ValueError: if the trace length is not a power of two in [8, 2^26] (AIR 2:
+        [256, 2^26]) or the width is not positive (AIR 2: not 56).
     """
     chosen = profiles.get(profile)
     log_t = trace_length.bit_length() - 1
@@ -223,7 +226,17 @@ def memory_bytes(trace_width: int, trace_length: int, profile: str = profiles.DE
         raise ValueError(f"trace_length must be a power of two in [8, 2^26], got {trace_length}")
     if trace_width < 1:
         raise ValueError(f"trace_width must be positive, got {trace_width}")
-    need = _native.memory_bytes(trace_width, log_t, chosen.id)
+    if air == 2:
+        if trace_width != _native.MACHINE_WIDTH or log_t < _native.MACHINE_MIN_LOG_T:
+            raise ValueError(
+                f"an AIR 2 trace is {_native.MACHINE_WIDTH} wide and at least 256 long, got "
+                f"{trace_width} x {trace_length}"
+            )
+        need = _native.machine_memory_bytes(log_t, chosen.id)
+    elif air == 1:
+        need = _native.memory_bytes(trace_width, log_t, chosen.id)
+    else:
+        raise ValueError(f"air must be 1 or 2, got {air!r}")
     if need is None:  # pragma: no cover - the checks above rule it out
         raise ValueError(f"no memory figure for 2^{log_t} rows")
     return need
