@@ -19,7 +19,7 @@ from machine_bytes import LOAD, READ, format2, ins, sum_stream
 
 import zkactors._native.prover as native
 from zkactors import profiles, programs
-from zkactors.errors import ProofCancelled, ProvingError
+from zkactors.errors import ExecutionError, ProofCancelled, ProvingError, VerificationError
 from zkactors.zkvm import interpreter
 from zkactors.zkvm.assembler import assemble
 from zkactors.zkvm.prover import (
@@ -34,6 +34,7 @@ from zkactors.zkvm.receipt import Receipt
 from zkactors.zkvm.reference import air2
 from zkactors.zkvm.reference import verify as reference_verify
 from zkactors.zkvm.reference.field import P
+from zkactors.zkvm.verifier import verify as native_verify
 
 LIBRARY = [
     ("fib", [5]),
@@ -260,3 +261,87 @@ def test_memory_bytes_by_air() -> None:
         memory_bytes(10, 2**18, air=2)
     with pytest.raises(ValueError, match="56 wide"):
         memory_bytes(56, 128, air=2)
+
+
+# ---- programs of instruction set v2 (memory, streams), both verifiers ----
+
+# Reads n values, stores them, loads them back in reverse, writes each plus its index,
+# and outputs their sum: RAM at small and large addresses, both streams.
+STREAMS = """
+.input  n
+.output sum
+        set  i, 0
+fill:   sub  t, i, n
+        jz   t, back
+        read x
+        store [i + 4000000000], x
+        add  sum, sum, x
+        addi i, i, 1
+        jmp  fill
+back:   jz   i, done
+        subi i, i, 1
+        load y, [i + 4000000000]
+        add  y, y, i
+        write y
+        store [7], y
+        jmp  back
+done:   load z, [7]
+        assert_eq z, z
+        halt
+"""
+
+
+def test_v2_program_identical_to_the_oracle_and_verified_by_both_verifiers() -> None:
+    program = assemble(STREAMS)
+    assert program.format == 2
+    inputs = [4, 10, 20, P - 1, 5]
+    receipt, stats = prove_with_stats(program, inputs, profile="test")
+    assert stats.air == 2  # only AIR 2 expresses it
+    data = receipt.to_bytes()
+    assert data == oracle.prove_machine(program, tuple(inputs), profile="test")
+    outputs, cycles = interpreter.run(program, inputs)
+    assert receipt.outputs == tuple(outputs) and stats.cycles == cycles
+    assert receipt.inputs == tuple(inputs)
+    reference_verify(data, program, min_security_bits=0)
+    native_verify(data, program, min_security_bits=0)
+
+
+@pytest.mark.parametrize(("name", "inputs"), [("fib", [9]), ("mimc", [4, 9])])
+def test_native_verifier_accepts_air2_receipts(name: str, inputs: list[int]) -> None:
+    program = programs.load(name)
+    receipt = prove(program, inputs, profile="default", threads=2, air=2)
+    native_verify(receipt, program)
+    native_verify(receipt.to_bytes(), program)
+
+
+def test_native_verifier_refuses_a_forged_air2_receipt() -> None:
+    fib = programs.load("fib")
+    columns = _honest(fib, (5,))
+    claimed = list(oracle.claimed_machine_outputs(fib, columns))
+    claimed[0] = (claimed[0] + 1) % P
+    data = _prove_machine_with_trace(fib, (5,), claimed, columns)
+    with pytest.raises(VerificationError):
+        native_verify(data, fib, min_security_bits=0)
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [[3, 1, 2], [3, 1, 2, 3, 4]],  # read past the end; stream inputs left unread
+)
+def test_machine_failures_raise_the_interpreters_errors(inputs: list[int]) -> None:
+    program = assemble(STREAMS)
+    with pytest.raises(ExecutionError) as expected:
+        interpreter.run(program, inputs)
+    with pytest.raises(ExecutionError) as got:
+        prove(program, inputs, profile="test")
+    assert str(got.value) == str(expected.value)
+    assert got.value.pc == expected.value.pc
+
+
+def test_bad_address_raises_the_interpreters_error() -> None:
+    program = assemble(".input a\n.output b\n        load b, [a + 5]\n        halt\n")
+    with pytest.raises(ExecutionError) as expected:
+        interpreter.run(program, [2**32 - 2])
+    with pytest.raises(ExecutionError) as got:
+        prove(program, [2**32 - 2], profile="test")
+    assert str(got.value) == str(expected.value) and "address" in str(got.value)

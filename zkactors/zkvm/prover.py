@@ -29,7 +29,6 @@ import zkactors._native.prover as _native
 from zkactors import profiles
 from zkactors._logging import get_logger
 from zkactors.errors import ExecutionError, InputError, ProofCancelled, ProvingError
-from zkactors.zkvm import interpreter
 from zkactors.zkvm.arguments import Inputs, ProgramLike, as_inputs, as_program
 from zkactors.zkvm.execute import execute
 from zkactors.zkvm.interpreter import (
@@ -146,15 +145,15 @@ _MACHINE_ERRORS = {
 def _machine_error(
     program: Program, inputs: Sequence[int], code: int, pc: int, max_cycles: int
 ) -> ExecutionError:
-    """The interpreter's own error for a run the native machine refused: the message
-    needs what the run held at the failure (the address, the stream counts), so the
-    oracle replays the run, which fails the same way (a failed proof costs one more run
-    in Python, never a proof)."""
+    """The interpreter's own error for a run the native machine refused. Its message
+    needs what the run held at the failure (the address, the stream counts), which the
+    native executor reports and turns into that error (:func:`execute`): a failed proof
+    costs one more native run, never a proof."""
     try:
-        interpreter.run(program, inputs, max_cycles=max_cycles)
+        execute(program, inputs, max_cycles=max_cycles)
     except ExecutionError as error:
         return error
-    return ExecutionError(  # pragma: no cover - the native machine and the oracle agree
+    return ExecutionError(  # pragma: no cover - the prover's run and execute()'s agree
         f"{_MACHINE_ERRORS[code]} at pc {pc}", pc=pc, source_line=program.source_line(pc)
     )
 
