@@ -345,3 +345,31 @@ def test_bad_address_raises_the_interpreters_error() -> None:
     with pytest.raises(ExecutionError) as got:
         prove(program, [2**32 - 2], profile="test")
     assert str(got.value) == str(expected.value) and "address" in str(got.value)
+
+
+def test_bench_prove_under_both_airs() -> None:
+    import argparse
+
+    from zkactors.bench import prove as bench
+
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    flags = ["--fib", "5", "--sizes", "9", "--threads", "1", "--repeat", "1", "--air", "1,2"]
+    args = parser.parse_args([*flags, "--profile", "test"])
+    rows = bench.run(args).rows
+    assert [(row["workload"], row["air"]) for row in rows] == [
+        ("fib(5)", 1),
+        ("fib(5)", 2),
+        ("fib 2^9", 1),
+        ("fib 2^9", 2),
+    ]
+    for row in rows:
+        assert set(bench.COLUMNS) <= set(row)
+        assert (row["aux_ms"] > 0) == (row["air"] == 2)
+        assert row["T"] == (
+            max(256, 2 ** row["cycles"].bit_length())
+            if row["air"] == 2
+            else 2 ** row["cycles"].bit_length()
+        )
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--air", "3"])
