@@ -72,7 +72,8 @@ typedef struct {
     zk_prove_timings timings;
     /* Optional, set by the caller before the call (NULL: none): the prover stores here
      * how many of the steps of protocol.md 8 are finished (0..7), so another thread can
-     * watch a long proof advance. */
+     * watch a long proof advance; under AIR 2 (zk_prove_machine) 0..8: 1 once the main
+     * trace is committed, 2 once the auxiliary segment is, then as AIR 1 plus one. */
     volatile uint32_t *progress;
     /* Optional, set by the caller before the call (NULL: not cancellable): a flag that
      * another thread sets to non-zero with zk_prove_cancel to stop the proof. The prover

@@ -104,8 +104,8 @@ static int aux_step(zkc_prover *pv, air2_ctx *ax, zk_prove_timings *tm) {
     zk_air2_fixed_columns(&ax->st, &ax->ch, rom, fixed);
     fe3 *aux[ZK_AIR2_AUX_WIDTH];
     for (size_t c = 0; c < ZK_AIR2_AUX_WIDTH; c++) aux[c] = auxk + c * T;
-    if (zk_air2_aux_columns(&ax->st, &ax->ch, pv->trace, rom, (const fe *const *)fixed, aux) !=
-        0) {
+    if (zk_air2_aux_columns_threads(&ax->st, &ax->ch, pv->trace, rom, (const fe *const *)fixed,
+                                    aux, pv->threads) != 0) {
         rc = ZK_PROVE_UNLUCKY;
         goto done;
     }
@@ -325,8 +325,11 @@ static int prove_main_trace(const zk_machine_program *prog, const uint8_t *progr
     absorb_statement(&pv.tr, prof, pv.program_hash, inputs, n_inputs, outputs, n_outputs, log_t);
     pv.trace = columns;
     int rc = zk_cancelled() ? ZK_PROVE_CANCELLED : zkc_trace_step(&pv, &res->timings);
-    if (STEP_DONE()) rc = aux_step(&pv, &ax, &res->timings);
-    if (STEP_DONE()) rc = zkc_prove_tail(&pv, res, 1);
+    if (STEP_DONE()) {
+        zkc_report_step(res, 1);
+        rc = aux_step(&pv, &ax, &res->timings);
+    }
+    if (STEP_DONE()) rc = zkc_prove_tail(&pv, res, 2);
     res->log_t = log_t;
     res->width = ZK_AIR2_WIDTH;
     zkc_prover_free(&pv);

@@ -204,8 +204,8 @@ def test_bad_inputs() -> None:
 
 
 def test_cancellation_mid_proof() -> None:
-    """Cancelled once the main trace is committed: ProofCancelled, and the next proof on
-    the same thread is whole and verifies."""
+    """Cancelled once the main trace is committed (while the auxiliary segment is built):
+    ProofCancelled, and the next proof on the same thread is whole and verifies."""
     fib = programs.load("fib")
     token = CancelToken()
     flag, progress = token._flag, array("I", [0])
@@ -225,6 +225,7 @@ def test_cancellation_mid_proof() -> None:
     token.cancel()
     thread.join(60)
     assert result["first"][0] == native.CANCELLED and result["first"][1] is None
+    assert 1 <= progress[0] < 8
     reference_verify(result["second"].to_bytes(), fib, min_security_bits=0)
     with pytest.raises(ProofCancelled):
         prove(fib, [5], air=2, cancel=token)
@@ -373,3 +374,12 @@ def test_bench_prove_under_both_airs() -> None:
         )
     with pytest.raises(SystemExit):
         parser.parse_args(["--air", "3"])
+
+
+def test_progress_counts_the_steps_of_section_15() -> None:
+    progress = array("I", [0])
+    fib = programs.load("fib")
+    code, _, _ = native.prove(fib.to_bytes(), array("Q", [5]), 0, 1, 1000, progress, None, 2)
+    assert (code, progress[0]) == (native.OK, 8)
+    code, _, _ = native.prove(fib.to_bytes(), array("Q", [5]), 0, 1, 1000, progress, None, 1)
+    assert (code, progress[0]) == (native.OK, 7)
