@@ -383,3 +383,16 @@ def test_progress_counts_the_steps_of_section_15() -> None:
     assert (code, progress[0]) == (native.OK, 8)
     code, _, _ = native.prove(fib.to_bytes(), array("Q", [5]), 0, 1, 1000, progress, None, 1)
     assert (code, progress[0]) == (native.OK, 7)
+
+
+def test_forged_trace_on_the_default_profile() -> None:
+    """B = 8: the hook composes on all N = 8T points (an honest proof uses 4T), so a
+    trace whose composition has degree >= 4T still gives the oracle's bytes."""
+    fib = programs.load("fib")
+    columns = _honest(fib, (5,))
+    claimed = list(oracle.claimed_machine_outputs(fib, columns))
+    columns[1][4] = (columns[1][4] + 1) % P  # a wrong pc
+    data = _prove_machine_with_trace(fib, (5,), claimed, columns, profile="default")
+    assert data == oracle.prove_machine(
+        fib, (5,), trace=columns, outputs=claimed, profile="default"
+    )
