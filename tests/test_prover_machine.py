@@ -396,3 +396,24 @@ def test_forged_trace_on_the_default_profile() -> None:
     assert data == oracle.prove_machine(
         fib, (5,), trace=columns, outputs=claimed, profile="default"
     )
+
+
+def test_the_runtime_estimates_and_proves_a_machine_program() -> None:
+    from zkactors.runtime.costmodel import ProofShape
+
+    program = assemble(STREAMS)
+    shape = ProofShape.of(program, 256, "test")
+    assert (shape.air, shape.trace_width, shape.constraints) == (2, 56, 47)
+    assert shape.peak_bytes() == memory_bytes(56, 256, "test", air=2)
+    assert ProofShape.of(programs.load("fib"), 256, "test").air == 1
+
+
+@pytest.mark.anyio
+async def test_the_runtime_proves_a_machine_program() -> None:
+    from zkactors import RuntimeConfig, ZkRuntime
+
+    program = assemble(STREAMS)
+    async with ZkRuntime(RuntimeConfig(profile="test")) as runtime:
+        receipt = await runtime.prove(program, [2, 5, 6])
+    assert receipt.air == 2 and receipt.outputs == tuple(interpreter.run(program, [2, 5, 6])[0])
+    reference_verify(receipt.to_bytes(), program, min_security_bits=0)
