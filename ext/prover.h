@@ -36,8 +36,10 @@
                                     or a value >= p */
 #define ZK_PROVE_CANCELLED 10    /* *res->cancel became non-zero: stopped, nothing kept */
 /* AIR 2 (zk_prove_machine): the machine's failures (machine.h), at fail_pc where it
- * applies, and a LogUp challenge that hit a looked-up value (alpha - v = 0, probability
- * about 25T/|K|; the statement can be proved again only by another program or input). */
+ * applies, and a LogUp challenge that hit a looked-up value (alpha - v = 0 on a row,
+ * probability about 28T/|K|, protocol.md 17: the same statement draws the same alpha,
+ * so only another program or input proves; air2.c's builder also reports an allocation
+ * failure of its scratch this way). */
 #define ZK_PROVE_BAD_ADDRESS 11      /* load/store address outside [0, 2^32) */
 #define ZK_PROVE_READ_PAST_END 12    /* read with no stream input left */
 #define ZK_PROVE_INPUTS_LEFT 13      /* halted with stream inputs unread */

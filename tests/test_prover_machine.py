@@ -19,7 +19,13 @@ from machine_bytes import LOAD, READ, format2, ins, sum_stream
 
 import zkactors._native.prover as native
 from zkactors import profiles, programs
-from zkactors.errors import ExecutionError, ProofCancelled, ProvingError, VerificationError
+from zkactors.errors import (
+    ExecutionError,
+    InputError,
+    ProofCancelled,
+    ProvingError,
+    VerificationError,
+)
 from zkactors.zkvm import interpreter
 from zkactors.zkvm.assembler import assemble
 from zkactors.zkvm.prover import (
@@ -417,3 +423,11 @@ async def test_the_runtime_proves_a_machine_program() -> None:
         receipt = await runtime.prove(program, [2, 5, 6])
     assert receipt.air == 2 and receipt.outputs == tuple(interpreter.run(program, [2, 5, 6])[0])
     reference_verify(receipt.to_bytes(), program, min_security_bits=0)
+
+
+def test_air_choice_is_checked() -> None:
+    program = assemble(STREAMS)
+    with pytest.raises(InputError, match="air=2"):
+        prove(program, [1, 5], profile="test", air=1)
+    with pytest.raises(InputError, match="air must be"):
+        prove(programs.load("fib"), [5], profile="test", air=3)
