@@ -431,3 +431,18 @@ def test_air_choice_is_checked() -> None:
         prove(program, [1, 5], profile="test", air=1)
     with pytest.raises(InputError, match="air must be"):
         prove(programs.load("fib"), [5], profile="test", air=3)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "jmp end\nend: halt",  # no registers at all
+        ".input a\n.output a, a\n        halt",  # one instruction, a repeated output
+    ],
+)
+def test_edge_programs_identical_to_the_oracle(source: str) -> None:
+    program = assemble(source)
+    inputs = [7] * program.n_inputs
+    receipt = prove(program, inputs, profile="test", air=2)
+    assert receipt.to_bytes() == oracle.prove_machine(program, tuple(inputs), profile="test")
+    native_verify(receipt, program, min_security_bits=0)
