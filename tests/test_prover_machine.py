@@ -446,3 +446,9 @@ def test_edge_programs_identical_to_the_oracle(source: str) -> None:
     receipt = prove(program, inputs, profile="test", air=2)
     assert receipt.to_bytes() == oracle.prove_machine(program, tuple(inputs), profile="test")
     native_verify(receipt, program, min_security_bits=0)
+
+
+def test_a_proof_that_cannot_fit_is_refused_before_allocating() -> None:
+    program = assemble(".input n\n.output n\nloop: subi n, n, 1\njnz n, loop\nhalt\n")
+    with pytest.raises(ProvingError, match="GiB"):
+        prove(program, [2**24], profile="test", max_cycles=2**26, air=2)
