@@ -59,7 +59,7 @@ class ProveResponse(BaseModel):
     inputs: list[int] = Field(description=_INPUTS)
     outputs: list[int] = Field(description=_OUTPUTS)
     written: list[int] = Field(description=_WRITTEN)
-    air: Literal[1, 2] = Field(description=_AIR)
+    air: int = Field(description=_AIR)
     cycles: int
     trace_length: int
     profile: str
@@ -77,7 +77,7 @@ class VerifyAccepted(BaseModel):
     inputs: list[int] = Field(description=_INPUTS)
     outputs: list[int] = Field(description=_OUTPUTS)
     written: list[int] = Field(description=_WRITTEN)
-    air: Literal[1, 2] = Field(description=_AIR)
+    air: int = Field(description=_AIR)
     profile: str
     security_bits: float
     min_security_bits: float
