@@ -336,12 +336,13 @@ def _value(value: int) -> str:
 
 
 #: Values shown of a long list of inputs or outputs (the JSON has them all).
-_SHOWN = 4
+_SHOWN = 2
 
 
 def _values(values: Sequence[int]) -> str:
-    shown = ", ".join(_value(v) for v in values[:_SHOWN])
-    return shown if len(values) <= _SHOWN else f"{shown}, … ({len(values)} values)"
+    if len(values) <= _SHOWN:
+        return ", ".join(_value(v) for v in values)
+    return f"{', '.join(_value(v) for v in values[: _SHOWN - 1])}, …+{len(values) - _SHOWN + 1}"
 
 
 def _call(name: str, values: Sequence[int]) -> str:
