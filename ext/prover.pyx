@@ -226,10 +226,11 @@ def prove(const uint8_t[::1] program, const fe[::1] inputs, unsigned profile_id,
     ``timings`` (seconds per step of protocol.md 8). ``air`` 1 proves under the register
     AIR (zk_prove, receipt format 2), ``air`` 2 under the machine AIR (zk_prove_machine,
     protocol.md 15, receipt format 3; then ``outputs`` are the .output registers then the
-    written stream values, and ``inputs`` the .input registers' values then the stream). ``progress``, a writable uint32
-    buffer of one element, receives the number of finished steps (0..7) as the proof
-    advances, for another thread to read. ``cancel``, a writable buffer of one C int,
-    stops the proof with code ``CANCELLED`` soon after :func:`cancel` sets it (the
+    written stream values, and ``inputs`` the .input registers' values then the stream).
+    ``progress``, a writable uint32 buffer of one element, receives the number of
+    finished steps (0..7; 0..8 under AIR 2) as the proof advances, for another thread to
+    read. ``cancel``, a writable buffer of one C int, stops the proof with code
+    ``CANCELLED`` soon after :func:`cancel` sets it (the
     buffer must stay alive, which the memoryview held here guarantees).
     """
     cdef zk_prove_result res
