@@ -52,6 +52,8 @@ typedef struct {
     fe3 alpha, beta;
     fe3 beta_pow[ZK_AIR2_TUPLE]; /* beta^0 .. beta^21 */
     fe3 v;                       /* V of section 13: the verifier's own fractions */
+    int v_defined; /* 0 if alpha equals one of V's own compressed tuples (probability about
+                      3T/|K|): V is undefined and the verifier rejects (ood) */
 } zk_air2_challenges;
 
 /* log2 T of section 13 for a run of `cycles` cycles. */
@@ -81,6 +83,11 @@ void zk_air2_fixed_at(const zk_air2_statement *st, const zk_air2_challenges *ch,
 int zk_air2_aux_columns(const zk_air2_statement *st, const zk_air2_challenges *ch,
                         const fe *const *main, const fe3 *rom, const fe *const *fixed,
                         fe3 *const *aux);
+/* The same with `threads` threads (zk_parallel_for; the same columns for any count). A
+ * bound cancel flag (parallel.h) stops it early with the columns partly computed. */
+int zk_air2_aux_columns_threads(const zk_air2_statement *st, const zk_air2_challenges *ch,
+                                const fe *const *main, const fe3 *rom, const fe *const *fixed,
+                                fe3 *const *aux, unsigned threads);
 
 /* Every constraint at one point, canonical order, into out[0 .. ZK_AIR2_N_CONSTRAINTS).
  * cur/next: main values at x and x*w_T; aux_cur/aux_next likewise; rom and fixed at x.

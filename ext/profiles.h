@@ -85,4 +85,19 @@ static inline double zk_security_bits(const zk_profile *prof, unsigned log_t,
     return query < field ? query : field;
 }
 
+/* AIR 2's LogUp term (protocol.md 17): at most 28 T fractions (25 a row, V's at most 3T),
+ * each tuple compressed with beta to at most 22 positions, checked at one random alpha. */
+#define ZK_LOGUP_FRACTION_BOUND (28 * 22)
+
+/* Conjectured security bits of an AIR 2 receipt (protocol.md 17): the AIR 1 figure with
+ * AIR 2's constraint count, then the smaller of it and the LogUp term
+ * e * log2(p) - (log2 T + log2 616), in the order zkactors.profiles computes it. */
+static inline double zk_security_bits_air2(const zk_profile *prof, unsigned log_t,
+                                           uint32_t n_constraints) {
+    double bits = zk_security_bits(prof, log_t, n_constraints);
+    double logup = (double)prof->extension_degree * log2((double)0xFFFFFFFF00000001ULL) -
+                   ((double)log_t + log2((double)ZK_LOGUP_FRACTION_BOUND));
+    return bits < logup ? bits : logup;
+}
+
 #endif

@@ -94,6 +94,7 @@ cdef extern from "prover.h":
         double grinding
         double queries
         double total
+        double aux
     ctypedef struct zk_prove_result:
         uint8_t *receipt
         size_t receipt_len
@@ -102,7 +103,7 @@ cdef extern from "prover.h":
         unsigned width
         uint32_t fail_pc
         uint32_t n_outputs
-        fe outputs[16]
+        fe *outputs
         zk_prove_timings timings
         uint32_t *progress
         const int *cancel
@@ -114,7 +115,17 @@ cdef extern from "prover.h":
                             const fe *const *columns, size_t width, unsigned log_t,
                             unsigned profile_id, unsigned threads, zk_prove_result *res) nogil
     size_t zk_prove_memory_bytes(size_t width, unsigned log_t, unsigned profile_id) nogil
+    int zk_prove_machine(const uint8_t *program, size_t program_len, const fe *inputs,
+                         size_t n_inputs, unsigned profile_id, unsigned threads,
+                         uint64_t max_cycles, zk_prove_result *res) nogil
+    int zk_prove_machine_with_trace(const uint8_t *program, size_t program_len,
+                                    const fe *inputs, size_t n_inputs, const fe *outputs,
+                                    size_t n_outputs, const fe *const *columns, size_t width,
+                                    unsigned log_t, unsigned profile_id, unsigned threads,
+                                    zk_prove_result *res) nogil
+    size_t zk_prove_machine_memory_bytes(unsigned log_t, unsigned profile_id) nogil
     void zk_prove_cancel(int *flag) nogil
+    void zk_prove_result_free(zk_prove_result *res) nogil
     int ZK_PROVE_OK
     int ZK_PROVE_BAD_PROGRAM
     int ZK_PROVE_BAD_PROFILE
@@ -126,6 +137,11 @@ cdef extern from "prover.h":
     int ZK_PROVE_NO_MEMORY
     int ZK_PROVE_BAD_TRACE
     int ZK_PROVE_CANCELLED
+    int ZK_PROVE_BAD_ADDRESS
+    int ZK_PROVE_READ_PAST_END
+    int ZK_PROVE_INPUTS_LEFT
+    int ZK_PROVE_TOO_MANY_OUTPUTS
+    int ZK_PROVE_UNLUCKY
 
 OK = ZK_PROVE_OK
 BAD_PROGRAM = ZK_PROVE_BAD_PROGRAM
@@ -138,11 +154,19 @@ TOO_LARGE = ZK_PROVE_TOO_LARGE
 NO_MEMORY = ZK_PROVE_NO_MEMORY
 BAD_TRACE = ZK_PROVE_BAD_TRACE
 CANCELLED = ZK_PROVE_CANCELLED
+BAD_ADDRESS = ZK_PROVE_BAD_ADDRESS
+READ_PAST_END = ZK_PROVE_READ_PAST_END
+INPUTS_LEFT = ZK_PROVE_INPUTS_LEFT
+TOO_MANY_OUTPUTS = ZK_PROVE_TOO_MANY_OUTPUTS
+UNLUCKY = ZK_PROVE_UNLUCKY
+#: The machine AIR's fixed width and smallest log2 T (protocol.md 13).
+MACHINE_WIDTH = 56
+MACHINE_MIN_LOG_T = 8
 MIN_LOG_T = ZK_MIN_LOG_T
 MAX_LOG_T = ZK_MAX_LOG_T
 
 TIMING_FIELDS = ("trace", "lde", "trace_commit", "composition", "composition_commit", "ood",
-                 "deep", "fri", "grinding", "queries", "total")
+                 "deep", "fri", "grinding", "queries", "total", "aux")
 
 cdef fe _P = 0xFFFFFFFF00000001
 
@@ -152,7 +176,7 @@ cdef dict _timings(zk_prove_timings *t):
         "trace": t.trace, "lde": t.lde, "trace_commit": t.trace_commit,
         "composition": t.composition, "composition_commit": t.composition_commit,
         "ood": t.ood, "deep": t.deep, "fri": t.fri, "grinding": t.grinding,
-        "queries": t.queries, "total": t.total,
+        "queries": t.queries, "total": t.total, "aux": t.aux,
     }
 
 
@@ -162,15 +186,16 @@ cdef tuple _finish(int rc, zk_prove_result *res):
     try:
         if rc == ZK_PROVE_OK:
             receipt = (<char *>res.receipt)[:res.receipt_len]
+        outputs = (tuple(res.outputs[i] for i in range(res.n_outputs))
+                   if res.outputs != NULL else ())
     finally:
-        free(res.receipt)
-        res.receipt = NULL
+        zk_prove_result_free(res)
     details = {
         "cycles": res.cycles,
         "log_t": res.log_t,
         "width": res.width,
         "fail_pc": res.fail_pc,
-        "outputs": tuple(res.outputs[i] for i in range(res.n_outputs)),
+        "outputs": outputs,
         "timings": _timings(&res.timings),
     }
     return rc, receipt, details
@@ -194,14 +219,18 @@ cdef const int *_cancel_flag(int[::1] flag) except? NULL:
 
 def prove(const uint8_t[::1] program, const fe[::1] inputs, unsigned profile_id,
           unsigned threads, uint64_t max_cycles, uint32_t[::1] progress=None,
-          int[::1] cancel=None):
+          int[::1] cancel=None, unsigned air=1):
     """Execute and prove; return ``(code, receipt_bytes_or_None, details)``.
 
     ``details`` has ``cycles``, ``log_t``, ``width``, ``fail_pc``, ``outputs`` and
-    ``timings`` (seconds per step of protocol.md 8). ``progress``, a writable uint32
-    buffer of one element, receives the number of finished steps (0..7) as the proof
-    advances, for another thread to read. ``cancel``, a writable buffer of one C int,
-    stops the proof with code ``CANCELLED`` soon after :func:`cancel` sets it (the
+    ``timings`` (seconds per step of protocol.md 8). ``air`` 1 proves under the register
+    AIR (zk_prove, receipt format 2), ``air`` 2 under the machine AIR (zk_prove_machine,
+    protocol.md 15, receipt format 3; then ``outputs`` are the .output registers then the
+    written stream values, and ``inputs`` the .input registers' values then the stream).
+    ``progress``, a writable uint32 buffer of one element, receives the number of
+    finished steps (0..7; 0..8 under AIR 2) as the proof advances, for another thread to
+    read. ``cancel``, a writable buffer of one C int, stops the proof with code
+    ``CANCELLED`` soon after :func:`cancel` sets it (the
     buffer must stay alive, which the memoryview held here guarantees).
     """
     cdef zk_prove_result res
@@ -217,17 +246,25 @@ def prove(const uint8_t[::1] program, const fe[::1] inputs, unsigned profile_id,
     if progress is not None:
         res.progress = &progress[0]
     res.cancel = _cancel_flag(cancel)
+    if air not in (1, 2):
+        raise ValueError(f"air must be 1 or 2, got {air}")
     with nogil:
-        rc = zk_prove(&program[0], program.shape[0],
-                      &inputs[0] if inputs.shape[0] else &dummy, inputs.shape[0],
-                      profile_id, threads, max_cycles, &res)
+        if air == 1:
+            rc = zk_prove(&program[0], program.shape[0],
+                          &inputs[0] if inputs.shape[0] else &dummy, inputs.shape[0],
+                          profile_id, threads, max_cycles, &res)
+        else:
+            rc = zk_prove_machine(&program[0], program.shape[0],
+                                  &inputs[0] if inputs.shape[0] else &dummy, inputs.shape[0],
+                                  profile_id, threads, max_cycles, &res)
     return _finish(rc, &res)
 
 
 def prove_with_trace(const uint8_t[::1] program, const fe[::1] inputs, const fe[::1] outputs,
                      columns, unsigned log_t, unsigned profile_id, unsigned threads,
-                     int[::1] cancel=None):
-    """TEST HOOK: prove a caller-given (possibly forged) trace; see zk_prove_with_trace.
+                     int[::1] cancel=None, unsigned air=1):
+    """TEST HOOK: prove a caller-given (possibly forged) trace; see zk_prove_with_trace
+    (``air`` 1) and zk_prove_machine_with_trace (``air`` 2: the 56 main columns).
 
     ``columns`` is a sequence of uint64 buffers of 2^log_t elements each.
     """
@@ -255,12 +292,23 @@ def prove_with_trace(const uint8_t[::1] program, const fe[::1] inputs, const fe[
             if <size_t>column.shape[0] != length:
                 raise ValueError(f"column {c} has {column.shape[0]} entries, expected {length}")
             pointers[c] = &column[0]
+        if air not in (1, 2):
+            raise ValueError(f"air must be 1 or 2, got {air}")
         with nogil:
-            rc = zk_prove_with_trace(&program[0], program.shape[0],
-                                     &inputs[0] if inputs.shape[0] else &dummy, inputs.shape[0],
-                                     &outputs[0] if outputs.shape[0] else &dummy,
-                                     outputs.shape[0], pointers, width, log_t, profile_id,
-                                     threads, &res)
+            if air == 1:
+                rc = zk_prove_with_trace(&program[0], program.shape[0],
+                                         &inputs[0] if inputs.shape[0] else &dummy,
+                                         inputs.shape[0],
+                                         &outputs[0] if outputs.shape[0] else &dummy,
+                                         outputs.shape[0], pointers, width, log_t, profile_id,
+                                         threads, &res)
+            else:
+                rc = zk_prove_machine_with_trace(&program[0], program.shape[0],
+                                                 &inputs[0] if inputs.shape[0] else &dummy,
+                                                 inputs.shape[0],
+                                                 &outputs[0] if outputs.shape[0] else &dummy,
+                                                 outputs.shape[0], pointers, width, log_t,
+                                                 profile_id, threads, &res)
     finally:
         PyMem_Free(pointers)
     return _finish(rc, &res)
@@ -269,6 +317,12 @@ def prove_with_trace(const uint8_t[::1] program, const fe[::1] inputs, const fe[
 def memory_bytes(size_t width, unsigned log_t, unsigned profile_id):
     """Peak bytes the prover allocates for a width x 2^log_t trace (None if out of range)."""
     cdef size_t b = zk_prove_memory_bytes(width, log_t, profile_id)
+    return None if b == <size_t>-1 else b
+
+
+def machine_memory_bytes(unsigned log_t, unsigned profile_id):
+    """Peak bytes an AIR 2 proof of 2^log_t rows allocates (None if out of range)."""
+    cdef size_t b = zk_prove_machine_memory_bytes(log_t, profile_id)
     return None if b == <size_t>-1 else b
 
 

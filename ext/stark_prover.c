@@ -46,6 +46,7 @@
 #include "pool.h"
 #include "profiles.h"
 #include "transcript.h"
+#include "prover_core.h"
 #include "vm.h"
 
 /* Every buffer here comes from the pool that outlives proofs (pool.h: flat memory in a
@@ -54,10 +55,7 @@
 #define malloc(n) zk_pool_alloc(n)
 #define free(p) zk_pool_free(p)
 
-/* 2^128 mod p: a carry out of a 128-bit lazy sum is worth this much. */
-#define ZK_2POW128 0xFFFFFFFE00000001ULL
-/* Rows per block in the composition loop: the batch inversion's unit of work. */
-#define COMP_BLOCK 256
+#define COMP_BLOCK ZKC_COMP_BLOCK
 #define DEG ZK_EXT_DEGREE
 /* Rows between two polls of the cancel flag in the row loops (DEEP, FRI folds, the
  * OOD inverse table): well under a millisecond of work each. */
@@ -69,28 +67,11 @@
         if (zk_cancelled()) return ZK_PROVE_CANCELLED;         \
     } while (0)
 
-static double now(void) {
+#define now zkc_now
+double zkc_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* ---- lazy sums of products: reduce once per sum, not once per term ---- */
-
-typedef struct {
-    unsigned __int128 s;
-    uint64_t carry; /* number of 2^128 wraparounds */
-} lazy;
-
-static inline void lazy_mac(lazy *a, fe x, fe y) {
-    unsigned __int128 prod = (unsigned __int128)x * y;
-    a->s += prod;
-    a->carry += a->s < prod;
-}
-
-static inline fe lazy_done(const lazy *a) {
-    fe r = f_reduce128((uint64_t)a->s, (uint64_t)(a->s >> 64));
-    return f_add(r, f_mul(a->carry, ZK_2POW128));
 }
 
 /* ---- Merkle commitments without the leaf level ----
@@ -99,47 +80,18 @@ static inline fe lazy_done(const lazy *a) {
  * memory) are hashed a chunk at a time and folded straight into their parents. An
  * opening needs a leaf digest only for the siblings of opened leaves, which are rehashed
  * from the rows; above the leaves the walk is an ordinary multiproof of the parents. */
-typedef struct {
-    zk_digest *nodes; /* n_leaves entries; nodes[1] is the root */
-    size_t n_leaves, n_cols;
-    const fe *cols[ZK_AIR_MAX_WIDTH]; /* leaf i = (cols[0][i], ..., cols[n_cols-1][i]) */
-} commitment;
 
-/* ---- the prover's state ---- */
+/* ---- the prover's state (prover_core.h) ---- */
 
-typedef struct {
-    const zk_profile *prof;
-    zk_air air;
-    unsigned threads, log_t, log_b, log_n, log_f, log_m;
-    unsigned grind_threads; /* the caller's count: grinding pays for threads at any size */
-    size_t T, N, w;
-    uint8_t program_hash[32];
-    const fe *inputs, *outputs;
-    size_t n_inputs, n_outputs;
-    zk_transcript tr;
-    volatile int failed; /* an allocation inside a parallel job failed */
+typedef zkc_prover prover;
+typedef zkc_commitment commitment;
 
-    const fe *const *trace; /* w columns of T values: the trace over H (caller's) */
-    fe *lde;               /* w x N trace LDE, column-major */
-    commitment trace_tree;
-    fe3 *alphas;
-    fe *comp_h;            /* 2D x T over H: C_0.c0, C_0.c1, C_0.c2, C_1.c0, C_1.c1, C_1.c2 */
-    fe *comp_lde;          /* 2D x N, same column order (the leaf order) */
-    commitment comp_tree;
-    fe3 *frame;            /* t(z)[w] || t(zw)[w] || C_0(z) || C_1(z) */
-    fe3 *inv_h;            /* T: 1/(w_T^i - z) */
-    fe *deep_h;            /* DEG x T: DEEP over H, one plane per coordinate */
-    unsigned n_layers;
-    size_t rem_size;
-    fe *layer_vals[ZK_MAX_FRI_LAYERS]; /* DEG x n_l, one plane per coordinate */
-    commitment layer_tree[ZK_MAX_FRI_LAYERS];
-    fe *fri_poly;          /* DEG x T: the current FRI polynomial's coefficients */
-    uint64_t nonce;
-} prover;
-
-static void prover_free(prover *pv) {
+void zkc_prover_free(prover *pv) {
     free(pv->lde);
     free(pv->trace_tree.nodes);
+    free(pv->aux_h);
+    free(pv->aux_lde);
+    free(pv->aux_tree.nodes);
     free(pv->alphas);
     free(pv->comp_h);
     free(pv->comp_lde);
@@ -154,7 +106,8 @@ static void prover_free(prover *pv) {
     free(pv->fri_poly);
 }
 
-static void mark_failed(prover *pv) { __atomic_store_n(&pv->failed, 1, __ATOMIC_RELAXED); }
+void zkc_mark_failed(prover *pv) { __atomic_store_n(&pv->failed, 1, __ATOMIC_RELAXED); }
+#define mark_failed zkc_mark_failed
 
 /* ---- low-degree extension of a polynomial given by coefficients ---- */
 
@@ -167,17 +120,18 @@ static int extend(const fe *poly, size_t n_coeffs, fe *out, unsigned log_n, fe o
 }
 
 /* LDE of n_cols columns given over H (2^log_t values each) onto offset * <w_n>. */
-static int lde_columns(prover *pv, const fe *const *in, fe *out, size_t out_stride,
-                       size_t n_cols, unsigned log_t, fe offset) {
-    fe *outs[ZK_AIR_MAX_WIDTH];
+int zkc_lde_columns(prover *pv, const fe *const *in, fe *out, size_t out_stride,
+                    size_t n_cols, unsigned log_t, unsigned log_blowup, fe offset) {
+    fe *outs[ZKC_MAX_COLS];
     for (size_t c = 0; c < n_cols; c++) outs[c] = out + c * out_stride;
     /* Whole columns per thread for the multiple of the thread count, then the rest with
      * each column's work split, so no thread idles while another does one more column. */
     size_t even = n_cols - n_cols % pv->threads;
     if (even == 0 || even == n_cols)
-        return zk_lde(in, outs, n_cols, log_t, pv->log_b, offset, pv->threads);
-    if (zk_lde(in, outs, even, log_t, pv->log_b, offset, pv->threads) != 0) return -1;
-    return zk_lde(in + even, outs + even, n_cols - even, log_t, pv->log_b, offset, pv->threads);
+        return zk_lde(in, outs, n_cols, log_t, log_blowup, offset, pv->threads);
+    if (zk_lde(in, outs, even, log_t, log_blowup, offset, pv->threads) != 0) return -1;
+    return zk_lde(in + even, outs + even, n_cols - even, log_t, log_blowup, offset,
+                  pv->threads);
 }
 
 /* Extend n_polys polynomials of deg < n_coeffs, stored at polys + k * poly_stride, into
@@ -225,7 +179,7 @@ static void extend_all(prover *pv, const fe *polys, size_t poly_stride, size_t n
 static void commit_range(void *vctx, size_t begin, size_t end) {
     commitment *cm = vctx;
     zk_digest leaves[COMMIT_CHUNK];
-    const fe *cols[ZK_AIR_MAX_WIDTH];
+    const fe *cols[ZKC_MAX_COLS];
     for (size_t chunk = begin; chunk < end; chunk++) {
         if (zk_cancelled()) return;
         size_t start = chunk * COMMIT_CHUNK, count = cm->n_leaves - start;
@@ -262,7 +216,7 @@ static size_t open_commitment(const commitment *cm, const size_t *idx, size_t k,
         size_t sibling = idx[j] ^ 1;
         int known = (j > 0 && idx[j - 1] == sibling) || (j + 1 < k && idx[j + 1] == sibling);
         if (!known) {
-            const fe *cols[ZK_AIR_MAX_WIDTH];
+            const fe *cols[ZKC_MAX_COLS];
             for (size_t c = 0; c < cm->n_cols; c++) cols[c] = cm->cols[c] + sibling;
             zk_hash_rows_from_columns(cols, cm->n_cols, 1, &proof[count++], 1);
         }
@@ -277,8 +231,8 @@ static const uint8_t *tree_root(const commitment *cm) { return cm->nodes[1].b; }
 
 /* Commit n_cols columns stored one after another (column c at block + c*n) and absorb
  * the root: steps 1 and 2 end the same way. */
-static int commit_block(prover *pv, commitment *cm, const fe *block, size_t n_cols, size_t n) {
-    const fe *cols[ZK_AIR_MAX_WIDTH];
+int zkc_commit_block(prover *pv, commitment *cm, const fe *block, size_t n_cols, size_t n) {
+    const fe *cols[ZKC_MAX_COLS];
     for (size_t c = 0; c < n_cols; c++) cols[c] = block + c * n;
     int rc = commit_columns(pv, cm, cols, n_cols, n);
     if (rc != ZK_PROVE_OK) return rc;
@@ -288,17 +242,17 @@ static int commit_block(prover *pv, commitment *cm, const fe *block, size_t n_co
 
 /* ---- 1. trace ---- */
 
-static int trace_step(prover *pv, zk_prove_timings *tm) {
+int zkc_trace_step(prover *pv, zk_prove_timings *tm) {
     double t0 = now();
     pv->lde = malloc(pv->w * pv->N * sizeof(fe));
     if (!pv->lde) return ZK_PROVE_NO_MEMORY;
-    if (lde_columns(pv, pv->trace, pv->lde, pv->N, pv->w, pv->log_t, ZK_LDE_OFFSET) != 0)
+    if (zkc_lde_columns(pv, pv->trace, pv->lde, pv->N, pv->w, pv->log_t, pv->log_b, ZK_LDE_OFFSET) != 0)
         return ZK_PROVE_NO_MEMORY;
     RETURN_IF_CANCELLED();
     double t1 = now();
     tm->lde += t1 - t0;
 
-    int rc = commit_block(pv, &pv->trace_tree, pv->lde, pv->w, pv->N);
+    int rc = zkc_commit_block(pv, &pv->trace_tree, pv->lde, pv->w, pv->N);
     if (rc != ZK_PROVE_OK) return rc;
     tm->trace_commit += now() - t1;
     return ZK_PROVE_OK;
@@ -306,9 +260,17 @@ static int trace_step(prover *pv, zk_prove_timings *tm) {
 
 /* ---- 2. composition ---- */
 
+void zkc_vanishing_inverses(const prover *pv, fe *table) {
+    size_t T = pv->T, cycle = (size_t)1 << (pv->log_m - pv->log_t);
+    fe w_m = f_root_of_unity(pv->log_m);
+    fe ct = f_pow(ZK_LDE_OFFSET, T), w_cycle = f_pow(w_m, T);
+    for (size_t k = 0; k < cycle; k++) table[k] = f_inv(f_sub(f_mul(ct, f_pow(w_cycle, k)), 1));
+}
+
+/* AIR 1 (protocol.md 8.2): transition, first-row and last-row constraints. */
 typedef struct {
     prover *pv;
-    fe *out[DEG];           /* C on the M-point coset, by coordinate */
+    fe *const *out;       /* C on the M-point coset, by coordinate */
     fe w_m;               /* generator of the size-M subgroup */
     fe g_last;            /* w_T^(T-1) */
     const fe *zt_inv;     /* 1/(x^T - 1), which depends on j mod (M/T) only */
@@ -405,23 +367,26 @@ static void h_transform_all(prover *pv, fe *polys, size_t T, size_t n_polys, int
     zk_parallel_for(pv->threads, n_polys, h_transform_range, &job);
 }
 
-static int composition_step(prover *pv, zk_prove_timings *tm) {
+static void air1_composition(prover *pv, fe *const *out) {
+    fe zt_inv[1 << 8]; /* M/T <= B <= 2^8 */
+    zkc_vanishing_inverses(pv, zt_inv);
+    fe w_m = f_root_of_unity(pv->log_m), w_t = f_root_of_unity(pv->log_t);
+    comp_job job = {pv, out, w_m, f_pow(w_t, pv->T - 1), zt_inv};
+    zk_parallel_for(pv->threads, (size_t)1 << pv->log_m, comp_range, &job);
+}
+
+int zkc_composition_step(prover *pv, zk_prove_timings *tm) {
     double t0 = now();
-    size_t T = pv->T, N = pv->N, M = (size_t)1 << pv->log_m;
-    uint32_t nc = pv->air.n_constraints;
+    size_t T = pv->T, N = pv->N, M = (size_t)1 << pv->log_m, S = pv->n_seg;
+    uint32_t nc = pv->n_constraints;
     pv->alphas = malloc(nc * sizeof(fe3));
     if (!pv->alphas) return ZK_PROVE_NO_MEMORY;
     for (uint32_t k = 0; k < nc; k++) pv->alphas[k] = zk_transcript_draw_ext(&pv->tr);
 
     fe *evals = malloc(DEG * M * sizeof(fe));
     if (!evals) return ZK_PROVE_NO_MEMORY;
-    fe w_m = f_root_of_unity(pv->log_m), w_t = f_root_of_unity(pv->log_t);
-    size_t cycle = M / T; /* x^T on the coset takes M/T values */
-    fe zt_inv[1 << 8];    /* M/T <= B <= 2^8 */
-    fe ct = f_pow(ZK_LDE_OFFSET, T), w_cycle = f_pow(w_m, T);
-    for (size_t k = 0; k < cycle; k++) zt_inv[k] = f_inv(f_sub(f_mul(ct, f_pow(w_cycle, k)), 1));
-    comp_job job = {pv, {evals, evals + M, evals + 2 * M}, w_m, f_pow(w_t, T - 1), zt_inv};
-    zk_parallel_for(pv->threads, M, comp_range, &job);
+    fe *const out[DEG] = {evals, evals + M, evals + 2 * M};
+    pv->composition(pv, out);
 
     intt_job ij = {pv, {evals, evals + M, evals + 2 * M}, pv->log_m, ZK_LDE_OFFSET};
     zk_parallel_for(pv->threads > 2 ? 1 : pv->threads, DEG, intt_range, &ij);
@@ -429,30 +394,30 @@ static int composition_step(prover *pv, zk_prove_timings *tm) {
         free(evals);
         return ZK_PROVE_CANCELLED;
     }
-    pv->comp_h = malloc(2 * DEG * T * sizeof(fe));
-    pv->comp_lde = malloc(2 * DEG * N * sizeof(fe));
+    pv->comp_h = malloc(S * DEG * T * sizeof(fe));
+    pv->comp_lde = malloc(S * DEG * N * sizeof(fe));
     if (pv->failed || !pv->comp_h || !pv->comp_lde) {
         free(evals);
         return ZK_PROVE_NO_MEMORY;
     }
-    /* C = C_0 + X^T C_1: coefficients [0, T) and [T, 2T); higher ones are zero for a
-     * satisfied AIR and are dropped (protocol.md 8.2) otherwise. */
-    for (size_t i = 0; i < 2; i++)     /* segment C_i */
+    /* C = C_0 + X^T C_1 + ...: coefficient blocks [iT, (i+1)T); higher ones are zero for
+     * a satisfied AIR and are dropped (protocol.md 8.2, 15.4) otherwise. M >= S T. */
+    for (size_t i = 0; i < S; i++)       /* segment C_i */
         for (size_t c = 0; c < DEG; c++) /* coordinate c of its coefficients */
             memcpy(pv->comp_h + (i * DEG + c) * T, evals + c * M + i * T, T * sizeof(fe));
     free(evals);
     /* coefficients -> values over H, the input of the LDE and of the OOD formula */
-    h_transform_all(pv, pv->comp_h, T, 2 * DEG, 0);
-    const fe *parts[2 * DEG];
-    for (size_t c = 0; c < 2 * DEG; c++) parts[c] = pv->comp_h + c * T;
-    if (pv->failed ||
-        lde_columns(pv, parts, pv->comp_lde, N, 2 * DEG, pv->log_t, ZK_LDE_OFFSET) != 0)
+    h_transform_all(pv, pv->comp_h, T, S * DEG, 0);
+    const fe *parts[ZKC_MAX_SEGMENTS * DEG];
+    for (size_t c = 0; c < S * DEG; c++) parts[c] = pv->comp_h + c * T;
+    if (pv->failed || zkc_lde_columns(pv, parts, pv->comp_lde, N, S * DEG, pv->log_t, pv->log_b,
+                                      ZK_LDE_OFFSET) != 0)
         return ZK_PROVE_NO_MEMORY;
     RETURN_IF_CANCELLED();
     double t1 = now();
     tm->composition += t1 - t0;
 
-    int rc = commit_block(pv, &pv->comp_tree, pv->comp_lde, 2 * DEG, N);
+    int rc = zkc_commit_block(pv, &pv->comp_tree, pv->comp_lde, S * DEG, N);
     if (rc != ZK_PROVE_OK) return rc;
     tm->composition_commit += now() - t1;
     return ZK_PROVE_OK;
@@ -468,16 +433,20 @@ static int composition_step(prover *pv, zk_prove_timings *tm) {
 typedef struct {
     prover *pv;
     const fe3 *wt;
-    fe3 *at_z, *at_zw; /* per polynomial: w trace columns, then the 2D composition planes */
+    /* per polynomial: w trace columns, the 3 w_aux auxiliary planes, then the 3 n_seg
+     * composition planes (at_zw for the first two kinds only) */
+    fe3 *at_z, *at_zw;
 } ood_job;
 
 static void ood_range(void *vctx, size_t begin, size_t end) {
     ood_job *job = vctx;
     prover *pv = job->pv;
-    size_t T = pv->T, w = pv->w;
+    size_t T = pv->T, w = pv->w, wa = w + DEG * pv->w_aux;
     const fe3 *wt = job->wt;
     for (size_t k = begin; k < end && !zk_cancelled(); k++) {
-        const fe *v = k < w ? pv->trace[k] : pv->comp_h + (k - w) * T;
+        const fe *v = k < w ? pv->trace[k]
+                    : k < wa ? pv->aux_h + (k - w) * T
+                             : pv->comp_h + (k - wa) * T;
         lazy a0 = {0, 0}, a1 = {0, 0}, a2 = {0, 0}, b0 = {0, 0}, b1 = {0, 0}, b2 = {0, 0};
         for (size_t i = 0; i < T; i++) {
             lazy_mac(&a0, v[i], wt[i].c0);
@@ -485,7 +454,7 @@ static void ood_range(void *vctx, size_t begin, size_t end) {
             lazy_mac(&a2, v[i], wt[i].c2);
         }
         job->at_z[k] = (fe3){lazy_done(&a0), lazy_done(&a1), lazy_done(&a2)};
-        if (k >= w) continue; /* C_i(z w) is not part of the frame */
+        if (k >= wa) continue; /* C_i(z w) is not part of the frame */
         for (size_t i = 0; i < T; i++) {
             fe next = v[(i + 1) & (T - 1)];
             lazy_mac(&b0, next, wt[i].c0);
@@ -532,17 +501,24 @@ static void powers_ext(fe3 base, fe3 *out, size_t n) {
     }
 }
 
+/* k (A + X B + X^2 C) for the three planes' sums at = (A, B, C), each in K. */
+static fe3 ext_at(fe3 k, const fe3 *at) {
+    fe3 a = e_mul(k, at[0]), b = e_mul(k, at[1]), c = e_mul(k, at[2]);
+    return e_add(a, e_mul_x(e_add(b, e_mul_x(c))));
+}
+
 static int ood_step(prover *pv, fe3 *z_out, zk_prove_timings *tm) {
     double t0 = now();
-    size_t T = pv->T, w = pv->w;
+    size_t T = pv->T, w = pv->w, wx = pv->w_aux, S = pv->n_seg;
+    size_t n_polys = w + DEG * (wx + S), n_frame = 2 * w + 2 * wx + S;
     fe3 z;
     do z = zk_transcript_draw_ext(&pv->tr);
     while (e_in_base(z));
 
     fe3 *wt = malloc(T * sizeof(fe3));
-    fe3 *vals = malloc(2 * (w + 2 * DEG) * sizeof(fe3));
+    fe3 *vals = malloc(2 * n_polys * sizeof(fe3));
     pv->inv_h = malloc(T * sizeof(fe3));
-    pv->frame = malloc((2 * w + 2) * sizeof(fe3));
+    pv->frame = malloc(n_frame * sizeof(fe3));
     if (!wt || !vals || !pv->inv_h || !pv->frame) {
         free(wt);
         free(vals);
@@ -550,8 +526,8 @@ static int ood_step(prover *pv, fe3 *z_out, zk_prove_timings *tm) {
     }
     inv_job ij = {pv, z, wt};
     zk_parallel_for(pv->threads, T, inv_range, &ij);
-    ood_job job = {pv, wt, vals, vals + w + 2 * DEG};
-    zk_parallel_for(pv->threads, w + 2 * DEG, ood_range, &job);
+    ood_job job = {pv, wt, vals, vals + n_polys};
+    zk_parallel_for(pv->threads, n_polys, ood_range, &job);
     if (zk_cancelled()) {
         free(wt);
         free(vals);
@@ -563,18 +539,20 @@ static int ood_step(prover *pv, fe3 *z_out, zk_prove_timings *tm) {
         pv->frame[j] = e_mul(k, job.at_z[j]);
         pv->frame[w + j] = e_mul(k, job.at_zw[j]);
     }
-    /* C_i(z) = A(z) + X (B(z) + X C(z)) for C_i = A + X B + X^2 C with A, B, C over F */
-    for (size_t i = 0; i < 2; i++) {
-        const fe3 *at = job.at_z + w + i * DEG;
-        fe3 a = e_mul(k, at[0]), b = e_mul(k, at[1]), c = e_mul(k, at[2]);
-        pv->frame[2 * w + i] = e_add(a, e_mul_x(e_add(b, e_mul_x(c))));
+    /* A K column (aux a_j, segment C_i) u = A + X B + X^2 C with A, B, C over F:
+     * u(z) = A(z) + X (B(z) + X C(z)) */
+    for (size_t j = 0; j < wx; j++) {
+        pv->frame[2 * w + j] = ext_at(k, job.at_z + w + j * DEG);
+        pv->frame[2 * w + wx + j] = ext_at(k, job.at_zw + w + j * DEG);
     }
+    for (size_t i = 0; i < S; i++)
+        pv->frame[2 * w + 2 * wx + i] = ext_at(k, job.at_z + w + DEG * wx + i * DEG);
     free(wt);
     free(vals);
 
     zk_absorber ab;
     zk_absorber_begin(&ab, &pv->tr);
-    for (size_t i = 0; i < 2 * w + 2; i++) zk_absorber_fe3(&ab, pv->frame[i]);
+    for (size_t i = 0; i < n_frame; i++) zk_absorber_fe3(&ab, pv->frame[i]);
     zk_absorber_end(&ab);
     *z_out = z;
     tm->ood += now() - t0;
@@ -584,26 +562,35 @@ static int ood_step(prover *pv, fe3 *z_out, zk_prove_timings *tm) {
 /* ---- 4. DEEP ---- */
 
 /* DEEP over H: DEEP(w^i) = (P1_i - P1(z)) / (w^i - z) + (P2_i - P2(z w)) / (w^i - z w),
- * with 1/(w^i - z w) = w^-1 / (w^(i-1) - z) from the same inverse table. */
+ * with 1/(w^i - z w) = w^-1 / (w^(i-1) - z) from the same inverse table, where
+ *     P1 = sum_j a_j t_j + sum_j a'_j aux_j + sum_i c_i C_i,
+ *     P2 = sum_j b_j t_j + sum_j b'_j aux_j
+ * (protocol.md 8.4 and 15.6: the aux terms are absent without an auxiliary segment). */
+#define DEEP_MAX_EXT 32 /* K polynomials in P1: w_aux + n_seg */
+
 typedef struct {
     prover *pv;
-    const fe3 *a, *b, *c; /* DEEP coefficients: w, w, 2 */
-    fe3 p1z, p2zw;        /* P1(z), P2(z w) */
-    fe w_inv;             /* w_T^-1 */
+    const fe3 *a, *b;   /* main columns' coefficients: w, w */
+    const fe3 *ext1;    /* P1's K polynomials: a'_j (w_aux), then c_i (n_seg) */
+    const fe3 *ext2;    /* P2's: b'_j (w_aux) */
+    fe3 p1z, p2zw;      /* P1(z), P2(z w) */
+    fe w_inv;           /* w_T^-1 */
 } deep_job;
 
 static void deep_range(void *vctx, size_t begin, size_t end) {
     deep_job *job = vctx;
     prover *pv = job->pv;
-    size_t T = pv->T, w = pv->w;
-    const fe *ch = pv->comp_h;
-    /* c_k * (u0 + u1 X + u2 X^2) =
-     *     (c0 u0 + W c1 u2 + W c2 u1) + (c0 u1 + c1 u0 + W c2 u2) X + (c0 u2 + c1 u1 + c2 u0) X^2:
-     * keep W c1, W c2 at hand, so every term is one product in the lazy sums */
-    fe wc1[2], wc2[2];
-    for (int k = 0; k < 2; k++) {
-        wc1[k] = f_mul(ZK_EXT_W, job->c[k].c1);
-        wc2[k] = f_mul(ZK_EXT_W, job->c[k].c2);
+    size_t T = pv->T, w = pv->w, wx = pv->w_aux, n1 = wx + pv->n_seg;
+    fe wc1[DEEP_MAX_EXT], wc2[DEEP_MAX_EXT], vc1[DEEP_MAX_EXT], vc2[DEEP_MAX_EXT];
+    const fe *src[DEEP_MAX_EXT]; /* P1's K polynomials over H: coordinate c at src + c T */
+    for (size_t k = 0; k < n1; k++) {
+        wc1[k] = f_mul(ZK_EXT_W, job->ext1[k].c1);
+        wc2[k] = f_mul(ZK_EXT_W, job->ext1[k].c2);
+        src[k] = k < wx ? pv->aux_h + k * DEG * T : pv->comp_h + (k - wx) * DEG * T;
+    }
+    for (size_t k = 0; k < wx; k++) {
+        vc1[k] = f_mul(ZK_EXT_W, job->ext2[k].c1);
+        vc2[k] = f_mul(ZK_EXT_W, job->ext2[k].c2);
     }
     for (size_t i = begin; i < end; i++) {
         if ((i - begin) % CANCEL_ROWS == 0 && zk_cancelled()) return;
@@ -617,19 +604,10 @@ static void deep_range(void *vctx, size_t begin, size_t end) {
             lazy_mac(&s[4], job->b[j].c1, t);
             lazy_mac(&s[5], job->b[j].c2, t);
         }
-        for (int k = 0; k < 2; k++) {
-            const fe *seg = ch + (size_t)k * DEG * T;
-            fe u0 = seg[i], u1 = seg[T + i], u2 = seg[2 * T + i];
-            fe3 c = job->c[k];
-            lazy_mac(&s[0], c.c0, u0);
-            lazy_mac(&s[0], wc1[k], u2);
-            lazy_mac(&s[0], wc2[k], u1);
-            lazy_mac(&s[1], c.c0, u1);
-            lazy_mac(&s[1], c.c1, u0);
-            lazy_mac(&s[1], wc2[k], u2);
-            lazy_mac(&s[2], c.c0, u2);
-            lazy_mac(&s[2], c.c1, u1);
-            lazy_mac(&s[2], c.c2, u0);
+        for (size_t k = 0; k < n1; k++) {
+            fe u0 = src[k][i], u1 = src[k][T + i], u2 = src[k][2 * T + i];
+            ext_mac(s, job->ext1[k], wc1[k], wc2[k], u0, u1, u2);
+            if (k < wx) ext_mac(s + DEG, job->ext2[k], vc1[k], vc2[k], u0, u1, u2);
         }
         fe3 p1 = {lazy_done(&s[0]), lazy_done(&s[1]), lazy_done(&s[2])};
         fe3 p2 = {lazy_done(&s[3]), lazy_done(&s[4]), lazy_done(&s[5])};
@@ -643,19 +621,31 @@ static void deep_range(void *vctx, size_t begin, size_t end) {
 
 static int deep_step(prover *pv, zk_prove_timings *tm) {
     double t0 = now();
-    size_t T = pv->T, w = pv->w;
-    fe3 coef[2 * ZK_AIR_MAX_WIDTH + 2];
-    for (size_t k = 0; k < 2 * w + 2; k++) coef[k] = zk_transcript_draw_ext(&pv->tr);
+    size_t T = pv->T, w = pv->w, wx = pv->w_aux, S = pv->n_seg;
+    size_t n_coef = 2 * w + 2 * wx + S;
+    if (wx + S > DEEP_MAX_EXT) return ZK_PROVE_BAD_TRACE; /* unreachable: both AIRs fit */
+    /* drawn a_j, b_j, a'_j, b'_j, c_i: the frame's order */
+    fe3 coef[2 * ZKC_MAX_COLS + 2 * DEEP_MAX_EXT];
+    for (size_t k = 0; k < n_coef; k++) coef[k] = zk_transcript_draw_ext(&pv->tr);
     pv->deep_h = malloc(DEG * T * sizeof(fe));
     if (!pv->deep_h) return ZK_PROVE_NO_MEMORY;
-    deep_job job = {pv, coef, coef + w, coef + 2 * w, E_ZERO, E_ZERO,
+    /* P1's K coefficients a'_j then c_i, contiguous */
+    fe3 ext1[DEEP_MAX_EXT];
+    for (size_t k = 0; k < wx; k++) ext1[k] = coef[2 * w + k];
+    for (size_t i = 0; i < S; i++) ext1[wx + i] = coef[2 * w + 2 * wx + i];
+    deep_job job = {pv, coef, coef + w, ext1, coef + 2 * w + wx, E_ZERO, E_ZERO,
                     f_inv(f_root_of_unity(pv->log_t))};
-    const fe3 *tz = pv->frame, *tzw = pv->frame + w, *cz = pv->frame + 2 * w;
+    const fe3 *fr = pv->frame;
     for (size_t j = 0; j < w; j++) {
-        job.p1z = e_add(job.p1z, e_mul(job.a[j], tz[j]));
-        job.p2zw = e_add(job.p2zw, e_mul(job.b[j], tzw[j]));
+        job.p1z = e_add(job.p1z, e_mul(job.a[j], fr[j]));
+        job.p2zw = e_add(job.p2zw, e_mul(job.b[j], fr[w + j]));
     }
-    job.p1z = e_add(job.p1z, e_add(e_mul(job.c[0], cz[0]), e_mul(job.c[1], cz[1])));
+    for (size_t j = 0; j < wx; j++) {
+        job.p1z = e_add(job.p1z, e_mul(ext1[j], fr[2 * w + j]));
+        job.p2zw = e_add(job.p2zw, e_mul(job.ext2[j], fr[2 * w + wx + j]));
+    }
+    for (size_t i = 0; i < S; i++)
+        job.p1z = e_add(job.p1z, e_mul(ext1[wx + i], fr[2 * w + 2 * wx + i]));
     zk_parallel_for(pv->threads, T, deep_range, &job);
     RETURN_IF_CANCELLED();
     tm->deep += now() - t0;
@@ -684,14 +674,15 @@ static int fri_step(prover *pv, zk_prove_timings *tm) {
         pv->layer_vals[l] = vals;
         if (l == 0) {
             const fe *parts[DEG] = {pv->deep_h, pv->deep_h + pv->T, pv->deep_h + 2 * pv->T};
-            if (lde_columns(pv, parts, vals, n, DEG, pv->log_t, offset) != 0) mark_failed(pv);
+            if (zkc_lde_columns(pv, parts, vals, n, DEG, pv->log_t, pv->log_b, offset) != 0)
+                mark_failed(pv);
         } else {
             extend_all(pv, poly, stride, d, DEG, vals, n, log_n, offset);
         }
         RETURN_IF_CANCELLED();
         if (pv->failed) return ZK_PROVE_NO_MEMORY;
         /* leaf i = values at i + j*m, j < f, each as (c0, c1, c2) */
-        const fe *cols[ZK_AIR_MAX_WIDTH]; /* DEG * f <= 3 * 16 columns */
+        const fe *cols[ZKC_MAX_COLS]; /* DEG * f <= 3 * 16 columns */
         for (size_t j = 0; j < f; j++)
             for (size_t c = 0; c < DEG; c++) cols[DEG * j + c] = vals + c * n + j * m;
         int rc = commit_columns(pv, &pv->layer_tree[l], cols, DEG * f, m);
@@ -798,30 +789,48 @@ static void put32(writer *wr, uint32_t v) { zk_put_le32(wr->p, v); wr->p += 4; }
 static void put64(writer *wr, uint64_t v) { zk_put_le64(wr->p, v); wr->p += 8; }
 static void put_fe3(writer *wr, fe3 v) { put64(wr, v.c0); put64(wr, v.c1); put64(wr, v.c2); }
 
+/* The trees the queries open at the positions P, in receipt order: trace, auxiliary (if
+ * any), composition. */
+static size_t opened_trees(prover *pv, const commitment **trees, size_t *row_bytes) {
+    size_t n = 0;
+    trees[n] = &pv->trace_tree;
+    row_bytes[n++] = pv->w * 8;
+    if (pv->w_aux) {
+        trees[n] = &pv->aux_tree;
+        row_bytes[n++] = pv->w_aux * ZK_EXT_BYTES;
+    }
+    trees[n] = &pv->comp_tree;
+    row_bytes[n++] = pv->n_seg * ZK_EXT_BYTES;
+    return n;
+}
+
 static int query_step(prover *pv, zk_prove_result *res, zk_prove_timings *tm) {
     double t0 = now();
     const zk_profile *prof = pv->prof;
     size_t N = pv->N, w = pv->w, q = prof->queries, f = (size_t)1 << pv->log_f;
+    size_t n_frame = 2 * w + 2 * pv->w_aux + pv->n_seg;
+    int v3 = pv->format == 3;
     unsigned L = pv->n_layers;
     int rc = ZK_PROVE_NO_MEMORY;
+    const commitment *trees[3];
+    size_t row_bytes[3], n_trees = opened_trees(pv, trees, row_bytes);
 
     size_t *pos = malloc(q * sizeof(size_t));
     size_t *idx = malloc((L + 2) * q * sizeof(size_t)); /* per layer leaf indices */
     size_t *scratch = idx ? idx + (L + 1) * q : NULL;     /* parents in an opening */
     size_t n_idx[ZK_MAX_FRI_LAYERS];
-    /* multiproofs: trace, composition, then one per layer */
-    zk_digest *proofs[ZK_MAX_FRI_LAYERS + 2] = {0};
-    size_t n_proof[ZK_MAX_FRI_LAYERS + 2];
+    /* multiproofs: the opened trees, then one per layer */
+    zk_digest *proofs[ZK_MAX_FRI_LAYERS + 3] = {0};
+    size_t n_proof[ZK_MAX_FRI_LAYERS + 3];
     uint8_t *out = NULL;
     if (!pos || !idx) goto done;
     for (size_t i = 0; i < q; i++) pos[i] = (size_t)zk_transcript_draw_index(&pv->tr, N);
     size_t np = sort_unique(pos, q);
 
-    for (int t = 0; t < 2; t++) {
+    for (size_t t = 0; t < n_trees; t++) {
         proofs[t] = malloc((np * pv->log_n + 1) * sizeof(zk_digest));
         if (!proofs[t]) goto done;
-        n_proof[t] = open_commitment(t == 0 ? &pv->trace_tree : &pv->comp_tree, pos, np, scratch,
-                                     proofs[t]);
+        n_proof[t] = open_commitment(trees[t], pos, np, scratch, proofs[t]);
     }
     for (unsigned l = 0; l < L; l++) {
         size_t m = (N >> (l * pv->log_f)) / f;
@@ -829,35 +838,42 @@ static int query_step(prover *pv, zk_prove_result *res, zk_prove_timings *tm) {
         for (size_t i = 0; i < np; i++) li[i] = pos[i] & (m - 1);
         n_idx[l] = sort_unique(li, np);
         unsigned log_m = pv->log_n - (l + 1) * pv->log_f;
-        proofs[2 + l] = malloc((n_idx[l] * log_m + 1) * sizeof(zk_digest));
-        if (!proofs[2 + l]) goto done;
-        n_proof[2 + l] = open_commitment(&pv->layer_tree[l], li, n_idx[l], scratch, proofs[2 + l]);
+        proofs[n_trees + l] = malloc((n_idx[l] * log_m + 1) * sizeof(zk_digest));
+        if (!proofs[n_trees + l]) goto done;
+        n_proof[n_trees + l] = open_commitment(&pv->layer_tree[l], li, n_idx[l], scratch,
+                                               proofs[n_trees + l]);
     }
 
-    size_t size = 4 + 2 + 1 + 32 + 2 + 8 * pv->n_inputs + 2 + 8 * pv->n_outputs + 1 + 2;
-    size += 64 + (2 * w + 2) * ZK_EXT_BYTES + 1 + 32 * L + 2 + ZK_EXT_BYTES * pv->rem_size + 8 + 2;
-    size += np * w * 8 + 4 + 32 * n_proof[0];
-    size += np * 2 * ZK_EXT_BYTES + 4 + 32 * n_proof[1];
+    /* header: format 2 (protocol.md 10) or 3 (16: air id, 32-bit I/O counts, w_aux) */
+    size_t count_bytes = v3 ? 4 : 2;
+    size_t size = 4 + 2 + 1 + v3 + 32 + count_bytes + 8 * pv->n_inputs + count_bytes +
+                  8 * pv->n_outputs + 1 + 2 + 2 * v3;
+    size += 32 * (n_trees) + n_frame * ZK_EXT_BYTES + 1 + 32 * L + 2 +
+            ZK_EXT_BYTES * pv->rem_size + 8 + 2;
+    for (size_t t = 0; t < n_trees; t++) size += np * row_bytes[t] + 4 + 32 * n_proof[t];
     for (unsigned l = 0; l < L; l++)
-        size += 2 + n_idx[l] * f * ZK_EXT_BYTES + 4 + 32 * n_proof[2 + l];
+        size += 2 + n_idx[l] * f * ZK_EXT_BYTES + 4 + 32 * n_proof[n_trees + l];
     out = (malloc)(size); /* the caller frees the receipt with free() */
     if (!out) goto done;
 
     writer wr = {out};
     put_bytes(&wr, "ZKRC", 4);
-    put16(&wr, ZK_RECEIPT_VERSION);
+    put16(&wr, (uint16_t)pv->format);
     put8(&wr, prof->id);
+    if (v3) put8(&wr, ZKC_AIR2_ID);
     put_bytes(&wr, pv->program_hash, 32);
-    put16(&wr, (uint16_t)pv->n_inputs);
+    if (v3) put32(&wr, (uint32_t)pv->n_inputs);
+    else put16(&wr, (uint16_t)pv->n_inputs);
     for (size_t i = 0; i < pv->n_inputs; i++) put64(&wr, pv->inputs[i]);
-    put16(&wr, (uint16_t)pv->n_outputs);
+    if (v3) put32(&wr, (uint32_t)pv->n_outputs);
+    else put16(&wr, (uint16_t)pv->n_outputs);
     for (size_t i = 0; i < pv->n_outputs; i++) put64(&wr, pv->outputs[i]);
     put8(&wr, (uint8_t)pv->log_t);
     put16(&wr, (uint16_t)w);
+    if (v3) put16(&wr, (uint16_t)pv->w_aux);
 
-    put_bytes(&wr, tree_root(&pv->trace_tree), 32);
-    put_bytes(&wr, tree_root(&pv->comp_tree), 32);
-    for (size_t k = 0; k < 2 * w + 2; k++) put_fe3(&wr, pv->frame[k]);
+    for (size_t t = 0; t < n_trees; t++) put_bytes(&wr, tree_root(trees[t]), 32);
+    for (size_t k = 0; k < n_frame; k++) put_fe3(&wr, pv->frame[k]);
     put8(&wr, (uint8_t)L);
     for (unsigned l = 0; l < L; l++) put_bytes(&wr, tree_root(&pv->layer_tree[l]), 32);
     put16(&wr, (uint16_t)pv->rem_size);
@@ -866,14 +882,14 @@ static int query_step(prover *pv, zk_prove_result *res, zk_prove_timings *tm) {
     put64(&wr, pv->nonce);
     put16(&wr, (uint16_t)np);
 
-    for (size_t i = 0; i < np; i++)
-        for (size_t c = 0; c < w; c++) put64(&wr, pv->lde[c * N + pos[i]]);
-    put32(&wr, (uint32_t)n_proof[0]);
-    put_bytes(&wr, proofs[0], 32 * n_proof[0]);
-    for (size_t i = 0; i < np; i++)
-        for (size_t c = 0; c < 2 * DEG; c++) put64(&wr, pv->comp_lde[c * N + pos[i]]);
-    put32(&wr, (uint32_t)n_proof[1]);
-    put_bytes(&wr, proofs[1], 32 * n_proof[1]);
+    for (size_t t = 0; t < n_trees; t++) {
+        /* a row: the committed columns in leaf order (K columns as their 3 planes) */
+        const commitment *cm = trees[t];
+        for (size_t i = 0; i < np; i++)
+            for (size_t c = 0; c < cm->n_cols; c++) put64(&wr, cm->cols[c][pos[i]]);
+        put32(&wr, (uint32_t)n_proof[t]);
+        put_bytes(&wr, proofs[t], 32 * n_proof[t]);
+    }
     for (unsigned l = 0; l < L; l++) {
         size_t n = N >> (l * pv->log_f), m = n / f;
         const fe *vals = pv->layer_vals[l];
@@ -883,8 +899,8 @@ static int query_step(prover *pv, zk_prove_result *res, zk_prove_timings *tm) {
             for (size_t j = 0; j < f; j++)
                 for (size_t c = 0; c < DEG; c++) put64(&wr, vals[c * n + leaf + j * m]);
         }
-        put32(&wr, (uint32_t)n_proof[2 + l]);
-        put_bytes(&wr, proofs[2 + l], 32 * n_proof[2 + l]);
+        put32(&wr, (uint32_t)n_proof[n_trees + l]);
+        put_bytes(&wr, proofs[n_trees + l], 32 * n_proof[n_trees + l]);
     }
     if ((size_t)(wr.p - out) != size) goto done; /* unreachable: sizes above are exact */
     res->receipt = out;
@@ -895,15 +911,71 @@ done:
     (free)(out);
     free(pos);
     free(idx);
-    for (unsigned t = 0; t < L + 2; t++) free(proofs[t]);
+    for (unsigned t = 0; t < L + n_trees; t++) free(proofs[t]);
     tm->queries += now() - t0;
     return rc;
 }
 
 /* ---- the whole protocol on a given trace ---- */
 
-static void report_step(zk_prove_result *res, uint32_t step) {
+void zkc_report_step(zk_prove_result *res, uint32_t step) {
     if (res->progress) __atomic_store_n(res->progress, step, __ATOMIC_RELAXED);
+}
+
+void zkc_prover_setup(prover *pv, const zk_profile *prof, unsigned log_t, unsigned threads,
+                      unsigned log_m) {
+    pv->prof = prof;
+    /* Below 2^14 LDE rows a thread costs more than its share of the work. */
+    pv->threads = threads < 1 || log_t + prof->log_blowup < 14 ? 1 : threads;
+    pv->grind_threads = threads < 1 ? 1 : threads;
+    pv->log_t = log_t;
+    pv->log_b = prof->log_blowup;
+    pv->log_n = log_t + prof->log_blowup;
+    pv->log_f = prof->log_folding;
+    pv->log_m = log_m;
+    pv->T = (size_t)1 << log_t;
+    pv->N = (size_t)1 << pv->log_n;
+    pv->n_layers = zk_fri_num_layers(prof, log_t, &pv->rem_size);
+}
+
+/* Between steps: a step may have finished just as the flag was set. */
+#define STEP_DONE() (rc == ZK_PROVE_OK && (zk_cancelled() ? (rc = ZK_PROVE_CANCELLED, 0) : 1))
+
+int zkc_prove_tail(prover *pv, zk_prove_result *res, uint32_t progress) {
+    zk_prove_timings *tm = &res->timings;
+    fe3 z;
+    int rc = ZK_PROVE_OK;
+    if (STEP_DONE()) {
+        zkc_report_step(res, progress);
+        rc = zkc_composition_step(pv, tm);
+    }
+    if (STEP_DONE()) {
+        zkc_report_step(res, progress + 1);
+        rc = ood_step(pv, &z, tm);
+    }
+    if (STEP_DONE()) {
+        zkc_report_step(res, progress + 2);
+        rc = deep_step(pv, tm);
+    }
+    if (STEP_DONE()) {
+        zkc_report_step(res, progress + 3);
+        rc = fri_step(pv, tm);
+    }
+    if (STEP_DONE()) {
+        zkc_report_step(res, progress + 4);
+        double t0 = now();
+        pv->nonce = grind(&pv->tr, pv->prof->grinding_bits, pv->grind_threads);
+        tm->grinding += now() - t0;
+    }
+    if (STEP_DONE()) {
+        uint8_t nb[8];
+        zk_put_le64(nb, pv->nonce);
+        zk_transcript_absorb(&pv->tr, nb, 8);
+        zkc_report_step(res, progress + 5);
+        rc = query_step(pv, res, tm);
+    }
+    if (rc == ZK_PROVE_OK) zkc_report_step(res, progress + 6);
+    return rc;
 }
 
 static int prove_trace(const zk_program *prog, const uint8_t *program, size_t program_len,
@@ -912,103 +984,81 @@ static int prove_trace(const zk_program *prog, const uint8_t *program, size_t pr
                        int full_composition, zk_prove_result *res) {
     prover pv;
     memset(&pv, 0, sizeof pv);
-    zk_prove_timings *tm = &res->timings;
-    pv.prof = prof;
     zk_air_init(&pv.air, prog);
-    /* Below 2^14 LDE rows a thread costs more than its share of the work. */
-    pv.threads = threads < 1 || log_t + prof->log_blowup < 14 ? 1 : threads;
-    pv.grind_threads = threads < 1 ? 1 : threads;
-    pv.log_t = log_t;
-    pv.log_b = prof->log_blowup;
-    pv.log_n = log_t + prof->log_blowup;
-    pv.log_f = prof->log_folding;
-    pv.log_m = full_composition ? pv.log_n : log_t + 1;
-    pv.T = (size_t)1 << log_t;
-    pv.N = (size_t)1 << pv.log_n;
+    zkc_prover_setup(&pv, prof, log_t, threads,
+                     full_composition ? log_t + prof->log_blowup : log_t + 1);
+    pv.format = ZK_RECEIPT_VERSION;
+    pv.n_seg = 2;
+    pv.w_aux = 0;
+    pv.n_constraints = pv.air.n_constraints;
+    pv.composition = air1_composition;
     pv.w = pv.air.width;
     pv.inputs = inputs;
     pv.n_inputs = prog->n_inputs;
     pv.outputs = outputs;
     pv.n_outputs = prog->n_outputs;
-    pv.n_layers = zk_fri_num_layers(prof, log_t, &pv.rem_size);
     zk_sha256(program, program_len, pv.program_hash);
 
     zk_transcript_init(&pv.tr);
     zk_transcript_absorb_statement(&pv.tr, prof, pv.program_hash, inputs, pv.n_inputs, outputs,
                                    pv.n_outputs, log_t);
-    fe3 z;
     pv.trace = columns;
-    int rc = zk_cancelled() ? ZK_PROVE_CANCELLED : trace_step(&pv, tm);
-    /* Between steps: a step may have finished just as the flag was set. */
-#define STEP_DONE() (rc == ZK_PROVE_OK && (zk_cancelled() ? (rc = ZK_PROVE_CANCELLED, 0) : 1))
-    if (STEP_DONE()) {
-        report_step(res, 1);
-        rc = composition_step(&pv, tm);
-    }
-    if (STEP_DONE()) {
-        report_step(res, 2);
-        rc = ood_step(&pv, &z, tm);
-    }
-    if (STEP_DONE()) {
-        report_step(res, 3);
-        rc = deep_step(&pv, tm);
-    }
-    if (STEP_DONE()) {
-        report_step(res, 4);
-        rc = fri_step(&pv, tm);
-    }
-    if (STEP_DONE()) {
-        report_step(res, 5);
-        double t0 = now();
-        pv.nonce = grind(&pv.tr, prof->grinding_bits, pv.grind_threads);
-        tm->grinding += now() - t0;
-    }
-    if (STEP_DONE()) {
-        uint8_t nb[8];
-        zk_put_le64(nb, pv.nonce);
-        zk_transcript_absorb(&pv.tr, nb, 8);
-        report_step(res, 6);
-        rc = query_step(&pv, res, tm);
-    }
-#undef STEP_DONE
-    if (rc == ZK_PROVE_OK) report_step(res, 7);
+    int rc = zk_cancelled() ? ZK_PROVE_CANCELLED : zkc_trace_step(&pv, &res->timings);
+    if (STEP_DONE()) rc = zkc_prove_tail(&pv, res, 1);
     res->log_t = log_t;
     res->width = (unsigned)pv.w;
-    prover_free(&pv);
+    zkc_prover_free(&pv);
     return rc;
 }
+
+#undef STEP_DONE
 
 size_t zk_prove_memory_bytes(size_t width, unsigned log_t, unsigned profile_id) {
     const zk_profile *prof = zk_profile_by_id(profile_id);
     if (!prof || log_t > ZK_MAX_LOG_T) return SIZE_MAX;
-    size_t T = (size_t)1 << log_t, N = T << prof->log_blowup, f = (size_t)1 << prof->log_folding;
+    size_t T = (size_t)1 << log_t, N = T << prof->log_blowup;
     size_t bytes = width * T * sizeof(fe);      /* trace columns */
     bytes += width * N * sizeof(fe);             /* trace LDE */
     bytes += 2 * N * sizeof(zk_digest);          /* trace and composition trees */
     bytes += 2 * DEG * (N + T) * sizeof(fe); /* segments: LDE and values over H */
+    return bytes + zkc_memory_tail(prof, log_t);
+}
+
+size_t zkc_memory_tail(const zk_profile *prof, unsigned log_t) {
+    size_t T = (size_t)1 << log_t, N = T << prof->log_blowup, f = (size_t)1 << prof->log_folding;
     size_t layers = 0;
     for (size_t n = N, d = T; d > prof->max_remainder; n /= f, d /= f)
         layers += DEG * n * sizeof(fe) + (n / f) * sizeof(zk_digest);
     /* FRI layers; OOD inverse and weight tables; DEEP over H and its coefficients */
-    bytes += layers + 2 * T * sizeof(fe3) + 2 * DEG * T * sizeof(fe);
-    return bytes;
+    return layers + 2 * T * sizeof(fe3) + 2 * DEG * T * sizeof(fe);
 }
 
 /* Refuse proofs that cannot fit in physical memory before allocating anything: with
  * overcommit a huge malloc can succeed and the process be killed while filling it. */
-static int fits_in_memory(size_t width, unsigned log_t, unsigned profile_id) {
+int zkc_fits_in_memory(size_t bytes) {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || page <= 0) return 1;
-    return zk_prove_memory_bytes(width, log_t, profile_id) / (size_t)page < (size_t)pages;
+    return bytes / (size_t)page < (size_t)pages;
 }
 
-static void result_init(zk_prove_result *res) {
+static int fits_in_memory(size_t width, unsigned log_t, unsigned profile_id) {
+    return zkc_fits_in_memory(zk_prove_memory_bytes(width, log_t, profile_id));
+}
+
+void zkc_result_init(zk_prove_result *res) {
     volatile uint32_t *progress = res->progress;
     const int *cancel = res->cancel;
     memset(res, 0, sizeof *res);
     res->progress = progress;
     res->cancel = cancel;
     if (progress) *progress = 0;
+}
+
+void zk_prove_result_free(zk_prove_result *res) {
+    (free)(res->receipt);
+    (free)(res->outputs);
+    res->receipt = NULL;
+    res->outputs = NULL;
 }
 
 
@@ -1023,7 +1073,7 @@ static int prove_run(const uint8_t *program, size_t program_len, const fe *input
                      size_t n_inputs, unsigned profile_id, unsigned threads,
                      uint64_t max_cycles, zk_prove_result *res) {
     double t0 = now();
-    result_init(res);
+    zkc_result_init(res);
     zk_program prog;
     if (zk_program_decode(program, program_len, &prog) != 0) return ZK_PROVE_BAD_PROGRAM;
     const zk_profile *prof = zk_profile_by_id(profile_id);
@@ -1032,6 +1082,8 @@ static int prove_run(const uint8_t *program, size_t program_len, const fe *input
 
     uint64_t cycles = 0;
     uint32_t fail_pc = 0;
+    res->outputs = (malloc)(ZK_MAX_OUTPUTS * sizeof(fe)); /* zk_prove_result_free frees it */
+    if (!res->outputs) return ZK_PROVE_NO_MEMORY;
     int vm = zk_vm_run(&prog, inputs, max_cycles, res->outputs, &cycles, &fail_pc);
     res->n_outputs = prog.n_outputs;
     res->cycles = cycles;
@@ -1049,7 +1101,7 @@ static int prove_run(const uint8_t *program, size_t program_len, const fe *input
     res->width = (unsigned)w;
     if (!fits_in_memory(w, log_t, profile_id)) return ZK_PROVE_NO_MEMORY;
     fe *trace = malloc(w * T * sizeof(fe));
-    fe *cols[ZK_AIR_MAX_WIDTH];
+    fe *cols[ZKC_MAX_COLS];
     if (!trace) return ZK_PROVE_NO_MEMORY;
     for (size_t c = 0; c < w; c++) cols[c] = trace + c * T;
     vm = zk_vm_trace(&prog, inputs, max_cycles, log_t, cols);
@@ -1070,7 +1122,7 @@ static int prove_given_trace(const uint8_t *program, size_t program_len, const f
                              const fe *const *columns, size_t width, unsigned log_t,
                              unsigned profile_id, unsigned threads, zk_prove_result *res) {
     double t0 = now();
-    result_init(res);
+    zkc_result_init(res);
     zk_program prog;
     if (zk_program_decode(program, program_len, &prog) != 0) return ZK_PROVE_BAD_PROGRAM;
     const zk_profile *prof = zk_profile_by_id(profile_id);
@@ -1086,6 +1138,8 @@ static int prove_given_trace(const uint8_t *program, size_t program_len, const f
         for (size_t i = 0; i < T; i++)
             if (columns[c][i] >= ZK_P) return ZK_PROVE_BAD_TRACE;
     if (!fits_in_memory(width, log_t, profile_id)) return ZK_PROVE_NO_MEMORY;
+    res->outputs = (malloc)((n_outputs ? n_outputs : 1) * sizeof(fe));
+    if (!res->outputs) return ZK_PROVE_NO_MEMORY;
     res->n_outputs = (uint32_t)n_outputs;
     memcpy(res->outputs, outputs, n_outputs * sizeof(fe));
     int rc = prove_trace(&prog, program, program_len, inputs, outputs, columns, log_t, prof,
@@ -1101,7 +1155,7 @@ void zk_prove_cancel(int *flag) { __atomic_store_n(flag, 1, __ATOMIC_RELAXED); }
 /* A step that stopped on the flag may report any failure (a half-done loop can look like
  * a failed allocation): once the flag is set, every failure is the cancellation. A proof
  * that finished is returned even if the flag was set meanwhile. */
-static int cancel_code(int rc) {
+int zkc_cancel_code(int rc) {
     return rc != ZK_PROVE_OK && zk_cancelled() ? ZK_PROVE_CANCELLED : rc;
 }
 
@@ -1109,7 +1163,7 @@ int zk_prove(const uint8_t *program, size_t program_len, const fe *inputs, size_
              unsigned profile_id, unsigned threads, uint64_t max_cycles,
              zk_prove_result *res) {
     const int *previous = zk_cancel_bind(res->cancel);
-    int rc = cancel_code(
+    int rc = zkc_cancel_code(
         prove_run(program, program_len, inputs, n_inputs, profile_id, threads, max_cycles, res));
     zk_cancel_bind(previous);
     return rc;
@@ -1120,7 +1174,7 @@ int zk_prove_with_trace(const uint8_t *program, size_t program_len, const fe *in
                         const fe *const *columns, size_t width, unsigned log_t,
                         unsigned profile_id, unsigned threads, zk_prove_result *res) {
     const int *previous = zk_cancel_bind(res->cancel);
-    int rc = cancel_code(prove_given_trace(program, program_len, inputs, n_inputs, outputs,
+    int rc = zkc_cancel_code(prove_given_trace(program, program_len, inputs, n_inputs, outputs,
                                            n_outputs, columns, width, log_t, profile_id,
                                            threads, res));
     zk_cancel_bind(previous);

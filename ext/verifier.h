@@ -1,5 +1,6 @@
 /* The native STARK verifier: docs/protocol.md section 9 over the receipt bytes of
- * section 10.
+ * section 10 (format 2, AIR 1) and section 17 over those of section 16 (format 3, AIR 2);
+ * the format version says which AIR a receipt claims.
  *
  * zk_verify decodes everything itself from raw bytes (the receipt and the program's
  * canonical bytes), so a caller cannot hand it a half-checked object. It is strict and
@@ -29,6 +30,7 @@
 #define ZK_CHECK_FRI_REMAINDER 10
 #define ZK_VERIFY_NO_MEMORY 11 /* not a verdict: the verifier could not allocate */
 #define ZK_CHECK_POLICY 12
+#define ZK_CHECK_AUX_MERKLE 13 /* format 3: the auxiliary (LogUp) tree, protocol.md 17 */
 
 /* Verify `receipt` against the program whose canonical bytes are `program`, accepting
  * only a receipt whose conjectured security (zk_security_bits, from this verifier's own

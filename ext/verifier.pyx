@@ -7,7 +7,7 @@ checked here is that both arguments are byte buffers; the whole verification run
 the GIL released.
 """
 
-from libc.stdint cimport uint8_t
+from libc.stdint cimport uint8_t, uint32_t
 
 cdef extern from "verifier.h":
     int zk_verify(const uint8_t *receipt, size_t receipt_len, const uint8_t *program,
@@ -16,6 +16,15 @@ cdef extern from "verifier.h":
     const char *zk_verify_check_name(int code) nogil
     int ZK_VERIFY_OK
     int ZK_VERIFY_NO_MEMORY
+
+cdef extern from "profiles.h":
+    ctypedef struct zk_profile:
+        pass
+    const zk_profile *zk_profile_by_id(unsigned id) nogil
+    double zk_security_bits(const zk_profile *prof, unsigned log_t,
+                            uint32_t n_constraints) nogil
+    double zk_security_bits_air2(const zk_profile *prof, unsigned log_t,
+                                 uint32_t n_constraints) nogil
 
 cdef enum:
     REASON_CAP = 512
@@ -49,6 +58,17 @@ def verify(const uint8_t[::1] receipt, const uint8_t[::1] program, double min_se
     if rc == ZK_VERIFY_NO_MEMORY:
         raise MemoryError("the native verifier could not allocate its scratch space")
     return (zk_verify_check_name(rc).decode("ascii"), reason.decode("utf-8", "replace"))
+
+
+def security_bits(unsigned profile_id, unsigned log_t, uint32_t n_constraints, int air=1):
+    """The policy's figure as this verifier computes it (ext/profiles.h), for tests that
+    hold it to zkactors.profiles bit for bit."""
+    cdef const zk_profile *prof = zk_profile_by_id(profile_id)
+    if prof == NULL:
+        raise ValueError(f"unknown profile id {profile_id}")
+    if air == 2:
+        return zk_security_bits_air2(prof, log_t, n_constraints)
+    return zk_security_bits(prof, log_t, n_constraints)
 
 
 def check_name(int code):

@@ -39,6 +39,8 @@ from zkactors import profiles
 from zkactors.zkvm import interpreter
 from zkactors.zkvm.isa import Op
 from zkactors.zkvm.program import Program
+from zkactors.zkvm.reference import air2
+from zkactors.zkvm.reference.field import Ext
 
 P = 2**64 - 2**32 + 1
 G = 7  # generator of F*, and the LDE offset c
@@ -597,6 +599,56 @@ def prove(
         agreeing = k_interpolate([deep[blowup * k] for k in range(t)], G)
         deep = k_evaluate_on_coset(agreeing, n, G)
 
+    layers, degree, remainder, nonce, positions = _fri_grind_query(
+        ch, deep, t, prof, cheat, forging
+    )
+    out = [
+        b"ZKRC",
+        (2).to_bytes(2, "little"),
+        bytes([prof.id]),
+        program.digest,
+        len(inputs).to_bytes(2, "little"),
+        *(v.to_bytes(8, "little") for v in inputs),
+        len(claimed).to_bytes(2, "little"),
+        *(v.to_bytes(8, "little") for v in claimed),
+        bytes([log_t]),
+        w.to_bytes(2, "little"),
+        trace_tree.root,
+        comp_tree.root,
+        b"".join(kbytes(v) for v in t_z + t_zw + c_z),
+        bytes([len(layers)]),
+        *(tree.root for tree, _ in layers),
+        degree.to_bytes(2, "little"),
+        *(kbytes(c) for c in remainder),
+        nonce.to_bytes(8, "little"),
+        len(positions).to_bytes(2, "little"),
+    ]
+    out += [v.to_bytes(8, "little") for i in positions for v in lde_rows[i]]
+    out += _digests(trace_tree.multiproof(positions))
+    out += [kbytes(seg_lde[0][i]) + kbytes(seg_lde[1][i]) for i in positions]
+    out += _digests(comp_tree.multiproof(positions))
+    size = n
+    for tree, layer_values in layers:
+        stride = size // f
+        leaves = sorted({i % stride for i in positions})
+        out.append(len(leaves).to_bytes(2, "little"))
+        out += [kbytes(layer_values[i + j * stride]) for i in leaves for j in range(f)]
+        out += _digests(tree.multiproof(leaves))
+        size = stride
+    return b"".join(out)
+
+
+def _fri_grind_query(
+    ch: Channel,
+    deep: list[Fe3],
+    t: int,
+    prof: profiles.Profile,
+    cheat: str | None,
+    forging: bool,
+) -> tuple[list[tuple[Tree, list[Fe3]]], int, list[Fe3], int, list[int]]:
+    """Protocol.md 8.5-8.7 on layer 0 = ``deep``: (layers, d_L, remainder, nonce, positions)."""
+    n = len(deep)
+    f = prof.folding_factor
     # 5. FRI
     layers: list[tuple[Tree, list[Fe3]]] = []
     values, size, degree, offset = deep, n, t, G
@@ -638,42 +690,9 @@ def prove(
         nonce += 1
     ch.absorb(nonce.to_bytes(8, "little"))
 
-    # 7. queries
     positions = sorted({ch.index(n) for _ in range(prof.queries)})
-    out = [
-        b"ZKRC",
-        (2).to_bytes(2, "little"),
-        bytes([prof.id]),
-        program.digest,
-        len(inputs).to_bytes(2, "little"),
-        *(v.to_bytes(8, "little") for v in inputs),
-        len(claimed).to_bytes(2, "little"),
-        *(v.to_bytes(8, "little") for v in claimed),
-        bytes([log_t]),
-        w.to_bytes(2, "little"),
-        trace_tree.root,
-        comp_tree.root,
-        b"".join(kbytes(v) for v in t_z + t_zw + c_z),
-        bytes([len(layers)]),
-        *(tree.root for tree, _ in layers),
-        degree.to_bytes(2, "little"),
-        *(kbytes(c) for c in remainder),
-        nonce.to_bytes(8, "little"),
-        len(positions).to_bytes(2, "little"),
-    ]
-    out += [v.to_bytes(8, "little") for i in positions for v in lde_rows[i]]
-    out += _digests(trace_tree.multiproof(positions))
-    out += [kbytes(seg_lde[0][i]) + kbytes(seg_lde[1][i]) for i in positions]
-    out += _digests(comp_tree.multiproof(positions))
-    size = n
-    for tree, layer_values in layers:
-        stride = size // f
-        leaves = sorted({i % stride for i in positions})
-        out.append(len(leaves).to_bytes(2, "little"))
-        out += [kbytes(layer_values[i + j * stride]) for i in leaves for j in range(f)]
-        out += _digests(tree.multiproof(leaves))
-        size = stride
-    return b"".join(out)
+
+    return layers, degree, remainder, nonce, positions
 
 
 def _queries_in_coset(ch: Channel, nonce: int, prof: profiles.Profile, n: int) -> bool:
@@ -690,6 +709,271 @@ def _groups(n_trans: int, n_first: int, n_cons: int) -> list[int]:
 
 def _digests(proof: list[bytes]) -> list[bytes]:
     return [len(proof).to_bytes(4, "little"), *proof]
+
+
+# ---------------------------------------------------------------- the machine AIR (format 3)
+
+
+def _fe3(e: Ext) -> Fe3:
+    return (e.c0, e.c1, e.c2)
+
+
+def claimed_machine_outputs(program: Program, columns: Sequence[Sequence[int]]) -> tuple[int, ...]:
+    """What a main trace says the outputs are: the .output registers' reg_fv, then the vA
+    of every write row, in row order."""
+    regs = tuple(columns[air2.REG_FV][r] for r in program.output_registers)
+    writes = tuple(columns[air2.VA][i] for i in range(len(columns[0])) if columns[air2.WRITE_][i])
+    return regs + writes
+
+
+def machine_violations(
+    st: air2.Statement,
+    columns: Sequence[Sequence[int]],
+    alpha: Ext | None = None,
+    beta: Ext | None = None,
+) -> set[tuple[int, int]]:
+    """{(constraint index, row)}: every constraint of protocol.md 14 (0-based canonical
+    index) that is nonzero on a row of H where its kind applies, the aux columns built
+    honestly from ``columns`` (fixed α, β unless given)."""
+    ch = air2.Challenges.of(alpha or Ext(12345, 678, 91011), beta or Ext(31337, 4242, 777))
+    aux = air2.aux_columns(st, ch, columns)
+    rom, fixed = air2.fixed_columns(st, ch)
+    v = air2.verifier_sum(st, ch)
+    t = st.trace_length
+    bad = set()
+    for i in range(t):
+        j = (i + 1) % t
+        values = air2.constraints(
+            st,
+            ch,
+            v,
+            [c[i] for c in columns],
+            [c[j] for c in columns],
+            [a[i] for a in aux],
+            [a[j] for a in aux],
+            rom[i],
+            [f[i] for f in fixed],
+        )
+        for k, (kind, value) in enumerate(zip(air2.KINDS, values, strict=True)):
+            applies = (
+                kind == air2.EVERY
+                or (kind == air2.TRANSITION and i < t - 1)
+                or (kind == air2.FIRST and i == 0)
+                or (kind == air2.LAST and i == t - 1)
+            )
+            if applies and value != Ext(0):
+                bad.add((k, i))
+    return bad
+
+
+def prove_machine(
+    program: Program,
+    inputs: Sequence[int],
+    *,
+    profile: str = "test",
+    trace: Sequence[Sequence[int]] | None = None,
+    outputs: Sequence[int] | None = None,
+    cheat: str | None = None,
+) -> bytes:
+    """Format-3 receipt bytes (protocol.md 15-16) for ``program`` on ``inputs`` (the
+    .input registers' values, then the stream), under AIR 2.
+
+    ``trace`` replaces the honest main trace (56 columns; its length is T); ``outputs``
+    replaces the claimed outputs (default: what the trace says,
+    :func:`claimed_machine_outputs`). The cheats are those of :func:`prove`.
+    """
+    prof = profiles.get(profile)
+    inputs = tuple(inputs)
+    forging = trace is not None or outputs is not None or cheat is not None
+    if trace is None:
+        columns = air2.main_trace(program, inputs).columns
+    else:
+        columns = [list(c) for c in trace]
+    claimed = tuple(outputs) if outputs is not None else claimed_machine_outputs(program, columns)
+    t = len(columns[0])
+    log_t = t.bit_length() - 1
+    assert len(columns) == air2.WIDTH and t == 1 << log_t and all(len(c) == t for c in columns)
+    blowup = prof.blowup
+    n = blowup * t
+    w_n, w_t = root(n), root(t)
+    xs = [G * pow(w_n, i, P) % P for i in range(n)]
+    st = air2.Statement(program, inputs, claimed, t)
+
+    # 1. main trace
+    main_coeffs = [interpolate(col) for col in columns]
+    main_lde = [evaluate_on_coset(c, n, G) for c in main_coeffs]
+    main_rows = [[main_lde[j][i] for j in range(air2.WIDTH)] for i in range(n)]
+    main_tree = Tree([b"".join(v.to_bytes(8, "little") for v in row) for row in main_rows])
+    ch = Channel()
+    ch.absorb(
+        b"zkactors-stark"
+        + (3).to_bytes(2, "little")
+        + bytes([2, prof.id, prof.log_blowup])
+        + prof.queries.to_bytes(2, "little")
+        + bytes([prof.grinding_bits, prof.log_folding_factor])
+        + prof.max_remainder_size.to_bytes(2, "little")
+        + program.digest
+        + len(inputs).to_bytes(4, "little")
+        + b"".join(v.to_bytes(8, "little") for v in inputs)
+        + len(claimed).to_bytes(4, "little")
+        + b"".join(v.to_bytes(8, "little") for v in claimed)
+        + bytes([log_t])
+    )
+    ch.absorb(main_tree.root)
+
+    # 2. LogUp challenges, 3. auxiliary trace
+    alpha, beta = Ext(*ch.ext()), Ext(*ch.ext())
+    lu = air2.Challenges.of(alpha, beta)
+    aux_h = air2.aux_columns(st, lu, columns)
+    aux_coeffs = [k_interpolate([_fe3(v) for v in col]) for col in aux_h]
+    aux_lde = [k_evaluate_on_coset(c, n, G) for c in aux_coeffs]
+    aux_tree = Tree(
+        [b"".join(kbytes(aux_lde[j][i]) for j in range(air2.AUX_WIDTH)) for i in range(n)]
+    )
+    ch.absorb(aux_tree.root)
+
+    # 4. composition
+    alphas = [Ext(*ch.ext()) for _ in range(air2.N_CONSTRAINTS)]
+    rom_h, fixed_h = air2.fixed_columns(st, lu)
+    rom_d = k_evaluate_on_coset(k_interpolate([_fe3(v) for v in rom_h]), n, G)
+    fixed_d = [evaluate_on_coset(interpolate(col), n, G) for col in fixed_h]
+    v_sum = air2.verifier_sum(st, lu)
+    last_point = pow(w_t, t - 1, P)
+    comp_values: list[Fe3] = []
+    for i in range(n):
+        x = xs[i]
+        j = (i + blowup) % n
+        values = air2.constraints(
+            st,
+            lu,
+            v_sum,
+            main_rows[i],
+            main_rows[j],
+            [Ext(*aux_lde[c][i]) for c in range(air2.AUX_WIDTH)],
+            [Ext(*aux_lde[c][j]) for c in range(air2.AUX_WIDTH)],
+            Ext(*rom_d[i]),
+            [col[i] for col in fixed_d],
+        )
+        vanishing = inv((pow(x, t, P) - 1) % P)
+        divisors = {
+            air2.EVERY: Ext(vanishing),
+            air2.TRANSITION: Ext((x - last_point) * vanishing),
+            air2.FIRST: Ext(inv((x - 1) % P)),
+            air2.LAST: Ext(inv((x - last_point) % P)),
+        }
+        comp_values.append(_fe3(air2.combine(values, alphas, divisors)))
+    comp_coeffs = k_interpolate(comp_values, G)
+    if not forging:
+        assert all(c == ZERO for c in comp_coeffs[3 * t :]), "composition degree >= 3T"
+    segments = [comp_coeffs[k * t : (k + 1) * t] for k in range(air2.SEGMENTS)]
+    seg_lde = [k_evaluate_on_coset(s, n, G) for s in segments]
+    comp_tree = Tree([b"".join(kbytes(seg[i]) for seg in seg_lde) for i in range(n)])
+    ch.absorb(comp_tree.root)
+
+    # 5. out-of-domain frame
+    z = ch.ext()
+    while z[1] == 0 and z[2] == 0:
+        z = ch.ext()
+    zw = kscale(z, w_t)
+    t_z = [horner_at_ext(c, z) for c in main_coeffs]
+    t_zw = [horner_at_ext(c, zw) for c in main_coeffs]
+    a_z = [horner_at_ext(c, z) for c in aux_coeffs]
+    a_zw = [horner_at_ext(c, zw) for c in aux_coeffs]
+    c_z = [horner_at_ext(s, z) for s in segments]
+    if cheat in ("ood", "downgrade"):
+        combined = air2.composition_at(
+            st,
+            lu,
+            [Ext(*v) for v in t_z],
+            [Ext(*v) for v in t_zw],
+            [Ext(*v) for v in a_z],
+            [Ext(*v) for v in a_zw],
+            alphas,
+            Ext(*z),
+        )
+        z_t = kpow(z, t)
+        rest = kadd(kmul(z_t, c_z[1]), kmul(kmul(z_t, z_t), c_z[2]))
+        c_z[0] = ksub(_fe3(combined), rest)
+    ood = t_z + t_zw + a_z + a_zw + c_z
+    ch.absorb(b"".join(kbytes(v) for v in ood))
+
+    # 6. DEEP
+    a_co = [ch.ext() for _ in range(air2.WIDTH)]
+    b_co = [ch.ext() for _ in range(air2.WIDTH)]
+    aa_co = [ch.ext() for _ in range(air2.AUX_WIDTH)]
+    ab_co = [ch.ext() for _ in range(air2.AUX_WIDTH)]
+    c_co = [ch.ext() for _ in range(air2.SEGMENTS)]
+    deep: list[Fe3] = []
+    for i in range(n):
+        x = kbase(xs[i])
+        num_z, num_zw = ZERO, ZERO
+        for j in range(air2.WIDTH):
+            tx = kbase(main_rows[i][j])
+            num_z = kadd(num_z, kmul(a_co[j], ksub(tx, t_z[j])))
+            num_zw = kadd(num_zw, kmul(b_co[j], ksub(tx, t_zw[j])))
+        for j in range(air2.AUX_WIDTH):
+            ax = aux_lde[j][i]
+            num_z = kadd(num_z, kmul(aa_co[j], ksub(ax, a_z[j])))
+            num_zw = kadd(num_zw, kmul(ab_co[j], ksub(ax, a_zw[j])))
+        for k in range(air2.SEGMENTS):
+            num_z = kadd(num_z, kmul(c_co[k], ksub(seg_lde[k][i], c_z[k])))
+        deep.append(kadd(kmul(num_z, kinv(ksub(x, z))), kmul(num_zw, kinv(ksub(x, zw)))))
+    if cheat == "deep":
+        deep = [kadd(v, ONE) for v in deep]
+    if cheat == "downgrade":
+        agreeing = k_interpolate([deep[blowup * k] for k in range(t)], G)
+        deep = k_evaluate_on_coset(agreeing, n, G)
+
+    # 7. FRI, grinding, queries
+    layers, degree, remainder, nonce, positions = _fri_grind_query(
+        ch, deep, t, prof, cheat, forging
+    )
+    out = [
+        b"ZKRC",
+        (3).to_bytes(2, "little"),
+        bytes([prof.id, 2]),
+        program.digest,
+        len(inputs).to_bytes(4, "little"),
+        *(v.to_bytes(8, "little") for v in inputs),
+        len(claimed).to_bytes(4, "little"),
+        *(v.to_bytes(8, "little") for v in claimed),
+        bytes([log_t]),
+        air2.WIDTH.to_bytes(2, "little"),
+        air2.AUX_WIDTH.to_bytes(2, "little"),
+        main_tree.root,
+        aux_tree.root,
+        comp_tree.root,
+        b"".join(kbytes(v) for v in ood),
+        bytes([len(layers)]),
+        *(tree.root for tree, _ in layers),
+        degree.to_bytes(2, "little"),
+        *(kbytes(c) for c in remainder),
+        nonce.to_bytes(8, "little"),
+        len(positions).to_bytes(2, "little"),
+    ]
+    out += [v.to_bytes(8, "little") for i in positions for v in main_rows[i]]
+    out += _digests(main_tree.multiproof(positions))
+    out += [kbytes(aux_lde[j][i]) for i in positions for j in range(air2.AUX_WIDTH)]
+    out += _digests(aux_tree.multiproof(positions))
+    out += [kbytes(seg[i]) for i in positions for seg in seg_lde]
+    out += _digests(comp_tree.multiproof(positions))
+    out += _fri_openings(layers, positions, n, prof.folding_factor)
+    return b"".join(out)
+
+
+def _fri_openings(
+    layers: list[tuple[Tree, list[Fe3]]], positions: list[int], n: int, f: int
+) -> list[bytes]:
+    out: list[bytes] = []
+    size = n
+    for tree, layer_values in layers:
+        stride = size // f
+        leaves = sorted({i % stride for i in positions})
+        out.append(len(leaves).to_bytes(2, "little"))
+        out += [kbytes(layer_values[i + j * stride]) for i in leaves for j in range(f)]
+        out += _digests(tree.multiproof(leaves))
+        size = stride
+    return out
 
 
 # ---------------------------------------------------------------- receipt layout
@@ -720,7 +1004,8 @@ def layout(data: bytes) -> list[Section]:
         return value
 
     add("magic", 4, "bytes")
-    add("version", 2, "count")
+    if add("version", 2, "count") == 3:
+        return _layout_3(data, out, pos)
     prof = profiles.by_id(add("profile id", 1, "count"))
     add("program hash", 32, "bytes")
     n_in = add("n_inputs", 2, "count")
@@ -748,6 +1033,53 @@ def layout(data: bytes) -> list[Section]:
         count = add(f"fri layer {layer} multiproof count", 4, "count")
         add(f"fri layer {layer} multiproof", 32 * count, "bytes")
     assert pos == len(data) and log_t >= 3
+    return out
+
+
+def _layout_3(data: bytes, out: list[Section], pos: int) -> list[Section]:
+    """The sections of a format-3 receipt (protocol.md 16), after magic and version."""
+
+    def add(name: str, length: int, kind: str) -> int:
+        nonlocal pos
+        out.append(Section(name, pos, length, kind))
+        value = int.from_bytes(data[pos : pos + length], "little")
+        pos += length
+        return value
+
+    prof = profiles.by_id(add("profile id", 1, "count"))
+    add("air id", 1, "count")
+    add("program hash", 32, "bytes")
+    n_in = add("n_inputs", 4, "count")
+    add("inputs", 8 * n_in, "base")
+    n_out = add("n_outputs", 4, "count")
+    add("outputs", 8 * n_out, "base")
+    add("log2 T", 1, "count")
+    w = add("w", 2, "count")
+    w_aux = add("w_aux", 2, "count")
+    add("trace root", 32, "bytes")
+    add("aux root", 32, "bytes")
+    add("composition root", 32, "bytes")
+    add("ood main", EXT_BYTES * 2 * w, "ext")
+    add("ood aux", EXT_BYTES * 2 * w_aux, "ext")
+    add("ood composition", EXT_BYTES * 3, "ext")
+    n_layers = add("L", 1, "count")
+    add("fri roots", 32 * n_layers, "bytes")
+    d = add("d_L", 2, "count")
+    add("remainder", EXT_BYTES * d, "ext")
+    add("nonce", 8, "count")
+    n_pos = add("|P|", 2, "count")
+    add("trace rows", 8 * n_pos * w, "base")
+    add("trace multiproof", 32 * add("trace multiproof count", 4, "count"), "bytes")
+    add("aux rows", EXT_BYTES * w_aux * n_pos, "ext")
+    add("aux multiproof", 32 * add("aux multiproof count", 4, "count"), "bytes")
+    add("composition rows", 3 * EXT_BYTES * n_pos, "ext")
+    add("composition multiproof", 32 * add("composition multiproof count", 4, "count"), "bytes")
+    for layer in range(n_layers):
+        k = add(f"fri layer {layer} k", 2, "count")
+        add(f"fri layer {layer} leaves", EXT_BYTES * prof.folding_factor * k, "ext")
+        count = add(f"fri layer {layer} multiproof count", 4, "count")
+        add(f"fri layer {layer} multiproof", 32 * count, "bytes")
+    assert pos == len(data)
     return out
 
 

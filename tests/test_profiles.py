@@ -109,3 +109,24 @@ def test_fri_shape(name: str, log_t: int, shape: tuple[int, int]) -> None:
 def test_bad_security_arguments() -> None:
     with pytest.raises(ValueError):
         profiles.get("default").field_security_bits(0, 3)
+
+
+def test_air2_security_figure_follows_protocol_17():
+    import math
+
+    from zkactors import profiles
+
+    for name in ("test", "default", "high"):
+        prof = profiles.get(name)
+        for log_t in (8, 12, 26):
+            e_log_p = 3 * math.log2(float(2**64 - 2**32 + 1))
+            expected = min(
+                prof.queries * float(prof.log_blowup) + prof.grinding_bits,
+                e_log_p - (float(prof.log_blowup + log_t) + math.log2(47.0)),
+                e_log_p - (float(log_t) + math.log2(616.0)),
+            )
+            got = profiles.security_bits(name, 1 << log_t, 47, air=2)
+            assert got == expected
+    assert profiles.security_bits("default", 1 << 20, 47, air=2) == 100.0
+    with pytest.raises(ValueError):
+        profiles.security_bits("default", 1 << 20, 47, air=3)

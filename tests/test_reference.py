@@ -474,6 +474,8 @@ def test_reference_shares_no_code_with_the_native_side() -> None:
         "zkactors.zkvm.isa",
         "zkactors.zkvm.program",
         "zkactors.zkvm.receipt",
+        # the pure-Python interpreter: AIR 2's trace builder raises its execution errors
+        "zkactors.zkvm.interpreter",
         "zkactors",
     )
     for path in package.glob("*.py"):

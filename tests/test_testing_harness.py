@@ -159,7 +159,7 @@ def test_every_instruction_kind_and_branch_outcome_appears() -> None:
         early_halt_taken |= pcs[-1] != halts[-1]
 
     sweep()
-    assert ops == set(Op)
+    assert ops == {op for op in Op if op.is_v1}  # the strategy draws no v2 programs yet
     assert outcomes == {(op, taken) for op in (Op.JZ, Op.JNZ) for taken in (True, False)}
     assert last_is_jmp and multiple_halts and early_halt_taken
 

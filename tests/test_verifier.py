@@ -44,8 +44,9 @@ def fib_receipt() -> Receipt:
 
 
 def test_check_names_are_the_protocol_vocabulary() -> None:
-    # 11 is not a verdict (the verifier could not allocate); 12 is the policy check.
-    names = [native.check_name(code) for code in [*range(1, 11), 12]]
+    # 11 is not a verdict (the verifier could not allocate); 12 is the policy check, 13
+    # the auxiliary tree of format 3.
+    names = [native.check_name(code) for code in [*range(1, 11), 12, 13]]
     assert sorted(names) == sorted(CHECKS)
     assert native.check_name(11) == ""
     assert native.check_name(0) == "ok"

@@ -117,3 +117,21 @@ def assert_accepted(
         data, program, reference_too=reference_too, min_security_bits=min_security_bits
     )
     assert verdict is None, f"an honest receipt was rejected ({verdict})"
+
+
+def tampered_sections(data: bytes) -> list[tuple[str, bytes]]:
+    """One changed copy of ``data`` per non-empty section of its layout (format 2 or 3,
+    tests/oracle_prover.py's ``layout``): a field element bumped by one (still canonical)
+    in element sections, one bit flipped in the first byte of every other section."""
+    from oracle_prover import bump_element, layout
+
+    out = []
+    for s in layout(data):
+        if not s.length:
+            continue
+        if s.kind in ("base", "ext"):
+            out.append((s.name, bump_element(data, s.offset)))
+        else:
+            flipped = bytes([data[s.offset] ^ 1])
+            out.append((s.name, data[: s.offset] + flipped + data[s.offset + 1 :]))
+    return out

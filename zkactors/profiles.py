@@ -64,6 +64,10 @@ EXTENSION_DEGREE = 3
 #: that verifies them must ask for that explicitly (``min_security_bits=0``).
 DEFAULT_MIN_SECURITY_BITS = 100.0
 
+#: 28 fractions per row at most (25 of the trace, V's at most 3T) times 22, the longest
+#: tuple compressed with beta: AIR 2's LogUp error is at most 616*T/|K| (protocol.md 17).
+LOGUP_FRACTION_BOUND = 28 * 22
+
 
 @attrs.frozen
 class Profile:
@@ -134,11 +138,30 @@ class Profile:
             float(self.log_blowup + log_t) + math.log2(float(num_constraints))
         )
 
-    def conjectured_security_bits(self, trace_length: int, num_constraints: int) -> float:
-        """The conjectured security of a receipt: the smaller of the query and field terms."""
+    def logup_security_bits(self, trace_length: int) -> float:
+        """AIR 2's LogUp term ``e * log2(p) - (log2 T + log2 616)`` (protocol.md 17): the
+        lookup sum has at most 28*T fractions, each tuple compressed to at most 22
+        positions, checked at one random alpha."""
+        if trace_length < 1 or trace_length & (trace_length - 1):
+            raise ValueError(f"trace_length must be a power of two, got {trace_length}")
+        log_t = trace_length.bit_length() - 1
+        return self.log2_extension_field - (float(log_t) + math.log2(float(LOGUP_FRACTION_BOUND)))
+
+    def conjectured_security_bits(
+        self, trace_length: int, num_constraints: int, *, air: int = 1
+    ) -> float:
+        """The conjectured security of a receipt: the smaller of the query and field terms
+        (AIR 1, protocol.md 11), and for AIR 2 also of the LogUp term (protocol.md 17),
+        taken in that order."""
+        if air not in (1, 2):
+            raise ValueError(f"air must be 1 or 2, got {air!r}")
         query = self.query_security_bits
         field = self.field_security_bits(trace_length, num_constraints)
-        return query if query < field else field
+        bits = query if query < field else field
+        if air == 2:
+            logup = self.logup_security_bits(trace_length)
+            bits = bits if bits < logup else logup
+        return bits
 
 
 PROFILES: dict[str, Profile] = {
@@ -155,20 +178,24 @@ _BY_ID: dict[int, Profile] = {profile.id: profile for profile in PROFILES.values
 DEFAULT = "default"
 
 
-def security_bits(profile: str | Profile, trace_length: int, num_constraints: int) -> float:
+def security_bits(
+    profile: str | Profile, trace_length: int, num_constraints: int, *, air: int = 1
+) -> float:
     """The conjectured security, in bits, that verifiers assign to a receipt made under
     ``profile`` (a name or a :class:`Profile`) for a trace of ``trace_length`` rows of a
-    program with ``num_constraints`` AIR constraints.
+    program with ``num_constraints`` AIR constraints, under AIR ``air`` (1, the register
+    AIR of protocol.md 11; 2, the machine AIR of protocol.md 17, which adds the LogUp term
+    and has 47 constraints).
 
     This is the figure every verification path holds against its ``min_security_bits``
     (``Receipt.security_bits(program)`` applies it to a receipt).
 
     :raises ProfileError: if ``profile`` names no profile.
-    :raises ValueError: if ``trace_length`` is not a power of two or ``num_constraints``
-        is not positive.
+    :raises ValueError: if ``trace_length`` is not a power of two, ``num_constraints``
+        is not positive or ``air`` is neither 1 nor 2.
     """
     resolved = profile if isinstance(profile, Profile) else get(profile)
-    return resolved.conjectured_security_bits(trace_length, num_constraints)
+    return resolved.conjectured_security_bits(trace_length, num_constraints, air=air)
 
 
 def own_receipts_minimum(profile: str | Profile) -> float:

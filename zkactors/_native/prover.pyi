@@ -15,6 +15,13 @@ TOO_LARGE: int
 NO_MEMORY: int
 BAD_TRACE: int
 CANCELLED: int
+BAD_ADDRESS: int
+READ_PAST_END: int
+INPUTS_LEFT: int
+TOO_MANY_OUTPUTS: int
+UNLUCKY: int
+MACHINE_WIDTH: int
+MACHINE_MIN_LOG_T: int
 MIN_LOG_T: int
 MAX_LOG_T: int
 TIMING_FIELDS: tuple[str, ...]
@@ -27,6 +34,7 @@ def prove(
     max_cycles: int,
     progress: Buffer | None = None,
     cancel: Buffer | None = None,
+    air: int = 1,
 ) -> tuple[int, bytes | None, dict[str, Any]]: ...
 def cancel(flag: Buffer) -> None: ...
 def prove_with_trace(
@@ -38,8 +46,10 @@ def prove_with_trace(
     profile_id: int,
     threads: int,
     cancel: Buffer | None = None,
+    air: int = 1,
 ) -> tuple[int, bytes | None, dict[str, Any]]: ...
 def memory_bytes(width: int, log_t: int, profile_id: int) -> int | None: ...
+def machine_memory_bytes(log_t: int, profile_id: int) -> int | None: ...
 def fri_shape(profile_id: int, log_t: int) -> tuple[int, int, int]: ...
 def profile_row(profile_id: int) -> tuple[int, int, int, int, int]: ...
 

@@ -14,6 +14,10 @@ kernels in use (``zkactors.kernels``), so figures from different machines compar
 honestly. ``--kernels scalar,avx2,avx512`` proves every point on each level in turn,
 alternating within each repetition, so a shared machine's load falls on all levels alike;
 the load average is recorded before and after.
+
+``--air 1,2`` proves every point under each AIR in turn (the register AIR, receipt
+format 2, and the machine AIR, format 3; default: the AIR the prover chooses, AIR 1 for
+fib); ``aux_ms`` is AIR 2's fixed and auxiliary columns (their LDE and tree included).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ COLUMNS = (
     "bits",
     "T",
     "threads",
+    "air",
     "kernels",
     "prove_s",
     "cpu_s",
@@ -64,6 +69,7 @@ COLUMNS = (
     "receipt_KB",
     "verify_ms",
     *STEP_COLUMNS.values(),
+    "aux_ms",
 )
 
 #: Native verifications timed per receipt (the median is reported).
@@ -108,6 +114,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="kernel levels to compare, alternating, e.g. scalar,avx2,avx512 "
         "(default: the level in use; see ZKACTORS_KERNELS)",
     )
+    parser.add_argument(
+        "--air",
+        type=_airs,
+        default=None,
+        help="AIRs to prove under, e.g. 1,2 (default: the prover's choice)",
+    )
+
+
+def _airs(text: str) -> tuple[int, ...]:
+    airs = tuple(int(part) for part in text.split(",") if part.strip())
+    if not airs or any(air not in (1, 2) for air in airs):
+        raise argparse.ArgumentTypeError(f"expected AIRs from 1, 2, got {text!r}")
+    return airs
 
 
 def _levels(text: str) -> tuple[str, ...]:
@@ -154,7 +173,12 @@ def _workloads(args: argparse.Namespace) -> list[tuple[str, int]]:
 
 
 def _best_per_level(
-    n: int, profile: str, threads: int, repeat: int, levels: tuple[str | None, ...]
+    n: int,
+    profile: str,
+    threads: int,
+    repeat: int,
+    levels: tuple[str | None, ...],
+    air: int | None = None,
 ) -> dict[str | None, tuple[ProveStats, float, Receipt]]:
     """The fastest of ``repeat`` proofs on each kernel level, with the process CPU seconds
     it used (all threads: on a shared machine CPU time is the steadier figure of the two).
@@ -166,7 +190,9 @@ def _best_per_level(
         for level in levels:
             with kernels.forced(level):
                 cpu0 = time.process_time()
-                receipt, stats = prove_with_stats(program, [n], profile=profile, threads=threads)
+                receipt, stats = prove_with_stats(
+                    program, [n], profile=profile, threads=threads, air=air
+                )
                 cpu = time.process_time() - cpu0
             seen = best.get(level)
             if seen is None or stats.timings["total"] < seen[0].timings["total"]:
@@ -180,10 +206,12 @@ def run(args: argparse.Namespace) -> BenchResult:
     rows = []
     fib = programs.load("fib")
     for label, n in _workloads(args):
-        for profile, threads in ((p, t) for p in args.profile for t in args.threads):
+        airs: tuple[int | None, ...] = args.air or (None,)
+        points = ((p, t, a) for p in args.profile for t in args.threads for a in airs)
+        for profile, threads, air in points:
             cycles = 6 * n + 4
             repeat = args.repeat if cycles < 1 << 16 else args.repeat_large
-            measured = _best_per_level(n, profile, threads, repeat, levels)
+            measured = _best_per_level(n, profile, threads, repeat, levels, air)
             for level, (stats, cpu, receipt) in measured.items():
                 total = stats.timings["total"]
                 row: dict[str, object] = {
@@ -193,6 +221,7 @@ def run(args: argparse.Namespace) -> BenchResult:
                     "cycles": stats.cycles,
                     "T": stats.trace_length,
                     "threads": threads,
+                    "air": stats.air,
                     "kernels": level or kernels.in_use(),
                     "prove_s": round(total, 4),
                     "cpu_s": round(cpu, 4),
@@ -207,6 +236,7 @@ def run(args: argparse.Namespace) -> BenchResult:
                         for step, column in STEP_COLUMNS.items()
                     }
                 )
+                row["aux_ms"] = round(stats.timings.get("aux", 0.0) * 1e3, 1)
                 rows.append(row)
     load_after = os.getloadavg()
     context = kernels.describe()

@@ -90,6 +90,11 @@ RIDGE = 1e-4
 SHARED_WEIGHT = 0.25
 
 
+#: The machine AIR's main width and constraint count (protocol.md 13, 14).
+AIR2_WIDTH = 56
+AIR2_CONSTRAINTS = 47
+
+
 @functools.lru_cache(maxsize=512)
 def _constraint_count(canonical: bytes) -> int:
     from zkactors._native.prover import Air
@@ -107,17 +112,22 @@ def constraint_count(program: Program) -> int:
 class ProofShape:
     """What a proof's cost depends on: the profile and the trace's shape.
 
-    ``trace_length`` is T (a power of two), ``trace_width`` w, ``constraints`` C.
+    ``trace_length`` is T (a power of two), ``trace_width`` w, ``constraints`` C, ``air``
+    the AIR the proof is under (1: register AIR; 2: machine AIR, w = 56 and C = 47).
     """
 
     profile: str
     trace_length: int
     trace_width: int
     constraints: int
+    air: int = 1
 
     @classmethod
     def of(cls, program: Program, trace_length: int, profile: str) -> ProofShape:
-        """The shape of a proof of a ``trace_length``-row run of ``program``."""
+        """The shape of a proof of a ``trace_length``-row run of ``program``: under the
+        machine AIR for a program the register AIR cannot express (protocol.md 17)."""
+        if not program.fits_register_air:
+            return cls(profile, trace_length, AIR2_WIDTH, AIR2_CONSTRAINTS, air=2)
         return cls(profile, trace_length, program.trace_width, constraint_count(program))
 
     @property
@@ -142,7 +152,7 @@ class ProofShape:
         """Peak bytes the native prover allocates for this proof (its own formula)."""
         from zkactors.zkvm.prover import memory_bytes
 
-        return memory_bytes(self.trace_width, self.trace_length, self.profile)
+        return memory_bytes(self.trace_width, self.trace_length, self.profile, air=self.air)
 
 
 class CostModel(Protocol):

@@ -1,9 +1,10 @@
 """Run programs natively: outputs, exact cycle counts and execution traces.
 
-This is the fast path (``ext/vm.c``, called with the GIL released). The estimator uses
-:func:`execute` to learn a request's exact cycles before proving; tests and tools use
-:func:`execution_trace` to compare the native trace with the Python oracle
-(:mod:`zkactors.zkvm.interpreter`), whose errors this module raises identically.
+This is the fast path, called with the GIL released: ``ext/machine.c`` runs every
+program (format 1 or 2, with its memory and streams), ``ext/vm.c`` builds AIR 1's trace.
+The estimator uses :func:`execute` to learn a request's exact cycles before proving;
+tests and tools use :func:`execution_trace` to compare the native trace with the Python
+oracle (:mod:`zkactors.zkvm.interpreter`), whose errors this module raises identically.
 """
 
 from __future__ import annotations
@@ -20,12 +21,23 @@ from zkactors.zkvm.arguments import Inputs, ProgramLike, as_inputs, as_program
 from zkactors.zkvm.interpreter import (
     DEFAULT_MAX_CYCLES,
     assert_error,
+    bad_address_error,
     cycle_limit_error,
+    inputs_left_error,
     inv_zero_error,
+    read_past_end_error,
+    too_many_outputs_error,
 )
 from zkactors.zkvm.program import Program
 
-__all__ = ["DEFAULT_MAX_CYCLES", "Execution", "execute", "execution_trace", "trace_length"]
+__all__ = [
+    "DEFAULT_MAX_CYCLES",
+    "Execution",
+    "execute",
+    "execution_trace",
+    "machine_trace_length",
+    "trace_length",
+]
 
 log = get_logger(__name__)
 
@@ -49,17 +61,36 @@ def _decoded(canonical: bytes) -> _native.NativeProgram:
     return _native.NativeProgram(canonical)
 
 
-def _prepare(
-    program: ProgramLike, inputs: Inputs, max_cycles: int
-) -> tuple[Program, _native.NativeProgram, array[int]]:
+@functools.lru_cache(maxsize=256)
+def _machine(canonical: bytes) -> _native.MachineProgram:
+    return _native.MachineProgram(canonical)
+
+
+def _checked(program: ProgramLike, inputs: Inputs, max_cycles: int) -> tuple[Program, array[int]]:
     checked = as_program(program)
     if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles < 1:
         raise InputError(f"max_cycles must be a positive int, got {max_cycles!r}")
-    values = as_inputs(checked, inputs)
-    return checked, _decoded(checked.to_bytes()), array("Q", values)
+    return checked, array("Q", as_inputs(checked, inputs))
 
 
-def _raise_for(program: Program, code: int, fail_pc: int, max_cycles: int) -> None:
+def _prepare(
+    program: ProgramLike, inputs: Inputs, max_cycles: int
+) -> tuple[Program, _native.NativeProgram, array[int]]:
+    checked, values = _checked(program, inputs, max_cycles)
+    return checked, _decoded(checked.to_bytes()), values
+
+
+def _raise_for(
+    program: Program,
+    code: int,
+    fail_pc: int,
+    max_cycles: int,
+    *,
+    detail: int = 0,
+    n_inputs: int = 0,
+) -> None:
+    """The interpreter's own error for a native return code. ``detail`` is the machine's
+    (the address, or the stream inputs left), ``n_inputs`` the statement's input count."""
     if code == _native.OK:
         return
     if code == _native.CYCLE_LIMIT:
@@ -68,12 +99,29 @@ def _raise_for(program: Program, code: int, fail_pc: int, max_cycles: int) -> No
         raise inv_zero_error(program, fail_pc)
     if code == _native.ASSERT_FAILED:
         raise assert_error(program, fail_pc)
+    if code == _native.BAD_ADDRESS:
+        raise bad_address_error(program, fail_pc, detail)
+    if code == _native.READ_PAST_END:
+        raise read_past_end_error(program, fail_pc, n_inputs - program.n_inputs)
+    if code == _native.INPUTS_LEFT:
+        raise inputs_left_error(program, fail_pc, detail)
+    if code == _native.TOO_MANY_OUTPUTS:
+        raise too_many_outputs_error(program, fail_pc)
+    if code == _native.NO_MEMORY:
+        raise MemoryError("the native executor ran out of memory for the program's RAM")
     raise ExecutionError(f"the native executor failed with code {code}")  # pragma: no cover
 
 
 def trace_length(cycles: int) -> int:
     """T = max(8, next power of two >= cycles + 1): the rows of a run of ``cycles``."""
     return 1 << int(_native.trace_log_length(cycles))
+
+
+def machine_trace_length(program: Program, cycles: int) -> int:
+    """AIR 2's T (protocol.md 13): max(256, next power of two >= max(cycles + 1,
+    instructions, registers))."""
+    need = max(cycles + 1, len(program.instructions), len(program.registers))
+    return max(256, 1 << (need - 1).bit_length())
 
 
 def execute(
@@ -87,18 +135,24 @@ def execute(
 
     :raises NotAProgramError: if ``program`` is neither (``ProgramFormatError`` if its
         bytes are not a valid program).
+    ``trace_length`` is the register AIR's T for a program that fits it, else the machine
+    AIR's (:func:`machine_trace_length`).
+
     :raises InputError: if the inputs are of the wrong count, not ints, or out of [0, p).
-    :raises ExecutionError: if the program does not halt within ``max_cycles``, takes the
-        inverse of 0 or fails an assertion (``pc`` and ``source_line`` say where).
+    :raises ExecutionError: as :func:`zkactors.zkvm.interpreter.run`, with its messages: no
+        halt within ``max_cycles``, the inverse of 0, a failed assertion, an address outside
+        [0, 2^32), a read past the end of the stream, stream inputs left at the halt, or
+        too many outputs (``pc`` and ``source_line`` say where).
     """
-    checked, native, values = _prepare(program, inputs, max_cycles)
-    outputs = array("Q", bytes(8 * len(checked.output_registers)))
-    code, cycles, fail_pc = native.run(values, max_cycles, outputs)
-    _raise_for(checked, code, fail_pc, max_cycles)
+    checked, values = _checked(program, inputs, max_cycles)
+    code, outputs, cycles, fail_pc, detail = _machine(checked.to_bytes()).run(values, max_cycles)
+    _raise_for(checked, code, fail_pc, max_cycles, detail=detail, n_inputs=len(values))
     return Execution(
         outputs=tuple(outputs),
         cycles=cycles,
-        trace_length=trace_length(cycles),
+        trace_length=trace_length(cycles)
+        if checked.fits_register_air
+        else machine_trace_length(checked, cycles),
         program_hash=checked.hash,
     )
 

@@ -1,5 +1,6 @@
 """Receipts: a statement (program, inputs, outputs, trace length, profile) and its STARK
-proof, in the binary format of protocol.md 10.
+proof, in the binary format of protocol.md 10 (format 2, a proof under the register AIR,
+AIR 1) or 16 (format 3, a proof under the machine AIR, AIR 2). ``Receipt.air`` says which.
 
 A :class:`Receipt` names its program only by hash; checking it needs the program itself
 (``zkactors.verify(receipt, program)``). It does not record the number of cycles the run
@@ -45,6 +46,15 @@ OLD_FORMAT_MESSAGE = (
 P = 2**64 - 2**32 + 1
 MAX_INPUTS = 16
 MAX_OUTPUTS = 16
+#: Format 3 (AIR 2, protocol.md 16): the statement's inputs and outputs, each at most 2^16.
+FORMAT_VERSION_AIR2 = 3
+MAX_IO_AIR2 = 1 << 16
+AIR2_WIDTH = 56
+AIR2_AUX_WIDTH = 10
+AIR2_SEGMENTS = 3
+MIN_LOG_TRACE_LENGTH_AIR2 = 8
+#: A format-3 receipt is at most 2 MiB (its I/O alone can be 1 MiB).
+MAX_RECEIPT3_BYTES = 2 * 1024 * 1024
 #: 64 registers + 128 selectors + at most 128 branch helpers.
 MAX_TRACE_WIDTH = 64 + 128 + 128
 MIN_LOG_TRACE_LENGTH = 3
@@ -64,8 +74,8 @@ def _fail(message: str) -> ReceiptFormatError:
 
 
 def _check_elements(name: str, values: tuple[int, ...]) -> tuple[int, ...]:
-    if len(values) > 16:
-        raise _fail(f"{len(values)} {name}; at most 16 are allowed")
+    if len(values) > MAX_IO_AIR2:
+        raise _fail(f"{len(values)} {name}; at most {MAX_IO_AIR2} are allowed")
     for v in values:
         if type(v) is not int or not 0 <= v < P:
             raise _fail(f"{name} must be field elements, ints in [0, p); got {v!r}")
@@ -124,10 +134,36 @@ def _validate_proof(_: Any, __: Any, value: bytes) -> None:
         raise _fail(f"proof must be bytes, got {type(value).__name__}")
 
 
+def _validate_air(receipt: Any, __: Any, value: int) -> None:
+    """The bounds that depend on the AIR: format 2 (AIR 1) allows 16 inputs and outputs
+    and T >= 2^3; format 3 (AIR 2) 2^16 of each, w = 56 and T >= 2^8."""
+    if type(value) is not int or value not in (1, 2):
+        raise _fail(f"air must be 1 (the register AIR) or 2 (the machine AIR), got {value!r}")
+    if value == 1:
+        for name, values, bound in (
+            ("inputs", receipt.inputs, MAX_INPUTS),
+            ("outputs", receipt.outputs, MAX_OUTPUTS),
+        ):
+            if len(values) > bound:
+                raise _fail(f"{len(values)} {name}; at most {bound} are allowed")
+    else:
+        if receipt.trace_width != AIR2_WIDTH:
+            raise _fail(
+                f"trace_width of an AIR 2 receipt is {AIR2_WIDTH}, got {receipt.trace_width}"
+            )
+        if receipt.trace_length < 1 << MIN_LOG_TRACE_LENGTH_AIR2:
+            raise _fail(
+                f"trace_length of an AIR 2 receipt is at least 2^{MIN_LOG_TRACE_LENGTH_AIR2}, "
+                f"got {receipt.trace_length}"
+            )
+
+
 @attrs.frozen
 class Receipt:
     """A statement and its proof; ``proof`` is everything after the header of
-    protocol.md 10 (trace root onwards), kept as opaque bytes.
+    protocol.md 10 (trace root onwards) or, for ``air = 2``, of protocol.md 16 (main root
+    onwards: the aux root, aux OOD values and aux rows are in it), kept as opaque bytes.
+    ``air`` is the AIR the proof is under: 1 (format 2) or 2 (format 3).
 
     Constructing one checks the statement fields' types and ranges (raising
     :class:`~zkactors.errors.ReceiptFormatError`); only :meth:`from_bytes` checks the
@@ -143,6 +179,12 @@ class Receipt:
     proof: bytes = attrs.field(
         validator=_validate_proof, repr=lambda proof: f"<{len(proof)} bytes>"
     )
+    air: int = attrs.field(default=1, validator=_validate_air)
+
+    @property
+    def format_version(self) -> int:
+        """2 for an AIR 1 receipt, 3 for an AIR 2 receipt."""
+        return FORMAT_VERSION if self.air == 1 else FORMAT_VERSION_AIR2
 
     @property
     def log_trace_length(self) -> int:
@@ -165,10 +207,16 @@ class Receipt:
             raise ValueError(
                 f"the receipt is for program {self.program_hash[:16]}…, not {program.hash[:16]}…"
             )
+        if self.air == 2:
+            from zkactors.zkvm.reference.air2 import N_CONSTRAINTS
+
+            return profiles.security_bits(self.profile, self.trace_length, N_CONSTRAINTS, air=2)
         return profiles.security_bits(self.profile, self.trace_length, Air(program).n_constraints)
 
     @property
     def header_size(self) -> int:
+        if self.air == 2:
+            return 4 + 2 + 2 + _DIGEST + 4 + 8 * len(self.inputs) + 4 + 8 * len(self.outputs) + 5
         return 4 + 2 + 1 + _DIGEST + 2 + 8 * len(self.inputs) + 2 + 8 * len(self.outputs) + 3
 
     @property
@@ -177,8 +225,22 @@ class Receipt:
         return self.header_size + len(self.proof)
 
     def to_bytes(self) -> bytes:
-        """The receipt in the binary format of protocol.md 10."""
+        """The receipt in the binary format of protocol.md 10 (AIR 1) or 16 (AIR 2)."""
         n_in, n_out = len(self.inputs), len(self.outputs)
+        if self.air == 2:
+            return b"".join(
+                (
+                    MAGIC,
+                    struct.pack(
+                        "<HBB", FORMAT_VERSION_AIR2, profiles.get(self.profile).id, self.air
+                    ),
+                    bytes.fromhex(self.program_hash),
+                    struct.pack(f"<I{n_in}Q", n_in, *self.inputs),
+                    struct.pack(f"<I{n_out}Q", n_out, *self.outputs),
+                    struct.pack("<BHH", self.log_trace_length, self.trace_width, AIR2_AUX_WIDTH),
+                    self.proof,
+                )
+            )
         return b"".join(
             (
                 MAGIC,
@@ -195,8 +257,9 @@ class Receipt:
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> Receipt:
         """Decode and strictly check a receipt (see the module docstring).
 
-        :raises ReceiptFormatError: if ``data`` is not a well-formed version-2 receipt
-            (a version-1 receipt is refused with :data:`OLD_FORMAT_MESSAGE`).
+        :raises ReceiptFormatError: if ``data`` is not a well-formed version-2 or
+            version-3 receipt (a version-1 receipt is refused with
+            :data:`OLD_FORMAT_MESSAGE`).
         """
         if not isinstance(data, bytes | bytearray | memoryview):
             raise ReceiptFormatError(f"a receipt is decoded from bytes, not {type(data).__name__}")
@@ -204,7 +267,12 @@ class Receipt:
             view = memoryview(data).cast("B")
         except TypeError as exc:
             raise _fail(f"not a contiguous byte buffer ({exc})") from None
-        if view.nbytes > MAX_RECEIPT_BYTES:
+        if view.nbytes > MAX_RECEIPT3_BYTES:
+            raise _fail(
+                f"{view.nbytes} bytes is larger than any receipt ({MAX_RECEIPT3_BYTES} at most)"
+            )
+        is_format_3 = bytes(view[4:6]) == FORMAT_VERSION_AIR2.to_bytes(2, "little")
+        if view.nbytes > MAX_RECEIPT_BYTES and not is_format_3:
             raise _fail(
                 f"{view.nbytes} bytes is larger than any v2 receipt ({MAX_RECEIPT_BYTES} at most)"
             )
@@ -214,8 +282,13 @@ class Receipt:
         version = reader.u16()
         if version == 1:
             raise ReceiptFormatError(OLD_FORMAT_MESSAGE)
+        if version == FORMAT_VERSION_AIR2:
+            return cls._from_reader_format_3(reader)
         if version != FORMAT_VERSION:
-            raise _fail(f"format version {version}; this decoder reads version {FORMAT_VERSION}")
+            raise _fail(
+                f"format version {version}; this decoder reads versions {FORMAT_VERSION} "
+                f"and {FORMAT_VERSION_AIR2}"
+            )
         profile_id = reader.u8()
         try:
             profile = profiles.by_id(profile_id)
@@ -245,6 +318,47 @@ class Receipt:
             profile=profile.name,
             trace_width=width,
             proof=bytes(view[proof_start:]),
+        )
+
+    @classmethod
+    def _from_reader_format_3(cls, reader: _Reader) -> Receipt:
+        """The rest of a format-3 receipt (protocol.md 16), after magic and version."""
+        profile_id = reader.u8()
+        try:
+            profile = profiles.by_id(profile_id)
+        except ProfileError as exc:
+            raise _fail(str(exc)) from None
+        air = reader.u8()
+        if air != 2:
+            raise _fail(f"air id {air}; a receipt of format version 3 proves AIR 2 (air id 2)")
+        program_hash = reader.take(_DIGEST).hex()
+        inputs = reader.elements("inputs", MAX_IO_AIR2, count_size=4)
+        outputs = reader.elements("outputs", MAX_IO_AIR2, count_size=4)
+        log_t = reader.u8()
+        if not MIN_LOG_TRACE_LENGTH_AIR2 <= log_t <= MAX_LOG_TRACE_LENGTH:
+            raise _fail(
+                f"log2 of the trace length is {log_t}, outside "
+                f"[{MIN_LOG_TRACE_LENGTH_AIR2}, {MAX_LOG_TRACE_LENGTH}]"
+            )
+        width = reader.u16()
+        if width != AIR2_WIDTH:
+            raise _fail(f"trace width {width}; AIR 2's is {AIR2_WIDTH}")
+        aux_width = reader.u16()
+        if aux_width != AIR2_AUX_WIDTH:
+            raise _fail(f"auxiliary width {aux_width}; AIR 2's is {AIR2_AUX_WIDTH}")
+        proof_start = reader.pos
+        _walk_proof_3(reader, profile, log_t)
+        if reader.pos != len(reader.view):
+            raise _fail(f"{len(reader.view) - reader.pos} trailing bytes after the proof")
+        return cls(
+            program_hash=program_hash,
+            inputs=inputs,
+            outputs=outputs,
+            trace_length=1 << log_t,
+            profile=profile.name,
+            trace_width=width,
+            proof=bytes(reader.view[proof_start:]),
+            air=2,
         )
 
 
@@ -278,8 +392,8 @@ class _Reader:
     def u32(self) -> int:
         return int.from_bytes(self.take(4), "little")
 
-    def elements(self, name: str, bound: int) -> tuple[int, ...]:
-        count = self.u16()
+    def elements(self, name: str, bound: int, count_size: int = 2) -> tuple[int, ...]:
+        count = self.u32() if count_size == 4 else self.u16()
         if count > bound:
             raise _fail(f"{count} {name}; at most {bound} are allowed")
         values = tuple(struct.unpack(f"<{count}Q", self.take(8 * count, name)))
@@ -341,6 +455,54 @@ def _walk_proof(reader: _Reader, profile: profiles.Profile, log_t: int, width: i
     reader.canonical(n_positions * width, "the opened trace rows")
     reader.multiproof("trace", n_positions, lde_size)
     reader.canonical(n_positions * 2 * _EXT_DEGREE, "the opened composition rows")
+    reader.multiproof("composition", n_positions, lde_size)
+    layer_size = lde_size
+    for layer in range(layers):
+        opened = reader.u16()
+        if not 1 <= opened <= n_positions:
+            raise _fail(
+                f"FRI layer {layer} opens {opened} leaves; expected between 1 and the "
+                f"{n_positions} query positions"
+            )
+        reader.canonical(opened * f * _EXT_DEGREE, f"the opened leaves of FRI layer {layer}")
+        reader.multiproof(f"FRI layer {layer}", opened, layer_size // f)
+        layer_size //= f
+
+
+def _walk_proof_3(reader: _Reader, profile: profiles.Profile, log_t: int) -> None:
+    """Check a format-3 proof's structure (protocol.md 16) without interpreting it."""
+    f = profile.folding_factor
+    lde_size = profile.blowup << log_t
+    layers, remainder_size = profile.fri_shape(1 << log_t)
+    reader.take(3 * _DIGEST, "the main, auxiliary and composition roots")
+    ood = 2 * AIR2_WIDTH + 2 * AIR2_AUX_WIDTH + AIR2_SEGMENTS
+    reader.canonical(ood * _EXT_DEGREE, "the out-of-domain frame")
+    n_layers = reader.u8()
+    if n_layers != layers:
+        raise _fail(
+            f"{n_layers} FRI layers; trace length 2^{log_t} with profile "
+            f"{profile.name!r} has {layers}"
+        )
+    reader.take(_DIGEST * layers, "the FRI layer roots")
+    size = reader.u16()
+    if size != remainder_size:
+        raise _fail(
+            f"FRI remainder of {size} coefficients; trace length 2^{log_t} with profile "
+            f"{profile.name!r} has {remainder_size}"
+        )
+    reader.canonical(_EXT_DEGREE * remainder_size, "the FRI remainder")
+    reader.take(8, "the grinding nonce")
+    n_positions = reader.u16()
+    if not 1 <= n_positions <= profile.queries:
+        raise _fail(
+            f"{n_positions} query positions; profile {profile.name!r} opens between 1 "
+            f"and {profile.queries}"
+        )
+    reader.canonical(n_positions * AIR2_WIDTH, "the opened main rows")
+    reader.multiproof("main trace", n_positions, lde_size)
+    reader.canonical(n_positions * AIR2_AUX_WIDTH * _EXT_DEGREE, "the opened auxiliary rows")
+    reader.multiproof("auxiliary trace", n_positions, lde_size)
+    reader.canonical(n_positions * AIR2_SEGMENTS * _EXT_DEGREE, "the opened composition rows")
     reader.multiproof("composition", n_positions, lde_size)
     layer_size = lde_size
     for layer in range(layers):

@@ -30,6 +30,7 @@ CHECKS = (
     "grinding",
     "ood",
     "trace_merkle",
+    "aux_merkle",
     "composition_merkle",
     "fri_merkle",
     "deep",

@@ -129,20 +129,7 @@ def decode(
         [cur.ext("the composition rows") for _ in range(2)] for _ in range(n_positions)
     ]
     composition_proof = cur.digests("the composition multiproof", n_positions * log_lde)
-    fri_layers = []
-    log_leaves = log_lde - folding_factor.bit_length() + 1
-    for layer in range(layers):
-        opened = cur.uint(2, f"FRI layer {layer}")
-        if not 1 <= opened <= n_positions:
-            raise ProofFormatError(
-                f"FRI layer {layer} opens {opened} leaves, expected 1..{n_positions}"
-            )
-        leaves = [
-            [cur.ext(f"FRI layer {layer}") for _ in range(folding_factor)] for _ in range(opened)
-        ]
-        proof = cur.digests(f"the multiproof of FRI layer {layer}", opened * log_leaves)
-        fri_layers.append(Opening(leaves, proof))
-        log_leaves -= folding_factor.bit_length() - 1
+    fri_layers = _fri_layers(cur, layers, n_positions, folding_factor, log_lde)
     if cur.pos != len(data):
         raise ProofFormatError(f"{len(data) - cur.pos} trailing bytes after the proof")
     return Proof(
@@ -158,3 +145,115 @@ def decode(
         composition=Opening(composition_rows, composition_proof),
         fri_layers=fri_layers,
     )
+
+
+@dataclass(frozen=True)
+class MachineProof:
+    """The proof part of a format-3 receipt (protocol.md 16)."""
+
+    main_root: bytes
+    aux_root: bytes
+    composition_root: bytes
+    ood_main: list[Ext]  # t_j(z), j < 56
+    ood_main_next: list[Ext]  # t_j(z·ω_T)
+    ood_aux: list[Ext]  # a_j(z), j < 10
+    ood_aux_next: list[Ext]  # a_j(z·ω_T)
+    ood_composition: list[Ext]  # C_0(z), C_1(z), C_2(z)
+    fri_roots: list[bytes]
+    remainder: list[Ext]
+    nonce: int
+    main: TraceOpening  # |P| rows of 56 base-field values
+    aux: Opening  # |P| rows of 10 K values
+    composition: Opening  # |P| rows of (C_0(x), C_1(x), C_2(x))
+    fri_layers: list[Opening]
+
+
+def decode_machine(
+    data: bytes,
+    *,
+    width: int,
+    aux_width: int,
+    segments: int,
+    log_trace_length: int,
+    log_blowup: int,
+    queries: int,
+    folding_factor: int,
+    layers: int,
+    remainder_size: int,
+) -> MachineProof:
+    """Parse a format-3 receipt's proof bytes with the sizes the statement implies.
+
+    :raises ProofFormatError: as :func:`decode`.
+    """
+    cur = _Cursor(data)
+    log_lde = log_trace_length + log_blowup
+    main_root = cur.take(32, "the main root")
+    aux_root = cur.take(32, "the auxiliary root")
+    composition_root = cur.take(32, "the composition root")
+    ood_main = [cur.ext("the OOD frame") for _ in range(width)]
+    ood_main_next = [cur.ext("the OOD frame") for _ in range(width)]
+    ood_aux = [cur.ext("the OOD frame") for _ in range(aux_width)]
+    ood_aux_next = [cur.ext("the OOD frame") for _ in range(aux_width)]
+    ood_composition = [cur.ext("the OOD frame") for _ in range(segments)]
+    n_layers = cur.uint(1, "the FRI layer count")
+    if n_layers != layers:
+        raise ProofFormatError(f"{n_layers} FRI layers, the statement implies {layers}")
+    fri_roots = [cur.take(32, "the FRI roots") for _ in range(layers)]
+    d = cur.uint(2, "the remainder size")
+    if d != remainder_size:
+        raise ProofFormatError(
+            f"remainder of {d} coefficients, the statement implies {remainder_size}"
+        )
+    remainder = [cur.ext("the remainder") for _ in range(remainder_size)]
+    nonce = cur.uint(8, "the nonce")
+    n_positions = cur.uint(2, "the position count")
+    if not 1 <= n_positions <= queries:
+        raise ProofFormatError(f"{n_positions} opened positions, expected 1..{queries}")
+    main_rows = [[cur.base("the main rows") for _ in range(width)] for _ in range(n_positions)]
+    main_proof = cur.digests("the main multiproof", n_positions * log_lde)
+    aux_rows = [[cur.ext("the aux rows") for _ in range(aux_width)] for _ in range(n_positions)]
+    aux_proof = cur.digests("the aux multiproof", n_positions * log_lde)
+    composition_rows = [
+        [cur.ext("the composition rows") for _ in range(segments)] for _ in range(n_positions)
+    ]
+    composition_proof = cur.digests("the composition multiproof", n_positions * log_lde)
+    fri_layers = _fri_layers(cur, layers, n_positions, folding_factor, log_lde)
+    if cur.pos != len(data):
+        raise ProofFormatError(f"{len(data) - cur.pos} trailing bytes after the proof")
+    return MachineProof(
+        main_root=main_root,
+        aux_root=aux_root,
+        composition_root=composition_root,
+        ood_main=ood_main,
+        ood_main_next=ood_main_next,
+        ood_aux=ood_aux,
+        ood_aux_next=ood_aux_next,
+        ood_composition=ood_composition,
+        fri_roots=fri_roots,
+        remainder=remainder,
+        nonce=nonce,
+        main=TraceOpening(main_rows, main_proof),
+        aux=Opening(aux_rows, aux_proof),
+        composition=Opening(composition_rows, composition_proof),
+        fri_layers=fri_layers,
+    )
+
+
+def _fri_layers(
+    cur: _Cursor, layers: int, n_positions: int, folding_factor: int, log_lde: int
+) -> list[Opening]:
+    fri_layers = []
+    log_leaves = log_lde - folding_factor.bit_length() + 1
+    for layer in range(layers):
+        opened = cur.uint(2, f"FRI layer {layer}")
+        if not 1 <= opened <= n_positions:
+            raise ProofFormatError(
+                f"FRI layer {layer} opens {opened} leaves, expected 1..{n_positions}"
+            )
+        leaves = [
+            [cur.ext(f"FRI layer {layer}") for _ in range(folding_factor)] for _ in range(opened)
+        ]
+        proof = cur.digests(f"the multiproof of FRI layer {layer}", opened * log_leaves)
+        fri_layers.append(Opening(leaves, proof))
+        log_leaves -= folding_factor.bit_length() - 1
+    return fri_layers

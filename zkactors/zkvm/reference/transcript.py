@@ -98,3 +98,40 @@ def statement_bytes(
             bytes([log_trace_length]),
         )
     )
+
+
+#: The transcript version of AIR 2 proofs (format-3 receipts, protocol.md 15).
+PROTOCOL_VERSION_AIR2 = 3
+AIR2_ID = 2
+
+
+def statement_bytes_air2(
+    profile_id: int,
+    log_blowup: int,
+    queries: int,
+    grinding_bits: int,
+    log_folding: int,
+    max_remainder_size: int,
+    program_digest: bytes,
+    inputs: tuple[int, ...],
+    outputs: tuple[int, ...],
+    log_trace_length: int,
+) -> bytes:
+    """The first message of an AIR 2 transcript (protocol.md 15): version 3, the air id,
+    and 32-bit input and output counts."""
+    return b"".join(
+        (
+            PROTOCOL_ID,
+            PROTOCOL_VERSION_AIR2.to_bytes(2, "little"),
+            bytes([AIR2_ID, profile_id, log_blowup]),
+            queries.to_bytes(2, "little"),
+            bytes([grinding_bits, log_folding]),
+            max_remainder_size.to_bytes(2, "little"),
+            program_digest,
+            len(inputs).to_bytes(4, "little"),
+            *(v.to_bytes(8, "little") for v in inputs),
+            len(outputs).to_bytes(4, "little"),
+            *(v.to_bytes(8, "little") for v in outputs),
+            bytes([log_trace_length]),
+        )
+    )

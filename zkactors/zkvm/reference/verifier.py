@@ -32,11 +32,21 @@ from zkactors import profiles
 from zkactors.errors import ReceiptFormatError, VerificationError
 from zkactors.zkvm.program import Program
 from zkactors.zkvm.receipt import Receipt
-from zkactors.zkvm.reference import fri, merkle
+from zkactors.zkvm.reference import air2, fri, merkle
 from zkactors.zkvm.reference.air import Air
 from zkactors.zkvm.reference.field import GENERATOR, Ext, P, root_of_unity
-from zkactors.zkvm.reference.proof import Proof, ProofFormatError, decode
-from zkactors.zkvm.reference.transcript import Transcript, statement_bytes
+from zkactors.zkvm.reference.proof import (
+    Opening,
+    Proof,
+    ProofFormatError,
+    decode,
+    decode_machine,
+)
+from zkactors.zkvm.reference.transcript import (
+    Transcript,
+    statement_bytes,
+    statement_bytes_air2,
+)
 
 MIN_LOG_TRACE_LENGTH = 3
 MAX_LOG_TRACE_LENGTH = 26
@@ -67,6 +77,9 @@ def verify(
             receipt = Receipt.from_bytes(receipt)
         except ReceiptFormatError as exc:
             raise _reject("format", str(exc)) from None
+    if receipt.air == 2:
+        _verify_machine(receipt, program, min_security_bits)
+        return
     profile = profiles.get(receipt.profile)
     trace_length = receipt.trace_length
     log_t = trace_length.bit_length() - 1
@@ -89,7 +102,8 @@ def verify(
     except ProofFormatError as exc:
         raise _reject("format", str(exc)) from None
 
-    # 2. The statement must be about this program.
+    # 2. The statement must be about this program, one AIR 1 can express.
+    _check_air1_program(receipt, program)
     air = Air(program)
     _check_statement(receipt, program, air, log_t)
     bits = profile.conjectured_security_bits(trace_length, air.n_constraints)
@@ -154,18 +168,7 @@ def verify(
             f"the receipt opens {len(proof.trace.rows)} positions, the transcript "
             f"selects {len(positions)}",
         )
-    layer_leaves = []  # per layer: the opened leaf indices, ascending
-    layer_size = lde_size
-    for layer in range(layers):
-        indices = sorted({i % (layer_size // f) for i in positions})
-        if len(proof.fri_layers[layer].leaves) != len(indices):
-            raise _reject(
-                "format",
-                f"FRI layer {layer} opens {len(proof.fri_layers[layer].leaves)} leaves, "
-                f"the positions select {len(indices)}",
-            )
-        layer_leaves.append(indices)
-        layer_size //= f
+    layer_leaves = _layer_leaves(proof.fri_layers, positions, lde_size, f)
 
     # 6. Merkle openings.
     trace_leaves = {
@@ -184,17 +187,7 @@ def verify(
         raise _reject(
             "composition_merkle", "the opened composition rows are not the committed ones"
         )
-    opened: list[dict[int, list[Ext]]] = []  # per layer: leaf index -> its f values
-    layer_size = lde_size
-    for layer in range(layers):
-        leaves = dict(zip(layer_leaves[layer], proof.fri_layers[layer].leaves, strict=True))
-        encoded = {i: b"".join(v.to_bytes() for v in values) for i, values in leaves.items()}
-        if not merkle.verify_multiproof(
-            proof.fri_roots[layer], layer_size // f, encoded, proof.fri_layers[layer].proof
-        ):
-            raise _reject("fri_merkle", f"the opened leaves of FRI layer {layer} are not committed")
-        opened.append(leaves)
-        layer_size //= f
+    opened = _open_fri_layers(proof.fri_layers, proof.fri_roots, layer_leaves, lde_size, f)
 
     # 7. DEEP composition at each position against FRI layer 0.
     omega_lde = root_of_unity(lde_size)
@@ -204,22 +197,80 @@ def verify(
         positions, proof.trace.rows, proof.composition.leaves, strict=True
     ):
         x = GENERATOR * pow(omega_lde, i, P) % P
-        value = _deep(x, trace_row, composition_row, proof, z, z_next, deep_a, deep_b, deep_c)
-        deep_values.append(value)
-        if layers:
-            quarter = lde_size // f
-            if opened[0][i % quarter][i // quarter] != value:
-                raise _reject("deep", f"DEEP(x) at position {i} differs from FRI layer 0")
+        deep_values.append(
+            _deep(x, trace_row, composition_row, proof, z, z_next, deep_a, deep_b, deep_c)
+        )
 
     # 8. FRI folding down to the remainder.
+    _check_fri(positions, deep_values, opened, betas, proof.remainder, lde_size, f)
+
+
+def _layer_leaves(
+    fri_layers: Sequence[Opening], positions: Sequence[int], lde_size: int, f: int
+) -> list[list[int]]:
+    """Per FRI layer, the leaf indices the positions select (ascending); the receipt must
+    open exactly as many (else ``format``)."""
+    layer_leaves = []
+    layer_size = lde_size
+    for layer, opening in enumerate(fri_layers):
+        indices = sorted({i % (layer_size // f) for i in positions})
+        if len(opening.leaves) != len(indices):
+            raise _reject(
+                "format",
+                f"FRI layer {layer} opens {len(opening.leaves)} leaves, "
+                f"the positions select {len(indices)}",
+            )
+        layer_leaves.append(indices)
+        layer_size //= f
+    return layer_leaves
+
+
+def _open_fri_layers(
+    fri_layers: Sequence[Opening],
+    fri_roots: Sequence[bytes],
+    layer_leaves: Sequence[Sequence[int]],
+    lde_size: int,
+    f: int,
+) -> list[dict[int, list[Ext]]]:
+    """Check each layer's multiproof (``fri_merkle``); per layer, leaf index -> its f
+    values."""
+    opened: list[dict[int, list[Ext]]] = []
+    layer_size = lde_size
+    for layer, opening in enumerate(fri_layers):
+        leaves = dict(zip(layer_leaves[layer], opening.leaves, strict=True))
+        encoded = {i: b"".join(v.to_bytes() for v in values) for i, values in leaves.items()}
+        if not merkle.verify_multiproof(fri_roots[layer], layer_size // f, encoded, opening.proof):
+            raise _reject("fri_merkle", f"the opened leaves of FRI layer {layer} are not committed")
+        opened.append(leaves)
+        layer_size //= f
+    return opened
+
+
+def _check_fri(
+    positions: Sequence[int],
+    deep_values: Sequence[Ext],
+    opened: Sequence[dict[int, list[Ext]]],
+    betas: Sequence[Ext],
+    remainder: Sequence[Ext],
+    lde_size: int,
+    f: int,
+) -> None:
+    """Protocol.md 9.4: DEEP(x_i) against layer 0 (``deep``), then every fold
+    (``fri_fold``) down to the remainder (``fri_remainder``)."""
+    layers = len(opened)
+    omega_lde = root_of_unity(lde_size)
     if not layers:
         for i, value in zip(positions, deep_values, strict=True):
             x = GENERATOR * pow(omega_lde, i, P) % P
-            if fri.evaluate(proof.remainder, x) != value:
+            if fri.evaluate(remainder, x) != value:
                 raise _reject(
                     "fri_remainder", f"DEEP(x) at position {i} is not the remainder polynomial"
                 )
         return
+    quarter = lde_size // f
+    for i, value in zip(positions, deep_values, strict=True):
+        if opened[0][i % quarter][i // quarter] != value:
+            raise _reject("deep", f"DEEP(x) at position {i} differs from FRI layer 0")
     layer_size = lde_size
     for layer in range(layers):
         next_size = layer_size // f
@@ -233,12 +284,32 @@ def verify(
                         "fri_fold",
                         f"folding layer {layer} at leaf {i} disagrees with layer {layer + 1}",
                     )
-            elif fri.evaluate(proof.remainder, fri.layer_point(layers, next_size, i, f)) != folded:
+            elif fri.evaluate(remainder, fri.layer_point(layers, next_size, i, f)) != folded:
                 raise _reject(
                     "fri_remainder",
                     f"the last FRI layer at index {i} is not the remainder polynomial",
                 )
         layer_size = next_size
+
+
+def _check_program_hash(receipt: Receipt, program: Program) -> None:
+    if receipt.program_hash != program.hash:
+        raise _reject(
+            "statement",
+            f"the receipt is for program {receipt.program_hash[:16]}…, not {program.hash[:16]}…",
+        )
+
+
+def _check_air1_program(receipt: Receipt, program: Program) -> None:
+    """A format-2 receipt claims AIR 1, which expresses only programs of format 1
+    (protocol.md 17): any other fails ``statement``, after the program hash."""
+    _check_program_hash(receipt, program)
+    if not program.fits_register_air:
+        raise _reject(
+            "statement",
+            "a format-2 receipt proves the register AIR, which cannot express this program "
+            "(program format 2); it needs a format-3 (AIR 2) receipt",
+        )
 
 
 def _check_statement(receipt: Receipt, program: Program, air: Air, log_t: int) -> None:
@@ -324,3 +395,185 @@ def _dot(coefficients: Sequence[Ext], values: Sequence[Ext]) -> Ext:
     for coefficient, value in zip(coefficients, values, strict=True):
         total = total + coefficient * value
     return total
+
+
+# ---------------------------------------------------------------- AIR 2 (format 3)
+
+
+def _verify_machine(receipt: Receipt, program: Program, min_security_bits: float) -> None:
+    """Protocol.md 17: a format-3 receipt, verified under AIR 2; the checks in the order
+    of Part I, with ``aux_merkle`` after ``trace_merkle``."""
+    profile = profiles.get(receipt.profile)
+    trace_length = receipt.trace_length
+    log_t = trace_length.bit_length() - 1
+    lde_size = profile.blowup * trace_length
+    f = profile.folding_factor
+    layers, remainder_size = fri.shape(trace_length, f, profile.max_remainder_size)
+    try:
+        proof = decode_machine(
+            receipt.proof,
+            width=air2.WIDTH,
+            aux_width=air2.AUX_WIDTH,
+            segments=air2.SEGMENTS,
+            log_trace_length=log_t,
+            log_blowup=profile.log_blowup,
+            queries=profile.queries,
+            folding_factor=f,
+            layers=layers,
+            remainder_size=remainder_size,
+        )
+    except ProofFormatError as exc:
+        raise _reject("format", str(exc)) from None
+
+    st = _check_machine_statement(receipt, program, log_t)
+    bits = profile.conjectured_security_bits(trace_length, air2.N_CONSTRAINTS, air=2)
+    if not bits >= min_security_bits:
+        raise _reject(
+            "policy",
+            f"the receipt's security is {bits:.1f} conjectured bits (profile {profile.name}, "
+            f"T = 2^{log_t}, AIR 2), below the required {min_security_bits:.1f}",
+        )
+
+    # The transcript of protocol.md 15.
+    transcript = Transcript()
+    transcript.absorb(
+        statement_bytes_air2(
+            profile.id,
+            profile.log_blowup,
+            profile.queries,
+            profile.grinding_bits,
+            profile.log_folding_factor,
+            profile.max_remainder_size,
+            program.digest,
+            receipt.inputs,
+            receipt.outputs,
+            log_t,
+        )
+    )
+    transcript.absorb(proof.main_root)
+    alpha = transcript.draw_ext()
+    beta = transcript.draw_ext()
+    transcript.absorb(proof.aux_root)
+    alphas = [transcript.draw_ext() for _ in range(air2.N_CONSTRAINTS)]
+    transcript.absorb(proof.composition_root)
+    z = transcript.draw_ext()
+    while z.in_base_field():
+        z = transcript.draw_ext()
+    ood_values = (
+        proof.ood_main
+        + proof.ood_main_next
+        + proof.ood_aux
+        + proof.ood_aux_next
+        + proof.ood_composition
+    )
+    transcript.absorb(b"".join(value.to_bytes() for value in ood_values))
+    deep_a = [transcript.draw_ext() for _ in range(air2.WIDTH)]
+    deep_b = [transcript.draw_ext() for _ in range(air2.WIDTH)]
+    deep_aux_a = [transcript.draw_ext() for _ in range(air2.AUX_WIDTH)]
+    deep_aux_b = [transcript.draw_ext() for _ in range(air2.AUX_WIDTH)]
+    deep_c = [transcript.draw_ext() for _ in range(air2.SEGMENTS)]
+    betas = []
+    for root in proof.fri_roots:
+        transcript.absorb(root)
+        betas.append(transcript.draw_ext())
+    transcript.absorb(
+        remainder_size.to_bytes(2, "little")
+        + b"".join(coefficient.to_bytes() for coefficient in proof.remainder)
+    )
+    if not transcript.grinding_ok(proof.nonce, profile.grinding_bits):
+        raise _reject(
+            "grinding",
+            f"nonce {proof.nonce} is not a {profile.grinding_bits}-bit proof of work",
+        )
+    transcript.absorb(proof.nonce.to_bytes(8, "little"))
+    positions = sorted({transcript.draw_index(lde_size) for _ in range(profile.queries)})
+
+    # ood: every constraint at z, with the fixed columns at z and V.
+    ch = air2.Challenges.of(alpha, beta)
+    try:
+        combined = air2.composition_at(
+            st,
+            ch,
+            proof.ood_main,
+            proof.ood_main_next,
+            proof.ood_aux,
+            proof.ood_aux_next,
+            alphas,
+            z,
+        )
+    except ZeroDivisionError:  # α is one of V's tuples (probability about 3T/|K|)
+        raise _reject("ood", "α equals the tuple of one of the verifier's own fractions") from None
+    z_t = z**trace_length
+    c0, c1, c2 = proof.ood_composition
+    if combined != c0 + z_t * c1 + z_t * z_t * c2:
+        raise _reject("ood", "the constraints at the out-of-domain point disagree with C(z)")
+
+    # The counts, then the Merkle openings.
+    if len(proof.main.rows) != len(positions):
+        raise _reject(
+            "format",
+            f"the receipt opens {len(proof.main.rows)} positions, the transcript "
+            f"selects {len(positions)}",
+        )
+    layer_leaves = _layer_leaves(proof.fri_layers, positions, lde_size, f)
+    main_leaves = {
+        i: b"".join(v.to_bytes(8, "little") for v in row)
+        for i, row in zip(positions, proof.main.rows, strict=True)
+    }
+    if not merkle.verify_multiproof(proof.main_root, lde_size, main_leaves, proof.main.proof):
+        raise _reject("trace_merkle", "the opened main rows are not the committed ones")
+    for name, root, opening in (
+        ("aux_merkle", proof.aux_root, proof.aux),
+        ("composition_merkle", proof.composition_root, proof.composition),
+    ):
+        leaves = {
+            i: b"".join(value.to_bytes() for value in row)
+            for i, row in zip(positions, opening.leaves, strict=True)
+        }
+        if not merkle.verify_multiproof(root, lde_size, leaves, opening.proof):
+            what = "auxiliary" if name == "aux_merkle" else "composition"
+            raise _reject(name, f"the opened {what} rows are not the committed ones")
+    opened = _open_fri_layers(proof.fri_layers, proof.fri_roots, layer_leaves, lde_size, f)
+
+    # deep, then FRI.
+    omega_lde = root_of_unity(lde_size)
+    z_next = z * root_of_unity(trace_length)
+    deep_values = []
+    for index, (i, main_row) in enumerate(zip(positions, proof.main.rows, strict=True)):
+        x = GENERATOR * pow(omega_lde, i, P) % P
+        at_z = Ext(0)
+        at_z_next = Ext(0)
+        for j, t_x in enumerate(main_row):
+            at_z = at_z + deep_a[j] * (t_x - proof.ood_main[j])
+            at_z_next = at_z_next + deep_b[j] * (t_x - proof.ood_main_next[j])
+        for j, a_x in enumerate(proof.aux.leaves[index]):
+            at_z = at_z + deep_aux_a[j] * (a_x - proof.ood_aux[j])
+            at_z_next = at_z_next + deep_aux_b[j] * (a_x - proof.ood_aux_next[j])
+        for k, c_x in enumerate(proof.composition.leaves[index]):
+            at_z = at_z + deep_c[k] * (c_x - proof.ood_composition[k])
+        deep_values.append(at_z / (x - z) + at_z_next / (x - z_next))
+    _check_fri(positions, deep_values, opened, betas, proof.remainder, lde_size, f)
+
+
+def _check_machine_statement(receipt: Receipt, program: Program, log_t: int) -> air2.Statement:
+    """The statement checks of protocol.md 17, in its order."""
+    _check_program_hash(receipt, program)
+    n_in, n_out = program.n_inputs, len(program.output_registers)
+    if len(receipt.inputs) < n_in:
+        raise _reject("statement", f"{len(receipt.inputs)} inputs, the program takes {n_in}")
+    if len(receipt.outputs) < n_out:
+        raise _reject("statement", f"{len(receipt.outputs)} outputs, the program has {n_out}")
+    if any(not 0 <= v < P for v in receipt.inputs + receipt.outputs):
+        raise _reject("statement", "an input or output is not a field element")
+    st = air2.Statement(program, receipt.inputs, receipt.outputs, 1 << log_t)
+    if not st.outputs_agree():
+        raise _reject("statement", "two outputs name one register with different values")
+    if not (air2.min_trace_length(program) <= st.trace_length and log_t <= MAX_LOG_TRACE_LENGTH):
+        raise _reject(
+            "statement",
+            f"trace length 2^{log_t} is out of range (at least "
+            f"{air2.min_trace_length(program)} for this program, at most 2^{MAX_LOG_TRACE_LENGTH})",
+        )
+    if len(st.stream_inputs) >= st.trace_length or len(st.stream_outputs) >= st.trace_length:
+        raise _reject("statement", "more stream inputs or outputs than the trace has rows")
+    return st
