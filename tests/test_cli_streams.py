@@ -123,6 +123,10 @@ def test_stream_mistakes_are_errors_not_tracebacks(
     assert main(["run", "sum_array", "--inputs", str(bad)]) == 1
     assert "JSON array of integers" in capsys.readouterr().err
     assert main(["run", "sum_array", "--inputs", str(tmp_path / "missing")]) == 3
+    # The program and the inputs cannot both be read from stdin: a usage error.
+    for command in (["run"], ["prove", "-o", str(tmp_path / "r")]):
+        assert main([*command, "-", "--inputs", "-"]) == 2
+        assert "cannot both come from stdin" in capsys.readouterr().err
 
 
 def test_more_than_two_to_the_sixteen_inputs_is_refused(

@@ -263,6 +263,19 @@ def add_input_arguments(parser: Any) -> None:
     )
 
 
+def stdin_conflict(command: str, args: Any) -> int | None:
+    """:data:`EXIT_USAGE` (after saying why) if the program and ``--inputs`` both name
+    stdin, which can be read only once; else None."""
+    if args.program == STDIO and args.inputs_file == STDIO:
+        print(
+            f"zkactors {command}: error: the program and --inputs cannot both come from "
+            "stdin (-); give one of them as a file",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return None
+
+
 def inputs_from_args(program: Program, args: Any) -> list[int]:
     """The inputs a run/prove command line gives: INPUT values, then ``--inputs FILE``."""
     texts = list(args.inputs)

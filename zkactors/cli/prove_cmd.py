@@ -37,6 +37,7 @@ from zkactors.cli._shared import (
     source_name,
     split_inputs,
     split_outputs,
+    stdin_conflict,
     write_output_file,
 )
 from zkactors.errors import AssemblyError
@@ -106,6 +107,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if (status := stdin_conflict("prove", args)) is not None:
+        return status
     try:
         program = load_program(args.program)
     except AssemblyError as exc:

@@ -25,6 +25,7 @@ from zkactors.cli._shared import (
     print_json,
     report_assembly_error,
     split_outputs,
+    stdin_conflict,
     value_list,
 )
 from zkactors.errors import AssemblyError
@@ -50,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if (status := stdin_conflict("run", args)) is not None:
+        return status
     try:
         program = load_program(args.program)
     except AssemblyError as exc:
