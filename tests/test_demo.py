@@ -19,8 +19,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from zkactors import execute, programs
-from zkactors.cli.demo_cmd import lookup_source, sequential_order
+from zkactors.cli.demo_cmd import load_request_program, lookup_source, sequential_order
 from zkactors.runtime import MetricsSnapshot
+from zkactors.zkvm.prover import choose_air
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,7 @@ def demo_json(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "receipts verified by both verifiers" in completed.stdout
+    assert "AIR" in completed.stdout and "machine AIR" in completed.stdout  # column, caption
     return dict(json.loads(Path(path).read_text()))
 
 
@@ -49,11 +51,33 @@ def test_every_receipt_is_verified_by_both_verifiers(demo_json: dict[str, Any]) 
 
 def test_outputs_and_cycles_match_a_native_execution(demo_json: dict[str, Any]) -> None:
     for row in demo_json["rows"]:
-        execution = execute(programs.load(row["program"]), row["inputs"])
+        execution = execute(load_request_program(row["program"]), row["inputs"])
         assert row["outputs"] == list(execution.outputs)
         assert row["cycles"] == execution.cycles
         assert row["trace_length"] == execution.trace_length
         assert row["receipt_bytes"] > 0
+
+
+def test_v2_programs_are_proved_under_the_machine_air(demo_json: dict[str, Any]) -> None:
+    rows = demo_json["rows"]
+    names = {row["program"] for row in rows}
+    assert {"sum_array", "matvec", "straight_line(256)"} <= names
+    for row in rows:
+        program = load_request_program(row["program"])
+        # Every receipt says which AIR it is under: the one the prover picks for the run.
+        expected = choose_air(program, execute(program, row["inputs"]).cycles)
+        assert row["air"] == expected, row
+        if program.format == 2:
+            assert row["air"] == 2
+    # matvec's outputs are the values it writes: y = M x for M = [[1, 2], [3, 4]], x = (5, 6).
+    assert next(row for row in rows if row["program"] == "matvec")["outputs"] == [17, 39]
+    assert any(row["air"] == 1 for row in rows)  # the v1 programs keep the register AIR
+
+
+def test_load_request_program_builds_straight_line() -> None:
+    program = load_request_program("straight_line(4096)")
+    assert len(program.instructions) == 4096
+    assert load_request_program("fib") == programs.load("fib")
 
 
 def test_cache_column_agrees_with_the_runtime_counters(demo_json: dict[str, Any]) -> None:

@@ -61,6 +61,31 @@ def test_quickstart(tmp_path: Path) -> None:
     assert rows[-1]["receipt_bytes"] == rows[-2]["receipt_bytes"]
 
 
+def test_memory_and_streams(tmp_path: Path) -> None:
+    data = run_example("memory_and_streams", tmp_path)
+    rows = data["rows"]
+    assert [row["program"] for row in rows] == ["sum_array", "dot_product", "matvec"]
+    for row in rows:
+        program = zkactors.programs.load(row["program"])
+        assert row["verified"] is True
+        # Only the machine AIR has memory and streams: format-3 receipts.
+        assert (row["air"], row["receipt_format"]) == (2, 3)
+        assert row["air_name"] == "machine AIR (AIR 2)"
+        # The outputs printed are what the program computes on the inputs proved.
+        outputs = list(zkactors.execute(program, row["inputs"]).outputs)
+        assert row["all_outputs"] == outputs
+        assert row["outputs"] == dict(zip(program.outputs, outputs, strict=False))
+        assert row["written"] == outputs[len(program.outputs) :]
+        assert row["stream_inputs"] == len(row["inputs"]) > 1
+    by_name = {row["program"]: row for row in rows}
+    n, *values = by_name["sum_array"]["inputs"]
+    assert len(values) == n and by_name["sum_array"]["outputs"] == {"s": sum(values)}
+    # matvec writes its result: n values, no .output registers.
+    matvec = by_name["matvec"]
+    m = matvec["inputs"][0]
+    assert matvec["outputs"] == {} and len(matvec["written"]) == m
+
+
 def test_trio_embed(tmp_path: Path) -> None:
     data = run_example("trio_embed", tmp_path)
     rows = data["rows"]

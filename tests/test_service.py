@@ -124,6 +124,8 @@ async def test_prove_then_verify_round_trip(url: str) -> None:
             "program_hash": fib.hash,
             "inputs": [30],
             "outputs": [832040],
+            "written": [],
+            "air": receipt.air,
             "profile": "default",
             "security_bits": round(receipt.security_bits(fib), 1),
             "min_security_bits": 100.0,
@@ -147,6 +149,88 @@ async def test_prove_from_source_and_named_inputs(url: str) -> None:
         verified = await client.post("/verify", json={"source": source, "receipt": body["receipt"]})
         assert verified.json()["valid"] is False
         assert verified.json()["check"] == "policy"
+
+
+@pytest.mark.anyio
+async def test_prove_and_verify_a_v2_program_with_streams(url: str) -> None:
+    # sum_array over 300 stored values, on the default profile: the service's policy holds.
+    values = [(7 * k + 3) % 1000 for k in range(300)]
+    program = zkactors.programs.load("sum_array")
+    async with _client(url) as client:
+        proved = await client.post(
+            "/prove", json={"program": "sum_array", "inputs": [300, *values]}
+        )
+        assert proved.status_code == 200, proved.text
+        body = proved.json()
+        assert body["inputs"] == [300, *values]
+        assert body["outputs"] == [sum(values)] and body["written"] == []
+        assert body["air"] == 2 and body["cycles"] == 11 * 300 + 6
+        receipt = zkactors.Receipt.from_bytes(base64.b64decode(body["receipt"]))
+        assert receipt.air == 2 and receipt.format_version == 3
+        zkactors.verify(receipt, program)
+        verified = await client.post(
+            "/verify", json={"program": "sum_array", "receipt": body["receipt"]}
+        )
+        answer = verified.json()
+        assert answer["valid"] is True, answer
+        assert answer["air"] == 2 and answer["written"] == []
+        assert answer["inputs"] == [300, *values] and answer["outputs"] == [sum(values)]
+        assert answer["security_bits"] == round(receipt.security_bits(program), 1)
+
+
+@pytest.mark.anyio
+async def test_written_values_come_back_by_themselves(url: str) -> None:
+    # matvec writes y = M x; it has no .output registers, so outputs == written.
+    async with _client(url) as client:
+        proved = await client.post(
+            "/prove", json={"program": "matvec", "inputs": [2, 1, 2, 3, 4, 5, 6], "profile": "test"}
+        )
+        assert proved.status_code == 200, proved.text
+        body = proved.json()
+        assert body["outputs"] == [17, 39] and body["written"] == [17, 39] and body["air"] == 2
+        # Registers first, then the written values: only the tail is "written".
+        source = ".input a\n.output s\n  read b\n  add s, a, b\n  write b\n  halt\n"
+        proved = await client.post(
+            "/prove", json={"source": source, "inputs": [5, 7], "profile": "test"}
+        )
+        assert proved.status_code == 200, proved.text
+        assert proved.json()["outputs"] == [12, 7] and proved.json()["written"] == [7]
+        # Stream inputs in the mapping form: a mapping names the .input registers only.
+        refused = await client.post(
+            "/prove", json={"source": source, "inputs": {"a": 5}, "profile": "test"}
+        )
+        assert refused.status_code == 422
+        wrong = await client.post(
+            "/prove", json={"program": "sum_array", "inputs": [3, 1, 2], "profile": "test"}
+        )
+        assert wrong.status_code == 422 and "read past the end" in wrong.json()["message"]
+
+
+#: Reads n, then n values, and writes each back: a receipt of ~16 bytes per value.
+ECHO = "  read n\nloop: jz n, done\n  read v\n  write v\n  subi n, n, 1\n  jmp loop\ndone: halt\n"
+
+
+@pytest.mark.anyio
+async def test_a_receipt_over_one_mib_goes_through_both_endpoints(anyio_backend: str) -> None:
+    # 52,000 stream values in and out: a format-3 receipt of ~850 KB, ~1.1 MB in base64,
+    # over the body limit the service had before format 3 (1 MiB).
+    count = 52_000
+    config = ServiceConfig(min_security_bits=0)
+    with ServerThread(service.create_app(config)) as server:
+        async with _client(server.url) as client:
+            proved = await client.post(
+                "/prove", json={"source": ECHO, "inputs": [count, *range(count)], "profile": "test"}
+            )
+            assert proved.status_code == 200, proved.text
+            body = proved.json()
+            assert body["written"] == list(range(count)) and body["air"] == 2
+            assert body["receipt_bytes"] > 800_000 and len(body["receipt"]) > 1 << 20
+            verified = await client.post(
+                "/verify", json={"source": ECHO, "receipt": body["receipt"]}
+            )
+            assert verified.status_code == 200, verified.text
+            assert verified.json()["valid"] is True
+            assert verified.json()["written"] == list(range(count))
 
 
 @pytest.mark.anyio
@@ -200,7 +284,7 @@ BAD_REQUESTS = [
     ),
     pytest.param(
         "/prove",
-        {"content": b" " * (2 << 20), "headers": JSON},
+        {"content": b" " * (5 << 20), "headers": JSON},
         413,
         "PayloadTooLarge",
         id="too-big",
@@ -448,6 +532,9 @@ async def test_openapi_document_describes_the_bodies(url: str) -> None:
     schemas = document["components"]["schemas"]
     assert {"program", "source", "inputs", "profile"} <= set(schemas["ProveRequest"]["properties"])
     assert "cycles" in schemas["ProveResponse"]["required"]
+    for name in ("ProveResponse", "VerifyAccepted"):
+        assert {"written", "air"} <= set(schemas[name]["required"])
+        assert "machine AIR" in schemas[name]["properties"]["air"]["description"]
     prove_responses = document["paths"]["/prove"]["post"]["responses"]
     assert {"200", "400", "401", "413", "415", "422", "429", "503"} <= set(prove_responses)
 

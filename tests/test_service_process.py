@@ -24,6 +24,7 @@ import pytest
 from test_service import _samples
 
 import zkactors
+from zkactors.service.config import DEFAULT_MAX_BODY_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 MiB = 1 << 20
@@ -163,9 +164,11 @@ def _send_huge_body(port: int, total: int, *, chunked: bool) -> tuple[int, int]:
 def test_a_300_mb_body_is_refused_without_the_server_growing(serve: Any, chunked: bool) -> None:
     server = serve("--store", "none")
     with httpx.Client(base_url=server.url, timeout=60) as client:
-        # Warm the paths the refusal takes (and a proof) before measuring.
+        # Warm the paths the refusal takes (and a proof) before measuring: a body twice the
+        # default limit (4 MiB, which a 2 MiB format-3 receipt in base64 needs).
         assert client.post("/prove", json={"program": "fib", "inputs": [10]}).status_code == 200
-        assert _send_huge_body(server.port, 4 * MiB, chunked=chunked)[0] == 413
+        warm = 2 * DEFAULT_MAX_BODY_BYTES
+        assert _send_huge_body(server.port, warm, chunked=chunked)[0] == 413
         before = server.rss_bytes()
         status, sent = _send_huge_body(server.port, 300 * MiB, chunked=chunked)
         after = server.rss_bytes()

@@ -2,9 +2,9 @@
 do what the ``<!-- run: {...} -->`` line above it says (inputs, outputs, cycles, or the
 error and its message); blocks that succeed are also proved and verified.
 
-Each block runs in the Python interpreter (the oracle) and, if the program fits the
-register AIR, natively too, and is proved. Programs of instruction set v2 are run by the
-interpreter only until the native machine executor and the AIR 2 prover land.
+Each block runs in the Python interpreter (the oracle) and natively, and is proved and
+verified: under the register AIR if the program fits it, else (instruction set v2:
+memory, streams) under the machine AIR, whose receipts are format 3.
 """
 
 from __future__ import annotations
@@ -63,17 +63,17 @@ def test_example(line: int, source: str, spec: dict[str, Any]) -> None:
     if error is not None:
         with pytest.raises(error, match=re.escape(spec["message"])):
             interpreter.run(program, spec["inputs"], **options)
-        if program.fits_register_air:  # until the native machine executor lands
-            with pytest.raises(error, match=re.escape(spec["message"])):
-                zkactors.execute(program, spec["inputs"], **options)
+        with pytest.raises(error, match=re.escape(spec["message"])):
+            zkactors.execute(program, spec["inputs"], **options)
         return
     outputs, cycles = interpreter.run(program, spec["inputs"], **options)
     assert (list(outputs), cycles) == (spec["outputs"], spec["cycles"])
-    if not program.fits_register_air:  # until the native machine executor and prover land
-        return
     run = zkactors.execute(program, spec["inputs"], **options)
     assert list(run.outputs) == spec["outputs"]
     assert run.cycles == spec["cycles"]
     receipt = zkactors.prove(program, spec["inputs"], profile="test", **options)
     assert list(receipt.outputs) == spec["outputs"]
+    assert list(receipt.inputs) == spec["inputs"]
+    if not program.fits_register_air:  # only the machine AIR expresses it
+        assert (receipt.air, receipt.format_version) == (2, 3)
     zkactors.verify(receipt, program, min_security_bits=0)  # "test" receipts are insecure

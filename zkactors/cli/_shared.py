@@ -183,21 +183,154 @@ def _decode_source(data: bytes) -> str:
 
 
 def parse_inputs(program: Program, texts: list[str]) -> list[int]:
-    if len(texts) != program.n_inputs:
+    """The integers of ``texts`` (decimal or ``0x`` hex) as the program's inputs: one per
+    ``.input`` register, then, for a program with ``read`` (instruction set v2), its
+    stream inputs (up to 2^16 values in all).
+
+    :raises InputError: on a wrong count or a value that is not an integer.
+    """
+    if not program.reads_stream and len(texts) != program.n_inputs:
         names = " ".join(program.inputs) or "(none)"
         raise InputError(
             f"the program takes {program.n_inputs} input{'s' if program.n_inputs != 1 else ''} "
             f"({names}), got {len(texts)}"
         )
+    if program.reads_stream and len(texts) < program.n_inputs:
+        names = " ".join(program.inputs)
+        raise InputError(
+            f"the program takes {program.n_inputs} input{'s' if program.n_inputs != 1 else ''} "
+            f"({names}) before its stream inputs, got {len(texts)}"
+        )
     values = []
-    for name, text in zip(program.inputs, texts, strict=True):
+    for index, text in enumerate(texts):
+        name = (
+            repr(program.inputs[index])
+            if index < program.n_inputs
+            else f"stream input {index - program.n_inputs}"
+        )
         try:
             values.append(int(text, 0))
         except ValueError:
             raise InputError(
-                f"input {name!r} must be an integer in [0, p) (decimal or 0x hex), got {text!r}"
+                f"input {name} must be an integer in [0, p) (decimal or 0x hex), got {text!r}"
             ) from None
+    # The count limit (2^16) and the range [0, p) are the library's checks.
+    program.check_inputs(values)
     return values
+
+
+def read_inputs_file(spec: str) -> list[str]:
+    """The values of an ``--inputs`` file (``-``: stdin): a JSON array of integers, or
+    integers separated by whitespace or commas (decimal or ``0x`` hex).
+
+    :raises FileAccessError: if it cannot be read.
+    :raises InputError: if it is neither form.
+    """
+    data, _ = read_input_file(spec)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{source_name(spec)}: the inputs file is not UTF-8 text") from None
+    if text.lstrip().startswith("["):
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{source_name(spec)}: not a JSON array: {exc}") from None
+        if not isinstance(values, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in values
+        ):
+            raise InputError(f"{source_name(spec)}: expected a JSON array of integers")
+        return [str(v) for v in values]
+    return text.replace(",", " ").split()
+
+
+def add_input_arguments(parser: Any) -> None:
+    """The positional INPUT values and ``--inputs FILE``, the same for run and prove."""
+    parser.add_argument(
+        "inputs",
+        metavar="INPUT",
+        nargs="*",
+        help="the program's inputs, in .input order; a program with 'read' takes its "
+        "stream inputs after them",
+    )
+    parser.add_argument(
+        "--inputs",
+        dest="inputs_file",
+        metavar="FILE",
+        default=None,
+        help="more inputs, after any INPUT values: a JSON array of integers or integers "
+        "separated by whitespace or commas (- for stdin); for long input streams",
+    )
+
+
+def stdin_conflict(command: str, args: Any) -> int | None:
+    """:data:`EXIT_USAGE` (after saying why) if the program and ``--inputs`` both name
+    stdin, which can be read only once; else None."""
+    if args.program == STDIO and args.inputs_file == STDIO:
+        print(
+            f"zkactors {command}: error: the program and --inputs cannot both come from "
+            "stdin (-); give one of them as a file",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return None
+
+
+def inputs_from_args(program: Program, args: Any) -> list[int]:
+    """The inputs a run/prove command line gives: INPUT values, then ``--inputs FILE``."""
+    texts = list(args.inputs)
+    if args.inputs_file is not None:
+        texts += read_inputs_file(args.inputs_file)
+    return parse_inputs(program, texts)
+
+
+def split_outputs(program: Program, values: Iterable[int]) -> tuple[dict[str, int], list[int]]:
+    """A statement's outputs as the ``.output`` registers by name and the values the run
+    wrote with ``write`` (instruction set v2), which follow them."""
+    values = list(values)
+    named = dict(zip(program.outputs, values[: len(program.outputs)], strict=True))
+    return named, values[len(program.outputs) :]
+
+
+def split_inputs(program: Program, values: Iterable[int]) -> tuple[dict[str, int], list[int]]:
+    """A statement's inputs as the ``.input`` registers by name and the stream inputs."""
+    values = list(values)
+    named = dict(zip(program.inputs, values[: program.n_inputs], strict=True))
+    return named, values[program.n_inputs :]
+
+
+#: The human summaries show at most this many stream values (``--json`` gives them all).
+SHOWN_VALUES = 8
+
+
+def value_list(values: list[int], *, limit: int | None = SHOWN_VALUES) -> str:
+    """``[1, 2, 3]``, or the first ``limit`` values and how many there are in all."""
+    if limit is None or len(values) <= limit:
+        return "[" + ", ".join(map(str, values)) + "]"
+    shown = ", ".join(map(str, values[:limit]))
+    return f"[{shown}, ... ({len(values)} values)]"
+
+
+def describe_outputs(program: Program, values: Iterable[int]) -> str:
+    """``a=1, b=2`` for the ``.output`` registers, then ``; written [..]`` if the program
+    can write (a v2 program)."""
+    named, written = split_outputs(program, values)
+    if program.format != 2:
+        return assignments(named, named.values())
+    registers = f"{assignments(named, named.values())}; " if named else ""
+    return f"{registers}written {value_list(written)}"
+
+
+def describe_inputs(program: Program, values: Iterable[int]) -> str:
+    """``n=1`` for the ``.input`` registers, then ``; stream [..]`` for a program that reads."""
+    named, stream = split_inputs(program, values)
+    if not program.reads_stream:
+        return assignments(named, named.values())
+    registers = f"{assignments(named, named.values())}; " if named else ""
+    return f"{registers}stream {value_list(stream)}"
+
+
+AIR_NAMES = {1: "register AIR (AIR 1)", 2: "machine AIR (AIR 2)"}
 
 
 def assignments(names: Iterable[str], values: Iterable[int]) -> str:

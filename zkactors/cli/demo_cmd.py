@@ -6,6 +6,12 @@ once so the cache answers them, and every receipt is then checked twice, by the 
 verifier and by the pure-Python reference verifier (which shares no code with the
 prover). The tables at the end show each request and the runtime's own metrics.
 
+The mix includes instruction set v2 programs (read-write memory, input and output
+streams), which only the machine AIR (AIR 2, receipt format 3) proves: ``sum_array`` over
+a few hundred stored values, ``matvec`` (its outputs are the values it writes) and a
+4,096-instruction ``straight_line`` program; the ``AIR`` column says which AIR each
+receipt is under (1: the register AIR, 2: the machine AIR).
+
 Nothing is assumed: each request goes through ``rt.prove_detailed``, which says how the
 runtime answered it (``cached?``: hit = from the cache, proved = a new proof, coalesced =
 joined an identical proof already running) and the run's exact cycles (the estimator
@@ -41,6 +47,11 @@ from zkactors.zkvm.verifier import verify as native_verify
 
 Request = tuple[str, tuple[int, ...]]
 
+#: Stream inputs of the v2 requests (sum_array reads n then n values; matvec reads n, the
+#: n*n matrix row by row, then the vector).
+_SUM_VALUES = tuple((k * 7919 + 13) % 100_000 for k in range(300))
+_MATVEC_8 = (8, *((3 * i + 5 * j + 1) % 97 for i in range(8) for j in range(8)), *range(1, 9))
+
 #: Distinct requests of the full demo: every program of the library, small to large.
 #: fib(20000) runs 120 004 cycles, a 2^17-row trace: big enough for the runtime to give
 #: the proof both cores when nothing else waits.
@@ -57,6 +68,9 @@ FULL_REQUESTS: tuple[Request, ...] = (
     ("horner", (123456789,)),
     ("mimc", (2, 2000)),
     ("fib", (100,)),
+    ("sum_array", (len(_SUM_VALUES), *_SUM_VALUES)),
+    ("matvec", _MATVEC_8),
+    ("straight_line(4096)", (3,)),
 )
 #: New requests of the concurrent phase, each sent by several clients at once.
 FULL_BURST_NEW: tuple[Request, ...] = (("fib", (5000,)), ("power", (7, 3000)), ("mimc", (3, 500)))
@@ -68,11 +82,22 @@ QUICK_REQUESTS: tuple[Request, ...] = (
     ("inverse_check", (12345,)),
     ("power", (3, 50)),
     ("mimc", (1, 20)),
+    ("sum_array", (5, 1, 2, 3, 4, 5)),
+    ("matvec", (2, 1, 2, 3, 4, 5, 6)),
+    ("straight_line(256)", (3,)),
 )
 QUICK_BURST_NEW: tuple[Request, ...] = (("fib", (100,)),)
 
 #: Clients that send each new request of the concurrent phase at the same time.
 CLIENTS_PER_NEW_REQUEST = 4
+
+
+def load_request_program(name: str) -> Program:
+    """The program a request names: a library program, or ``straight_line(N)``, the
+    library's generated program of N instructions."""
+    if name.startswith("straight_line(") and name.endswith(")"):
+        return programs.straight_line(int(name[len("straight_line(") : -1]))
+    return programs.load(name)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -143,6 +168,7 @@ class Row:
     prove_seconds: float
     cached: str
     receipt_bytes: int
+    air: int = 1
     verified_native: bool | None = None
     verified_reference: bool | None = None
     verify_error: str | None = None
@@ -173,7 +199,7 @@ class Demo:
         self.distinct = len(self.requests) + len(self.burst_new)
         self._receipts: list[Receipt] = []
         self._programs: dict[str, Program] = {
-            name: programs.load(name) for name, _ in (*self.requests, *self.burst_new)
+            name: load_request_program(name) for name, _ in (*self.requests, *self.burst_new)
         }
 
     @property
@@ -245,6 +271,7 @@ class Demo:
                 prove_seconds=seconds,
                 cached=_source(outcome),
                 receipt_bytes=receipt.size,
+                air=receipt.air,
                 threads=outcome.threads,
             )
         )
@@ -308,8 +335,19 @@ def _value(value: int) -> str:
     return text if len(text) <= 9 else f"{text[:3]}…{text[-3:]}"
 
 
+#: Values shown of a long list of inputs or outputs (the JSON has them all).
+_SHOWN = 2
+
+
+def _values(values: Sequence[int]) -> str:
+    if len(values) <= _SHOWN:
+        return ", ".join(_value(v) for v in values)
+    return f"{', '.join(_value(v) for v in values[: _SHOWN - 1])}, …+{len(values) - _SHOWN + 1}"
+
+
 def _call(name: str, values: Sequence[int]) -> str:
-    return f"{name}({', '.join(_value(v) for v in values)})"
+    # straight_line(N) is already a call: its input follows as a second one.
+    return f"{name}({_values(values)})"
 
 
 def _render(console: Any, demo: Demo, wall: float) -> None:
@@ -322,8 +360,9 @@ def _render(console: Any, demo: Demo, wall: float) -> None:
         pad_edge=False,
         caption="cached?: hit = from the cache, proved = a new proof (threads: the "
         "intra-proof threads it got), coalesced = joined an identical proof already "
-        "running. KiB: receipt size. ✓✓ = accepted by the native and the reference "
-        "verifier.",
+        "running. AIR: 1 = the register AIR, 2 = the machine AIR (memory and streams; "
+        "receipt format 3). KiB: receipt size. ✓✓ = accepted by the native and the "
+        "reference verifier.",
     )
     for column, justify in (
         ("request", "left"),
@@ -331,6 +370,7 @@ def _render(console: Any, demo: Demo, wall: float) -> None:
         ("cycles", "right"),
         ("time", "right"),
         ("cached?", "left"),
+        ("AIR", "right"),
         ("KiB", "right"),
         ("verified", "left"),
     ):
@@ -342,10 +382,11 @@ def _render(console: Any, demo: Demo, wall: float) -> None:
             phase = row.phase
         table.add_row(
             _call(row.program, row.inputs),
-            ", ".join(_value(v) for v in row.outputs),
+            _values(row.outputs),
             f"{row.cycles:,}",
             _seconds(row.prove_seconds),
             row.cached if row.cached != "proved" or not row.threads else f"proved ({row.threads})",
+            str(row.air),
             f"{row.receipt_bytes / 1024:.1f}",
             "✓✓" if row.verified else f"✗ {row.verify_error}",
         )

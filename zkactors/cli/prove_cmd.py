@@ -3,10 +3,13 @@
 PROGRAM is a built-in program name, a ``.zkasm`` file or ``-`` (source on stdin), as for
 ``zkactors run``. The receipt is written in the binary format of protocol.md 10 (``-o -``:
 to stdout, and the summary then goes to stderr) and a one-line summary is printed: the
-program, its outputs, the trace length (cycles executed, too: the prover knows them even
-though the receipt does not state them), the receipt's size and the proving time; with
-``--json``, one JSON object instead. ``zkactors verify FILE --program PROGRAM`` checks the
-file.
+program, its outputs (the ``.output`` registers, then, for a v2 program, the values it
+wrote), the AIR the proof is under, the trace length (cycles executed, too: the prover
+knows them even though the receipt does not state them), the receipt's size and the
+proving time; with ``--json``, one JSON object instead (``inputs`` and ``outputs`` by
+register name, ``air``; for a v2 program also ``stream_inputs`` and ``written``, lists).
+Inputs are given as for ``zkactors run``: INPUT values, then ``--inputs FILE``.
+``zkactors verify FILE --program PROGRAM`` checks the file.
 
 The proof uses every core available to the process unless ``--threads`` says otherwise
 (the README promises that proofs use every core); the receipt is the same either way.
@@ -21,15 +24,20 @@ import time
 
 from zkactors import profiles
 from zkactors.cli._shared import (
+    AIR_NAMES,
     EXIT_OK,
     STDIO,
-    assignments,
+    add_input_arguments,
+    describe_outputs,
+    inputs_from_args,
     interruptible,
     load_program,
-    parse_inputs,
     print_json,
     report_assembly_error,
     source_name,
+    split_inputs,
+    split_outputs,
+    stdin_conflict,
     write_output_file,
 )
 from zkactors.errors import AssemblyError
@@ -64,9 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "program", metavar="PROGRAM", help="a built-in program, a .zkasm file, or - for stdin"
     )
-    parser.add_argument(
-        "inputs", metavar="INPUT", nargs="*", help="the program's inputs, in .input order"
-    )
+    add_input_arguments(parser)
     parser.add_argument(
         "-o",
         "--output",
@@ -101,11 +107,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if (status := stdin_conflict("prove", args)) is not None:
+        return status
     try:
         program = load_program(args.program)
     except AssemblyError as exc:
         return report_assembly_error("prove", args.program, exc)
-    inputs = parse_inputs(program, args.inputs)
+    inputs = inputs_from_args(program, args)
     threads = available_cores() if args.threads is None else args.threads
     started = time.perf_counter()
     # In a worker thread with a cancel token: Ctrl-C stops the proof within ~0.1 s and
@@ -127,24 +135,30 @@ def run(args: argparse.Namespace) -> int:
     summary_to = sys.stderr if args.output == STDIO else sys.stdout
     name = source_name(args.program)
     if args.json:
-        payload = {
+        named_inputs, stream = split_inputs(program, receipt.inputs)
+        named_outputs, written = split_outputs(program, receipt.outputs)
+        payload: dict[str, object] = {
             "program": name,
             "program_hash": program.hash,
-            "inputs": dict(zip(program.inputs, receipt.inputs, strict=True)),
-            "outputs": dict(zip(program.outputs, receipt.outputs, strict=True)),
+            "inputs": named_inputs,
+            "outputs": named_outputs,
             "cycles": stats.cycles,
             "trace_length": stats.trace_length,
             "profile": receipt.profile,
+            "air": receipt.air,
             "threads": threads,
             "receipt_bytes": len(data),
             "receipt": args.output,
             "seconds": seconds,
         }
+        if program.format == 2:
+            payload["stream_inputs"] = stream
+            payload["written"] = written
         print_json(payload, file=summary_to)
         return EXIT_OK
-    outputs = assignments(program.outputs, receipt.outputs)
+    outputs = describe_outputs(program, receipt.outputs)
     print(
-        f"proved {name} ({program.hash[:16]}): outputs {outputs}; "
+        f"proved {name} ({program.hash[:16]}): outputs {outputs}; {AIR_NAMES[receipt.air]}, "
         f"{stats.cycles} cycles, trace length {stats.trace_length}, profile {receipt.profile}, "
         f"{threads} thread{'s' if threads != 1 else ''}; "
         f"receipt {len(data)} bytes -> {args.output}; {seconds * 1e3:.1f} ms",

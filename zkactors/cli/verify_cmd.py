@@ -23,19 +23,23 @@ from typing import Any
 
 from zkactors import profiles
 from zkactors.cli._shared import (
+    AIR_NAMES,
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
     STDIO,
-    assignments,
+    describe_inputs,
+    describe_outputs,
     load_program,
     print_json,
     read_input_file,
     report_assembly_error,
     source_name,
+    split_inputs,
+    split_outputs,
 )
 from zkactors.errors import AssemblyError, ReceiptFormatError, VerificationError
-from zkactors.zkvm.receipt import MAX_RECEIPT_BYTES, Receipt
+from zkactors.zkvm.receipt import MAX_RECEIPT3_BYTES, Receipt
 from zkactors.zkvm.verifier import verify
 
 
@@ -88,13 +92,13 @@ def run(args: argparse.Namespace) -> int:
         program = load_program(args.program)
     except AssemblyError as exc:
         return report_assembly_error("verify", args.program, exc)
-    data, size = read_input_file(args.file, limit=MAX_RECEIPT_BYTES)
-    if size > MAX_RECEIPT_BYTES:
+    data, size = read_input_file(args.file, limit=MAX_RECEIPT3_BYTES)
+    if size > MAX_RECEIPT3_BYTES:
         # Refused before decoding, with the real size (only the first bytes were kept).
         return _invalid(
             args,
             "format",
-            f"{size} bytes is larger than any v1 receipt ({MAX_RECEIPT_BYTES} bytes at most)",
+            f"{size} bytes is larger than any receipt ({MAX_RECEIPT3_BYTES} bytes at most)",
         )
     started = time.perf_counter()
     try:
@@ -106,27 +110,34 @@ def run(args: argparse.Namespace) -> int:
         return _invalid(args, exc.check, _reason(exc))
     seconds = time.perf_counter() - started
     if args.json:
+        named_inputs, stream = split_inputs(program, receipt.inputs)
+        named_outputs, written = split_outputs(program, receipt.outputs)
         payload: dict[str, Any] = {
             "valid": True,
             "receipt": source_name(args.file),
             "program": source_name(args.program),
             "program_hash": program.hash,
-            "inputs": dict(zip(program.inputs, receipt.inputs, strict=True)),
-            "outputs": dict(zip(program.outputs, receipt.outputs, strict=True)),
+            "inputs": named_inputs,
+            "outputs": named_outputs,
             "trace_length": receipt.trace_length,
             "profile": receipt.profile,
+            "air": receipt.air,
             "security_bits": receipt.security_bits(program),
             "min_security_bits": args.min_security_bits,
             "receipt_bytes": len(data),
             "seconds": seconds,
         }
+        if program.format == 2:
+            payload["stream_inputs"] = stream
+            payload["written"] = written
         print_json(payload)
         return EXIT_OK
-    outputs = assignments(program.outputs, receipt.outputs)
-    inputs = assignments(program.inputs, receipt.inputs)
+    outputs = describe_outputs(program, receipt.outputs)
+    inputs = describe_inputs(program, receipt.inputs)
     print(
         f"valid: {source_name(args.program)} ({program.hash[:16]}) with inputs {inputs} "
-        f"gives outputs {outputs}; trace length {receipt.trace_length}, "
+        f"gives outputs {outputs}; {AIR_NAMES[receipt.air]} (receipt format "
+        f"{receipt.format_version}), trace length {receipt.trace_length}, "
         f"profile {receipt.profile} ({receipt.security_bits(program):.1f} conjectured bits, "
         f"at least {args.min_security_bits:g} required), {len(data)} bytes; "
         f"verified in {seconds * 1e3:.2f} ms"

@@ -19,9 +19,9 @@ from zkactors import profiles
 from zkactors.errors import ConfigError
 from zkactors.runtime.config import RuntimeConfig
 
-#: The largest request body by default: a receipt of the highest profile, base64-encoded,
-#: fits with room to spare.
-DEFAULT_MAX_BODY_BYTES = 1 << 20
+#: The largest request body by default: the largest receipt (format 3, 2 MiB) base64-encoded
+#: (2.67 MiB) with its program, or 2^16 stream inputs as JSON (at most ~1.4 MB), fit.
+DEFAULT_MAX_BODY_BYTES = 4 << 20
 DEFAULT_MAX_IN_FLIGHT = 256
 DEFAULT_MAX_PER_CLIENT = 4
 DEFAULT_DRAIN_SECONDS = 30.0

@@ -31,7 +31,12 @@ class _ProgramRequest(_Request):
 
 
 class ProveRequest(_ProgramRequest):
-    inputs: Inputs = Field(default_factory=list, description="in .input order, or by input name")
+    inputs: Inputs = Field(
+        default_factory=list,
+        description="in .input order, or by input name; a program with 'read' (instruction "
+        "set v2) takes its stream inputs after the .input values (the list form only; up "
+        "to 2^16 values in all)",
+    )
     profile: str | None = Field(None, description="security profile (the service's default)")
 
 
@@ -42,10 +47,19 @@ class VerifyRequest(_ProgramRequest):
     )
 
 
+_INPUTS = "the statement's inputs: the .input values, then any stream inputs"
+_OUTPUTS = "the statement's outputs: the .output registers, then any written values"
+_WRITTEN = "the values the run wrote with 'write' (the outputs after the .output registers)"
+_AIR = "the AIR the receipt proves its statement under: 1 (register AIR, receipt format 2) "
+_AIR += "or 2 (machine AIR, format 3)"
+
+
 class ProveResponse(BaseModel):
     program_hash: str
-    inputs: list[int]
-    outputs: list[int]
+    inputs: list[int] = Field(description=_INPUTS)
+    outputs: list[int] = Field(description=_OUTPUTS)
+    written: list[int] = Field(description=_WRITTEN)
+    air: int = Field(description=_AIR)
     cycles: int
     trace_length: int
     profile: str
@@ -60,8 +74,10 @@ class ProveResponse(BaseModel):
 class VerifyAccepted(BaseModel):
     valid: Literal[True]
     program_hash: str
-    inputs: list[int]
-    outputs: list[int]
+    inputs: list[int] = Field(description=_INPUTS)
+    outputs: list[int] = Field(description=_OUTPUTS)
+    written: list[int] = Field(description=_WRITTEN)
+    air: int = Field(description=_AIR)
     profile: str
     security_bits: float
     min_security_bits: float
