@@ -23,6 +23,7 @@ from zkactors.zkvm.isa import Op
 from zkactors.zkvm.program import Program
 from zkactors.zkvm.reference import air2, verify
 from zkactors.zkvm.reference.field import P, inv
+from zkactors.zkvm.verifier import verify as native_verify
 
 T = 256
 LOGUP = air2.N_CONSTRAINTS - 1  # 46: S + Σ A_g + V at the last row
@@ -64,11 +65,15 @@ class Forgery:
         return {k for k, _ in machine_violations(st, self.columns)}
 
     def refused(self, cheat: str | None = None) -> str:
+        """The reference verifier's check; the native verifier must name the same."""
         data = prove_machine(
             self.program, self.inputs, trace=self.columns, outputs=self.outputs, cheat=cheat
         )
         with pytest.raises(VerificationError) as info:
             verify(data, self.program, min_security_bits=0)
+        with pytest.raises(VerificationError) as native:
+            native_verify(data, self.program, min_security_bits=0)
+        assert native.value.check == info.value.check
         return info.value.check
 
 
@@ -245,8 +250,12 @@ def test_downgrade_forgery_is_refused_by_the_policy_alone():
     forgery = Forgery(fib, (5,), outputs, recount(columns))
     data = prove_machine(fib, (5,), trace=forgery.columns, outputs=outputs, cheat="downgrade")
     verify(data, fib, min_security_bits=0)  # the test profile is insecure by design
+    native_verify(data, fib, min_security_bits=0)
     with pytest.raises(VerificationError) as info:
         verify(data, fib)
+    assert info.value.check == "policy"
+    with pytest.raises(VerificationError) as info:
+        native_verify(data, fib)
     assert info.value.check == "policy"
 
 
