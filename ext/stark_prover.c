@@ -119,18 +119,63 @@ static int extend(const fe *poly, size_t n_coeffs, fe *out, unsigned log_n, fe o
     return zk_coset_ntt(out, log_n, offset);
 }
 
-/* LDE of n_cols columns given over H (2^log_t values each) onto offset * <w_n>. */
+/* 1 if the 2^log_t values of col are all equal (its interpolant is then that constant).
+ * Stops at the first difference, so a typical column costs a few reads. */
+static int column_is_constant(const fe *col, unsigned log_t) {
+    size_t T = (size_t)1 << log_t;
+    for (size_t i = 1; i < T; i++)
+        if (col[i] != col[0]) return 0;
+    return 1;
+}
+
+typedef struct {
+    fe *const *outs;
+    const fe *values;
+    size_t n;
+} fill_job;
+
+static void fill_range(void *vctx, size_t begin, size_t end) {
+    fill_job *job = vctx;
+    for (size_t c = begin; c < end; c++) {
+        fe v = job->values[c], *o = job->outs[c];
+        if (v == 0) {
+            memset(o, 0, job->n * sizeof(fe));
+        } else {
+            for (size_t i = 0; i < job->n; i++) o[i] = v;
+        }
+    }
+}
+
+/* LDE of n_cols columns given over H (2^log_t values each) onto offset * <w_n>.
+ * A constant column (unused opcodes' flags, an unused port, an empty RAM table: a third
+ * of AIR 2's main columns on small programs) extends to the same constant on any coset,
+ * so it is filled instead of transformed; the output is the same either way. */
 int zkc_lde_columns(prover *pv, const fe *const *in, fe *out, size_t out_stride,
                     size_t n_cols, unsigned log_t, unsigned log_blowup, fe offset) {
-    fe *outs[ZKC_MAX_COLS];
-    for (size_t c = 0; c < n_cols; c++) outs[c] = out + c * out_stride;
+    const fe *vin[ZKC_MAX_COLS];
+    fe *vout[ZKC_MAX_COLS], *couts[ZKC_MAX_COLS], cvals[ZKC_MAX_COLS];
+    size_t nv = 0, nc = 0;
+    for (size_t c = 0; c < n_cols; c++) {
+        if (column_is_constant(in[c], log_t)) {
+            cvals[nc] = in[c][0];
+            couts[nc++] = out + c * out_stride;
+        } else {
+            vin[nv] = in[c];
+            vout[nv++] = out + c * out_stride;
+        }
+    }
+    if (nc) {
+        fill_job fj = {couts, cvals, (size_t)1 << (log_t + log_blowup)};
+        zk_parallel_for(pv->threads, nc, fill_range, &fj);
+    }
+    if (nv == 0) return 0;
     /* Whole columns per thread for the multiple of the thread count, then the rest with
      * each column's work split, so no thread idles while another does one more column. */
-    size_t even = n_cols - n_cols % pv->threads;
-    if (even == 0 || even == n_cols)
-        return zk_lde(in, outs, n_cols, log_t, log_blowup, offset, pv->threads);
-    if (zk_lde(in, outs, even, log_t, log_blowup, offset, pv->threads) != 0) return -1;
-    return zk_lde(in + even, outs + even, n_cols - even, log_t, log_blowup, offset,
+    size_t even = nv - nv % pv->threads;
+    if (even == 0 || even == nv)
+        return zk_lde(vin, vout, nv, log_t, log_blowup, offset, pv->threads);
+    if (zk_lde(vin, vout, even, log_t, log_blowup, offset, pv->threads) != 0) return -1;
+    return zk_lde(vin + even, vout + even, nv - even, log_t, log_blowup, offset,
                   pv->threads);
 }
 
