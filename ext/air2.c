@@ -442,7 +442,23 @@ void zk_air2_fixed_at(const zk_air2_statement *st, const zk_air2_challenges *ch,
     free(d);
 }
 
-/* ---- auxiliary columns ---- */
+/* ---- auxiliary columns ----
+ *
+ * A_g = sum over the group's fractions of m / (alpha - v). Two facts make this cheap:
+ *   - a fraction with m = 0 adds 0 (disabled ports, rows without RAM cells or registers,
+ *     m_rom past the program, rows whose clk or byte value is never looked up): on a
+ *     typical row only the fetch, the enabled ports' tokens and ranges and the four gap
+ *     bytes need an inverse;
+ *   - most denominators range over small tables: the fetch tuple of row i is instruction
+ *     pc's (fraction 0), and fraction 1 of row k is instruction k's fetch again; the range
+ *     values are in [0, T) (fractions 10-14), the bytes in [0, 256) (20-24). Those tables
+ *     are inverted once and looked up.
+ * Every table lookup is guarded by a check that the row's tuple really is the table's
+ * (decoded fields equal, value in range), so any main trace, honest or forged, gives the
+ * same columns as the plain sum; other tuples are batch-inverted per chunk.
+ * The one difference from summing all 25 fractions: a zero denominator of a fraction that
+ * is not needed (m = 0, or a table entry no row uses) is not looked for; the prover
+ * reports -1 only for one it needs (either event has probability about 25T/|K|). */
 
 #define AUX_CHUNK 256 /* rows per batch inversion (T is a multiple) */
 
@@ -453,32 +469,175 @@ typedef struct {
     const fe3 *rom;
     const fe *const *fixed;
     fe3 *const *aux;
+    /* tables, built before the rows: */
+    size_t n_fetch;          /* instructions: P */
+    const fe *fields;        /* N_FIELDS decoded fields of instruction k at k * N_FIELDS */
+    const fe3 *rom_k;        /* rom_value of instruction k */
+    const fe3 *inv_fetch;    /* 1/(alpha - FETCH - beta k - rom_k[k]) */
+    const fe3 *inv_range;    /* 1/(alpha - RANGE - beta x), x < T */
+    const fe3 *inv_byte;     /* 1/(alpha - BYTE - beta x), x < 256 */
     int failed; /* set (to 1, by any worker) when some alpha - v is 0 or memory ran out */
 } aux_job;
 
-/* A_0..A_8 of rows [i0, i0 + AUX_CHUNK), and each row's total sum_g A_g into the S column
- * (turned into the running sum afterwards). den: 2 * AUX_CHUNK * 25, mult: AUX_CHUNK * 25. */
-static int aux_chunk(const aux_job *job, size_t i0, fe3 *den, fe *mult) {
-    const size_t n = AUX_CHUNK * ZK_AIR2_FRACTIONS;
-    for (size_t r = 0; r < AUX_CHUNK; r++) {
-        fe c[ZK_AIR2_WIDTH], fx[ZK_AIR2_FIXED];
-        for (unsigned j = 0; j < ZK_AIR2_WIDTH; j++) c[j] = job->main[j][i0 + r];
-        for (unsigned j = 0; j < ZK_AIR2_FIXED; j++) fx[j] = job->fixed[j][i0 + r];
-        fe3 *v = den + r * ZK_AIR2_FRACTIONS;
-        fractions_base(job->ch, c, job->rom[i0 + r], fx, mult + r * ZK_AIR2_FRACTIONS, v);
-        for (unsigned f = 0; f < ZK_AIR2_FRACTIONS; f++) v[f] = e_sub(job->ch->alpha, v[f]);
+/* The multiplicities of one row, canonical order (those of fractions_base). */
+static void row_multiplicities(const fe *c, const fe *fx, fe *m) {
+    const fe minus1 = ZK_P - 1;
+    const fe eM = f_add(c[C_LOAD], c[C_STORE]);
+    const fe eC = f_add(f_add(f_add(c[C_LIN], c[C_MUL]), f_add(c[C_INV], c[C_LOAD])), c[C_READ]);
+    const fe port_e[4] = {c[C_EA], c[C_EB], eM, eC};
+    m[0] = minus1;
+    m[1] = c[C_M_ROM];
+    for (unsigned x = 0; x < 4; x++) {
+        m[2 + 2 * x] = f_neg(port_e[x]);
+        m[3 + 2 * x] = port_e[x];
+        m[10 + x] = f_neg(port_e[x]);
     }
-    if (e_batch_inverse(den, den + n, n) != 0) return -1;
+    m[14] = c[C_M_CLK];
+    m[15] = f_neg(c[C_READ]);
+    m[16] = c[C_WRITE];
+    m[17] = f_neg(fx[FX_REG_VALID]);
+    m[18] = c[C_RAM_U];
+    m[19] = f_neg(c[C_RAM_U]);
+    for (unsigned i = 0; i < 4; i++) m[20 + i] = minus1;
+    m[24] = c[C_M_BYTE];
+}
+
+/* v of fraction f of one row, exactly as fractions_base computes it. */
+static fe3 fraction_v(const zk_air2_challenges *ch, const fe *c, fe3 rom, const fe *fx,
+                      unsigned f) {
+    const fe zero = 0;
+    if (f == 0) {
+        fe fetch[21];
+        fetch[0] = c[C_PC];
+        for (unsigned i = 0; i < 20; i++) fetch[i + 1] = c[C_FIELDS + i];
+        return enc_base(ch, TAG_FETCH, fetch, 21);
+    }
+    if (f == 1) return e_add(e_add(e_from(TAG_FETCH), e_mul_base(ch->beta_pow[1], c[C_CLK])), rom);
+    if (f < 10) {
+        static const unsigned id_col[4] = {C_RA, C_RB, 0, C_RD};
+        static const unsigned pts_col[4] = {C_PTSA, C_PTSB, C_PTSM, C_PTSC};
+        static const unsigned pv_col[4] = {C_VA, C_VB, C_PVM, C_PVC};
+        static const unsigned v_col[4] = {C_VA, C_VB, C_VM, C_VC};
+        unsigned x = (f - 2) / 2, tag = x == 2 ? TAG_RAM : TAG_REG;
+        fe id = x == 2 ? f_add(c[C_VA], c[C_IMM]) : c[id_col[x]];
+        if (f % 2 == 0) {
+            fe before[3] = {id, c[pts_col[x]], c[pv_col[x]]};
+            return enc_base(ch, tag, before, 3);
+        }
+        fe after[3] = {id, f_add(f_mul(4, c[C_CLK]), x + 1), c[v_col[x]]};
+        return enc_base(ch, tag, after, 3);
+    }
+    if (f < 15) {
+        static const unsigned q_col[5] = {C_QA, C_QB, C_QM, C_QC, C_CLK};
+        return enc_base(ch, TAG_RANGE, &c[q_col[f - 10]], 1);
+    }
+    if (f == 15) {
+        fe in[2] = {c[C_PTR_IN], c[C_VC]};
+        return enc_base(ch, TAG_IN, in, 2);
+    }
+    if (f == 16) {
+        fe out[2] = {c[C_PTR_OUT], c[C_VA]};
+        return enc_base(ch, TAG_OUT, out, 2);
+    }
+    if (f == 17) {
+        fe t[3] = {c[C_CLK], c[C_REG_FTS], c[C_REG_FV]};
+        return enc_base(ch, TAG_REG, t, 3);
+    }
+    if (f == 18) {
+        fe t[3] = {c[C_RAM_A], zero, zero};
+        return enc_base(ch, TAG_RAM, t, 3);
+    }
+    if (f == 19) {
+        fe t[3] = {c[C_RAM_A], c[C_RAM_FTS], c[C_RAM_FV]};
+        return enc_base(ch, TAG_RAM, t, 3);
+    }
+    if (f < 24) return enc_base(ch, TAG_BYTE, &c[C_B0 + f - 20], 1);
+    return enc_base(ch, TAG_BYTE, &fx[FX_BYTE], 1);
+}
+
+/* 1/(alpha - v) of fraction f from a table when the row's tuple is a table entry, else
+ * NULL. i is the row. */
+static const fe3 *table_inverse(const aux_job *job, const fe *c, size_t i, unsigned f,
+                                const fe *fx) {
+    const size_t T = (size_t)1 << job->st->log_t;
+    fe x;
+    switch (f) {
+    case 0:
+        x = c[C_PC];
+        if (x < job->n_fetch &&
+            memcmp(&c[C_FIELDS], job->fields + x * N_FIELDS, N_FIELDS * sizeof(fe)) == 0)
+            return &job->inv_fetch[x];
+        return NULL;
+    case 1:
+        x = c[C_CLK];
+        if (x < job->n_fetch && e_eq(job->rom[i], job->rom_k[x])) return &job->inv_fetch[x];
+        return NULL;
+    case 10: x = c[C_QA]; break;
+    case 11: x = c[C_QB]; break;
+    case 12: x = c[C_QM]; break;
+    case 13: x = c[C_QC]; break;
+    case 14: x = c[C_CLK]; break;
+    case 20: case 21: case 22: case 23:
+        x = c[C_B0 + f - 20];
+        return x < 256 ? &job->inv_byte[x] : NULL;
+    case 24:
+        x = fx[FX_BYTE];
+        return x < 256 ? &job->inv_byte[x] : NULL;
+    default: return NULL;
+    }
+    return x < T ? &job->inv_range[x] : NULL;
+}
+
+/* m * inv, with the common m = -1 and m = 1 as a negation and a copy. */
+static inline fe3 times_m(fe3 inv, fe m) {
+    if (m == 1) return inv;
+    if (m == ZK_P - 1) return e_neg(inv);
+    return e_mul_base(inv, m);
+}
+
+/* Scratch of one worker for one chunk: the denominators still to invert and, for each,
+ * the cell its m / (alpha - v) goes to. */
+typedef struct {
+    fe3 *den, *scratch;
+    fe *m;
+    uint32_t *cell; /* row_in_chunk * 9 + group */
+} aux_scratch;
+
+/* A_0..A_8 of rows [i0, i0 + AUX_CHUNK), and each row's total sum_g A_g into the S column
+ * (turned into the running sum afterwards). */
+static int aux_chunk(const aux_job *job, size_t i0, aux_scratch *sc) {
+    const zk_air2_challenges *ch = job->ch;
+    fe3 acc[AUX_CHUNK][9];
+    size_t n = 0;
     for (size_t r = 0; r < AUX_CHUNK; r++) {
-        const fe3 *inv = den + r * ZK_AIR2_FRACTIONS;
-        const fe *m = mult + r * ZK_AIR2_FRACTIONS;
+        size_t i = i0 + r;
+        fe c[ZK_AIR2_WIDTH], fx[ZK_AIR2_FIXED], m[ZK_AIR2_FRACTIONS];
+        for (unsigned j = 0; j < ZK_AIR2_WIDTH; j++) c[j] = job->main[j][i];
+        for (unsigned j = 0; j < ZK_AIR2_FIXED; j++) fx[j] = job->fixed[j][i];
+        row_multiplicities(c, fx, m);
+        for (unsigned g = 0; g < 9; g++) acc[r][g] = E_ZERO;
+        for (unsigned f = 0; f < ZK_AIR2_FRACTIONS; f++) {
+            if (m[f] == 0) continue;
+            const fe3 *inv = table_inverse(job, c, i, f, fx);
+            if (inv) {
+                acc[r][f / 3] = e_add(acc[r][f / 3], times_m(*inv, m[f]));
+            } else {
+                sc->den[n] = e_sub(ch->alpha, fraction_v(ch, c, job->rom[i], fx, f));
+                sc->m[n] = m[f];
+                sc->cell[n++] = (uint32_t)(r * 9 + f / 3);
+            }
+        }
+    }
+    if (e_batch_inverse(sc->den, sc->scratch, n) != 0) return -1;
+    for (size_t k = 0; k < n; k++) {
+        fe3 *a = &acc[0][0] + sc->cell[k];
+        *a = e_add(*a, times_m(sc->den[k], sc->m[k]));
+    }
+    for (size_t r = 0; r < AUX_CHUNK; r++) {
         fe3 row = E_ZERO;
         for (unsigned g = 0; g < 9; g++) {
-            fe3 a = E_ZERO;
-            for (unsigned f = 3 * g; f < 3 * g + 3 && f < ZK_AIR2_FRACTIONS; f++)
-                a = e_add(a, e_mul_base(inv[f], m[f]));
-            job->aux[g][i0 + r] = a;
-            row = e_add(row, a);
+            job->aux[g][i0 + r] = acc[r][g];
+            row = e_add(row, acc[r][g]);
         }
         job->aux[AUX_S][i0 + r] = row;
     }
@@ -489,23 +648,89 @@ static int aux_chunk(const aux_job *job, size_t i0, fe3 *den, fe *mult) {
 static void aux_range(void *arg, size_t begin, size_t end) {
     aux_job *job = arg;
     const size_t n = AUX_CHUNK * ZK_AIR2_FRACTIONS;
-    fe3 *den = malloc(2 * n * sizeof(fe3));
-    fe *mult = malloc(n * sizeof(fe));
-    int failed = !den || !mult;
+    aux_scratch sc;
+    sc.den = malloc(2 * n * sizeof(fe3));
+    sc.scratch = sc.den ? sc.den + n : NULL;
+    sc.m = malloc(n * sizeof(fe));
+    sc.cell = malloc(n * sizeof(uint32_t));
+    int failed = !sc.den || !sc.m || !sc.cell;
     for (size_t k = begin; k < end && !failed && !zk_cancelled(); k++)
-        failed = aux_chunk(job, k * AUX_CHUNK, den, mult) != 0;
+        failed = aux_chunk(job, k * AUX_CHUNK, &sc) != 0;
     if (failed) __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
-    free(den);
-    free(mult);
+    free(sc.den);
+    free(sc.m);
+    free(sc.cell);
+}
+
+/* The range table: inv[x] = 1/(alpha - RANGE - beta x) for x < T, AUX_CHUNK entries per
+ * batch inversion (fails like aux_chunk on a zero denominator). */
+typedef struct {
+    const zk_air2_challenges *ch;
+    fe3 *inv;
+    int failed;
+} range_job;
+
+static void range_table_range(void *arg, size_t begin, size_t end) {
+    range_job *job = arg;
+    fe3 scratch[AUX_CHUNK];
+    for (size_t k = begin; k < end && !zk_cancelled(); k++) {
+        fe3 *d = job->inv + k * AUX_CHUNK;
+        for (size_t j = 0; j < AUX_CHUNK; j++) {
+            fe x = (fe)(k * AUX_CHUNK + j);
+            d[j] = e_sub(job->ch->alpha, enc_base(job->ch, TAG_RANGE, &x, 1));
+        }
+        if (e_batch_inverse(d, scratch, AUX_CHUNK) != 0)
+            __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
+    }
 }
 
 int zk_air2_aux_columns_threads(const zk_air2_statement *st, const zk_air2_challenges *ch,
                                 const fe *const *main, const fe3 *rom, const fe *const *fixed,
                                 fe3 *const *aux, unsigned threads) {
     const size_t T = (size_t)1 << st->log_t;
-    aux_job job = {st, ch, main, rom, fixed, aux, 0};
-    zk_parallel_for(threads, T / AUX_CHUNK, aux_range, &job);
-    if (job.failed) return -1;
+    const zk_machine_program *p = st->prog;
+    const size_t P = p->n_instructions;
+    aux_job job = {st, ch, main, rom, fixed, aux, P, NULL, NULL, NULL, NULL, NULL, 0};
+    fe *fields = malloc((P ? P : 1) * N_FIELDS * sizeof(fe));
+    fe3 *rom_k = malloc((P ? P : 1) * sizeof(fe3));
+    fe3 *inv_fetch = malloc(2 * (P ? P : 1) * sizeof(fe3));
+    fe3 *inv_range = malloc(T * sizeof(fe3));
+    fe3 inv_byte[256], scratch[256];
+    int failed = !fields || !rom_k || !inv_fetch || !inv_range;
+    if (!failed) {
+        for (size_t k = 0; k < P; k++) {
+            decode_fields(&p->code[k], fields + k * N_FIELDS);
+            rom_k[k] = rom_value(ch, &p->code[k]);
+            inv_fetch[k] = e_sub(ch->alpha,
+                                 e_add(e_add(e_from(TAG_FETCH), e_mul_base(ch->beta_pow[1], k)),
+                                       rom_k[k]));
+        }
+        for (unsigned x = 0; x < 256; x++) {
+            fe b = x;
+            inv_byte[x] = e_sub(ch->alpha, enc_base(ch, TAG_BYTE, &b, 1));
+        }
+        failed = e_batch_inverse(inv_fetch, inv_fetch + P, P) != 0 ||
+                 e_batch_inverse(inv_byte, scratch, 256) != 0;
+    }
+    if (!failed) {
+        range_job rj = {ch, inv_range, 0};
+        zk_parallel_for(threads, T / AUX_CHUNK, range_table_range, &rj);
+        failed = rj.failed;
+    }
+    if (!failed && !zk_cancelled()) {
+        job.fields = fields;
+        job.rom_k = rom_k;
+        job.inv_fetch = inv_fetch;
+        job.inv_range = inv_range;
+        job.inv_byte = inv_byte;
+        zk_parallel_for(threads, T / AUX_CHUNK, aux_range, &job);
+        failed = job.failed;
+    }
+    free(fields);
+    free(rom_k);
+    free(inv_fetch);
+    free(inv_range);
+    if (failed) return -1;
     if (zk_cancelled()) return 0; /* partly computed; the caller discards them */
     /* S_0 = 0, S_{i+1} = S_i + (row i's total, which the S column holds until now). */
     fe3 s = E_ZERO;
