@@ -126,6 +126,7 @@ static int e_batch_inverse(fe3 *v, fe3 *scratch, size_t n) {
 
 #define SUFFIX base
 #define VAL fe
+#define V_IS_BASE
 #define V_ADD f_add
 #define V_SUB f_sub
 #define V_MUL f_mul
@@ -135,6 +136,7 @@ static int e_batch_inverse(fe3 *v, fe3 *scratch, size_t n) {
 #include "air2_rows.h"
 #undef SUFFIX
 #undef VAL
+#undef V_IS_BASE
 #undef V_ADD
 #undef V_SUB
 #undef V_MUL

@@ -16,12 +16,24 @@
 #define FN_(name, suffix) name##_##suffix
 #define FN(name, suffix) FN_(name, suffix)
 
-/* enc(tag, x_1 .. x_n) = tag + sum_i beta^i x_i (protocol.md 13). */
+/* enc(tag, x_1 .. x_n) = tag + sum_i beta^i x_i (protocol.md 13). For base values
+ * (V_IS_BASE) the products are summed exactly in 128-bit accumulators and reduced once
+ * per coordinate: the same element, a third of the reductions. */
 static fe3 FN(enc, SUFFIX)(const zk_air2_challenges *ch, unsigned tag, const VAL *x,
                            unsigned n) {
+#ifdef V_IS_BASE
+    zk_wide s0 = {tag, 0}, s1 = {0, 0}, s2 = {0, 0};
+    for (unsigned i = 0; i < n; i++) {
+        wide_mac(&s0, ch->beta_pow[i + 1].c0, x[i]);
+        wide_mac(&s1, ch->beta_pow[i + 1].c1, x[i]);
+        wide_mac(&s2, ch->beta_pow[i + 1].c2, x[i]);
+    }
+    return (fe3){wide_reduce(&s0), wide_reduce(&s1), wide_reduce(&s2)};
+#else
     fe3 acc = e_from(tag);
     for (unsigned i = 0; i < n; i++) acc = e_add(acc, E_MUL_V(ch->beta_pow[i + 1], x[i]));
     return acc;
+#endif
 }
 
 /* The 25 fractions m_i / (alpha - v_i) of one row (protocol.md 13), in canonical order:
@@ -111,11 +123,10 @@ static fe3 FN(group, SUFFIX)(const zk_air2_challenges *ch, fe3 a, const VAL *m, 
                              unsigned k) {
     if (k == 1) return e_sub(e_mul(a, e_sub(ch->alpha, v[0])), V_EXT(m[0]));
     fe3 d1 = e_sub(ch->alpha, v[0]), d2 = e_sub(ch->alpha, v[1]), d3 = e_sub(ch->alpha, v[2]);
-    fe3 d23 = e_mul(d2, d3), d13 = e_mul(d1, d3), d12 = e_mul(d1, d2);
-    fe3 r = e_mul(e_mul(a, d1), d23);
-    r = e_sub(r, E_MUL_V(d23, m[0]));
-    r = e_sub(r, E_MUL_V(d13, m[1]));
-    return e_sub(r, E_MUL_V(d12, m[2]));
+    /* = d2 d3 (A d1 - m1) - d1 (m2 d3 + m3 d2): four products in K instead of five */
+    fe3 t = e_sub(e_mul(a, d1), V_EXT(m[0]));
+    fe3 u = e_add(E_MUL_V(d3, m[1]), E_MUL_V(d2, m[2]));
+    return e_sub(e_mul(e_mul(d2, d3), t), e_mul(d1, u));
 }
 
 static void FN(eval, SUFFIX)(const zk_air2_challenges *ch, const VAL *c, const VAL *n,
