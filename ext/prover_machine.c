@@ -177,6 +177,10 @@ typedef struct {
     fe w_m, g_last;   /* generator of the size-M subgroup; w_T^(T-1) */
     const fe *zt_inv; /* 1/(x^T - 1), which depends on j mod (M/T) only */
     fe wa1[ZK_AIR2_N_CONSTRAINTS], wa2[ZK_AIR2_N_CONSTRAINTS]; /* W alpha_k.c1, W alpha_k.c2 */
+    /* The main columns constant over H (so on D: zkc_lde_columns filled them) are not
+     * gathered from the LDE: n_var columns var[] are, the others hold const_val. */
+    unsigned n_var, var[ZK_AIR2_WIDTH];
+    fe const_val[ZK_AIR2_WIDTH];
 } comp_job;
 
 /* sum_{k in [lo, hi)} alpha_k c_k, reduced once. Most constraints are base-field values
@@ -224,6 +228,8 @@ static void comp_range(void *vctx, size_t begin, size_t end) {
     }
     fe *cur = rows, *next = rows + BLOCK * W;
     fe3 *acur = arows, *anext = arows + BLOCK * WA;
+    for (size_t i = 0; i < BLOCK; i++)
+        for (size_t c = 0; c < W; c++) cur[i * W + c] = next[i * W + c] = job->const_val[c];
 
     for (size_t blk = begin; blk < end && !zk_cancelled(); blk += BLOCK) {
         size_t n = end - blk < BLOCK ? end - blk : BLOCK;
@@ -235,7 +241,8 @@ static void comp_range(void *vctx, size_t begin, size_t end) {
             x = f_mul(x, job->w_m);
         }
         zk_batch_inverse(den, inv, 2 * n);
-        for (size_t c = 0; c < W; c++) {
+        for (unsigned k = 0; k < job->n_var; k++) {
+            size_t c = job->var[k];
             const fe *col = lde + c * N;
             for (size_t i = 0; i < n; i++) {
                 size_t row = (blk + i) * stride;
@@ -284,6 +291,15 @@ static void air2_composition(zkc_prover *pv, fe *const *out) {
     job.w_m = f_root_of_unity(pv->log_m);
     job.g_last = f_pow(w_t, pv->T - 1);
     job.zt_inv = zt_inv;
+    const size_t T = pv->T;
+    job.n_var = 0;
+    for (unsigned c = 0; c < ZK_AIR2_WIDTH; c++) {
+        const fe *col = pv->trace[c];
+        size_t i = 1;
+        while (i < T && col[i] == col[0]) i++;
+        job.const_val[c] = col[0];
+        if (i < T) job.var[job.n_var++] = c;
+    }
     for (size_t k = 0; k < ZK_AIR2_N_CONSTRAINTS; k++) {
         job.wa1[k] = f_mul(ZK_EXT_W, pv->alphas[k].c1);
         job.wa2[k] = f_mul(ZK_EXT_W, pv->alphas[k].c2);
