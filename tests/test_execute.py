@@ -14,7 +14,13 @@ from zkactors._native.executor import TRACE_TOO_SHORT, NativeProgram
 from zkactors.errors import CycleLimitExceeded, ExecutionError, InputError
 from zkactors.zkvm import interpreter
 from zkactors.zkvm.assembler import assemble
-from zkactors.zkvm.execute import Execution, execute, execution_trace, trace_length
+from zkactors.zkvm.execute import (
+    Execution,
+    execute,
+    execution_trace,
+    machine_trace_length,
+    trace_length,
+)
 from zkactors.zkvm.isa import P
 
 FIB = assemble(
@@ -42,7 +48,7 @@ def _outcome(fn, *args):  # type: ignore[no-untyped-def]
         return type(exc), getattr(exc, "pc", None), str(exc)
 
 
-@given(programs_with_inputs().filter(fits_register_air))  # until the native machine executor lands
+@given(programs_with_inputs())
 def test_native_run_matches_interpreter(case: tuple) -> None:
     program, inputs = case
     native = _outcome(lambda: (lambda e: (e.outputs, e.cycles))(execute(program, inputs)))
@@ -63,7 +69,7 @@ def test_trace_shape_and_invariants(case: tuple) -> None:
     program, inputs = case
     result = execute(program, inputs)
     columns = execution_trace(program, inputs)
-    length = result.trace_length
+    length = trace_length(result.cycles)  # AIR 1's T, whichever AIR proves the run
     R, n_ins = len(program.registers), len(program.instructions)
     assert len(columns) == program.trace_width
     assert all(len(c) == length for c in columns)
@@ -84,7 +90,9 @@ def test_trace_shape_and_invariants(case: tuple) -> None:
 
 def test_fib_values_and_cycles() -> None:
     result = execute(FIB, [10])
-    assert result == Execution(outputs=(55,), cycles=64, trace_length=128, program_hash=FIB.hash)
+    assert result == Execution(
+        outputs=(55,), cycles=64, trace_length=128, program_hash=FIB.hash, air=1
+    )
     assert execute(FIB, [0]).cycles == 4
     assert execute(FIB, [0]).trace_length == 8
 
@@ -95,6 +103,38 @@ def test_fib_values_and_cycles() -> None:
 )
 def test_trace_length(cycles: int, length: int) -> None:
     assert trace_length(cycles) == length == interpreter.trace_length(cycles)
+
+
+WIDE = assemble(
+    # 60 registers, 63 instructions: w_1 = 124, so w_1 + 6 > 95 and the cycle count decides.
+    ".input n\n.output r0\n"
+    + "".join(f"        set r{k}, {k}\n" for k in range(59))
+    + "loop:   subi n, n, 1\n        jnz n, loop\n        halt\n"
+)
+
+
+@pytest.mark.parametrize(("n", "air"), [(2, 1), (60, 2)])
+def test_execution_names_the_air_prove_uses(n: int, air: int) -> None:
+    """One rule for the AIR: a wide format-1 program whose run is long enough is proved
+    under AIR 2, and execute() reports AIR 2 and AIR 2's T for it, as prove() does."""
+    from zkactors.zkvm.prover import prove_with_stats
+
+    assert WIDE.format == 1 and WIDE.trace_width + 6 > 95
+    result = execute(WIDE, [n])
+    assert result.air == air
+    cycles = result.cycles
+    expected = trace_length(cycles) if air == 1 else machine_trace_length(WIDE, cycles)
+    assert result.trace_length == expected
+    receipt, stats = prove_with_stats(WIDE, [n], profile="test")
+    assert (stats.air, stats.trace_length) == (receipt.air, receipt.trace_length)
+    assert (stats.air, stats.trace_length) == (result.air, result.trace_length)
+
+
+def test_every_format_2_program_runs_under_air_2() -> None:
+    from zkactors import programs
+
+    result = execute(programs.load("sum_array"), [3, 1, 2, 3])
+    assert (result.outputs, result.air, result.trace_length) == ((6,), 2, 256)
 
 
 def test_execute_is_deterministic_across_calls() -> None:

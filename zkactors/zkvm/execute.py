@@ -17,6 +17,7 @@ import attrs
 import zkactors._native.executor as _native
 from zkactors._logging import get_logger
 from zkactors.errors import ExecutionError, InputError
+from zkactors.zkvm.airs import choose_air, machine_trace_length, trace_length_under
 from zkactors.zkvm.arguments import Inputs, ProgramLike, as_inputs, as_program
 from zkactors.zkvm.interpreter import (
     DEFAULT_MAX_CYCLES,
@@ -48,12 +49,16 @@ MAX_TRACE_LOG_LENGTH = 30
 @attrs.frozen
 class Execution:
     """The result of running a program: its outputs, exact cycles (counting the halt),
-    the trace length T a proof of this run has, and the hash of the program run."""
+    the hash of the program run, the AIR :func:`zkactors.prove` proves this run under
+    (``air``: 1, the register AIR, receipt format 2; 2, the machine AIR, receipt
+    format 3; chosen by :func:`zkactors.zkvm.airs.choose_air`) and the trace length T
+    the proof has under that AIR."""
 
     outputs: tuple[int, ...]
     cycles: int
     trace_length: int
     program_hash: str
+    air: int
 
 
 @functools.lru_cache(maxsize=256)
@@ -113,31 +118,23 @@ def _raise_for(
 
 
 def trace_length(cycles: int) -> int:
-    """T = max(8, next power of two >= cycles + 1): the rows of a run of ``cycles``."""
+    """AIR 1's T = max(8, next power of two >= cycles + 1): the rows of a run of
+    ``cycles`` under the register AIR (:func:`machine_trace_length`: under AIR 2)."""
     return 1 << int(_native.trace_log_length(cycles))
-
-
-def machine_trace_length(program: Program, cycles: int) -> int:
-    """AIR 2's T (protocol.md 13): max(256, next power of two >= max(cycles + 1,
-    instructions, registers))."""
-    need = max(cycles + 1, len(program.instructions), len(program.registers))
-    return max(256, 1 << (need - 1).bit_length())
 
 
 def execute(
     program: ProgramLike, inputs: Inputs, *, max_cycles: int = DEFAULT_MAX_CYCLES
 ) -> Execution:
     """Run ``program`` on ``inputs`` natively (GIL released) and return its outputs and
-    exact cycle count.
+    exact cycle count, and the AIR a proof of the run is under with its trace length
+    (``air`` and ``trace_length``: what :func:`zkactors.prove` would use).
 
     ``program`` is a :class:`Program` or its canonical bytes; ``inputs`` a sequence of
     ints in ``.input`` order or a mapping by input name (:mod:`zkactors.zkvm.arguments`).
 
     :raises NotAProgramError: if ``program`` is neither (``ProgramFormatError`` if its
         bytes are not a valid program).
-    ``trace_length`` is the register AIR's T for a program that fits it, else the machine
-    AIR's (:func:`machine_trace_length`).
-
     :raises InputError: if the inputs are of the wrong count, not ints, or out of [0, p).
     :raises ExecutionError: as :func:`zkactors.zkvm.interpreter.run`, with its messages: no
         halt within ``max_cycles``, the inverse of 0, a failed assertion, an address outside
@@ -147,13 +144,13 @@ def execute(
     checked, values = _checked(program, inputs, max_cycles)
     code, outputs, cycles, fail_pc, detail = _machine(checked.to_bytes()).run(values, max_cycles)
     _raise_for(checked, code, fail_pc, max_cycles, detail=detail, n_inputs=len(values))
+    air = choose_air(checked, cycles)
     return Execution(
         outputs=tuple(outputs),
         cycles=cycles,
-        trace_length=trace_length(cycles)
-        if checked.fits_register_air
-        else machine_trace_length(checked, cycles),
+        trace_length=trace_length_under(air, checked, cycles),
         program_hash=checked.hash,
+        air=air,
     )
 
 

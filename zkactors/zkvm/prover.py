@@ -10,7 +10,9 @@ how fast a receipt is made, never what it says.
 Two AIRs (docs/protocol.md 17, last paragraph): a program that program format 1 can
 encode is proved under the register AIR (AIR 1, receipt format 2) when that is cheaper in
 committed cells, ``T_1 * (w_1 + 6) <= T_2 * 95``, else under the machine AIR (AIR 2,
-receipt format 3); every other program under AIR 2. :class:`ProveStats` says which.
+receipt format 3); every other program under AIR 2 (:mod:`zkactors.zkvm.airs` holds the
+rule, which :func:`zkactors.zkvm.execute.execute` reports too). :class:`ProveStats` says
+which.
 
 A proof can be stopped from another thread with a :class:`CancelToken`: the native
 prover polls it about every millisecond of work (in its worker threads too), frees
@@ -29,6 +31,7 @@ import zkactors._native.prover as _native
 from zkactors import profiles
 from zkactors._logging import get_logger
 from zkactors.errors import ExecutionError, InputError, ProofCancelled, ProvingError
+from zkactors.zkvm.airs import MACHINE_CELLS, REGISTER_EXTRA_CELLS, choose_air
 from zkactors.zkvm.arguments import Inputs, ProgramLike, as_inputs, as_program
 from zkactors.zkvm.execute import execute
 from zkactors.zkvm.interpreter import (
@@ -241,48 +244,20 @@ def memory_bytes(
     return need
 
 
-def _machine_trace_length(program: Program, cycles: int) -> int:
-    """AIR 2's T (protocol.md 13): max(256, next power of two >= max(cycles + 1,
-    instructions, registers))."""
-    need = max(cycles + 1, len(program.instructions), len(program.registers))
-    return max(1 << (_native.MACHINE_MIN_LOG_T), 1 << (need - 1).bit_length())
-
-
-def _register_trace_length(cycles: int) -> int:
-    """AIR 1's T (protocol.md 4): max(8, next power of two >= cycles + 1)."""
-    return max(8, 1 << cycles.bit_length())
-
-
-def choose_air(program: Program, cycles: int | None) -> int:
-    """The AIR :func:`prove` uses for a run of ``cycles`` cycles (protocol.md 17): 1 for a
-    program that program format 1 can encode when ``T_1 * (w_1 + 6) <= T_2 * 95``
-    (committed cells: AIR 1's trace and two K segments, against AIR 2's 56 main columns,
-    ten K columns and three K segments), else 2. ``cycles`` may be None when AIR 1 wins
-    at any length (``w_1 + 6 <= 95``: T_1 <= T_2 always)."""
-    if program.to_bytes()[4] != 1:  # program format 2: only AIR 2 expresses it
-        return 2
-    width = program.trace_width
-    if width + 6 <= 95:
-        return 1
-    if cycles is None:
-        raise ValueError("choosing between the AIRs for this program needs the cycle count")
-    t1, t2 = _register_trace_length(cycles), _machine_trace_length(program, cycles)
-    return 1 if t1 * (width + 6) <= t2 * 95 else 2
-
-
 def _air_for(program: Program, values: Sequence[int], max_cycles: int, air: int | None) -> int:
     if air is not None:
         if air not in (1, 2) or isinstance(air, bool):
             raise InputError(f"air must be 1, 2 or None, got {air!r}")
-        if air == 1 and program.to_bytes()[4] != 1:
+        if air == 1 and program.format != 1:
             raise InputError(
                 "the register AIR (air=1) proves only programs that program format 1 can "
                 "encode; this one needs the machine AIR (air=2)"
             )
         return air
-    if program.to_bytes()[4] == 1 and program.trace_width + 6 > 95:
-        # Wide enough that the cycle count decides: one native run (cheap beside a proof).
-        return choose_air(program, execute(program, values, max_cycles=max_cycles).cycles)
+    if program.format == 1 and program.trace_width + REGISTER_EXTRA_CELLS > MACHINE_CELLS:
+        # Wide enough that the cycle count decides: one native run (cheap beside a proof),
+        # whose Execution names the AIR by the same rule.
+        return execute(program, values, max_cycles=max_cycles).air
     return choose_air(program, None)
 
 
