@@ -408,10 +408,12 @@ def test_the_runtime_estimates_and_proves_a_machine_program() -> None:
     from zkactors.runtime.costmodel import ProofShape
 
     program = assemble(STREAMS)
-    shape = ProofShape.of(program, 256, "test")
+    _, stats = prove_with_stats(program, [2, 5, 6], profile="test")
+    shape = ProofShape.of(program, stats, "test")
     assert (shape.air, shape.trace_width, shape.constraints) == (2, 56, 47)
-    assert shape.peak_bytes() == memory_bytes(56, 256, "test", air=2)
-    assert ProofShape.of(programs.load("fib"), 256, "test").air == 1
+    assert shape.peak_bytes() == memory_bytes(56, stats.trace_length, "test", air=2)
+    fib = programs.load("fib")
+    assert ProofShape.of(fib, prove_with_stats(fib, [40], profile="test")[1], "test").air == 1
 
 
 @pytest.mark.anyio

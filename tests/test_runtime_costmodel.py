@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,9 +20,9 @@ from zkactors import RuntimeConfig, ZkRuntime, execute, programs
 from zkactors.errors import ExecutionError, InputError
 from zkactors.runtime import CalibratedCostModel, ProofShape
 from zkactors.runtime import calibration as calibration_module
-from zkactors.runtime.costmodel import FEATURES, Sample, fit_nonnegative
+from zkactors.runtime.costmodel import AIR2_PRIOR_FACTOR, FEATURES, Sample, fit_nonnegative
 from zkactors.zkvm.assembler import assemble
-from zkactors.zkvm.prover import memory_bytes
+from zkactors.zkvm.prover import memory_bytes, prove_with_stats
 
 FIB = programs.load("fib")
 
@@ -136,8 +139,10 @@ def test_bad_measurements_are_ignored() -> None:
 
 
 def test_shapes_come_from_the_program() -> None:
-    shape = ProofShape.of(FIB, 1024, "default")
-    assert shape.trace_width == FIB.trace_width
+    run = execute(FIB, [150])
+    assert (run.air, run.trace_length) == (1, 1024)
+    shape = ProofShape.of(FIB, run, "default")
+    assert shape.air == 1 and shape.cost_width == shape.trace_width == FIB.trace_width
     assert shape.constraints > shape.trace_width
     assert shape.lde_size == 8 * 1024
     assert shape.peak_bytes() == memory_bytes(FIB.trace_width, 1024, "default")
@@ -152,6 +157,7 @@ def test_calibration_measures_real_proofs_and_round_trips_through_the_cache(
         assert first.source == "measured" and first.samples
         assert {s.threads for s in first.samples} == {1, 2}
         assert all(s.seconds > 0 and s.shape.profile == "test" for s in first.samples)
+        assert {s.shape.air for s in first.samples} == {1, 2}  # AIR 2 is fitted apart
         # Profile test does not grind: no hash rate needed.
         assert first.hash_seconds == 0.0
         files = list(tmp_path.glob("calibration-*.json"))
@@ -249,3 +255,121 @@ def test_proofs_beside_others_teach_the_slowdown_not_the_fit() -> None:
     later = CalibratedCostModel()
     later.calibrate(model.recent_samples())
     assert later.contention("test", 1) > 1.1
+
+
+# ---- the two AIRs ----
+
+#: AIR 2 shapes: the width and constraints are fixed, only T and the profile vary.
+AIR2_SHAPES = [ProofShape("test", 1 << log_t, 56, 47, air=2) for log_t in range(8, 18, 2)]
+
+
+def test_air_2_shapes_price_committed_cells() -> None:
+    shape = ProofShape("test", 1024, 56, 47, air=2)
+    assert shape.cost_width == 89  # 95 committed cells per row, less AIR 1's 6
+    register = ProofShape("test", 1024, 89, 47)
+    assert shape.features() == register.features()
+    sum_array = programs.load("sum_array")
+    run = execute(sum_array, [2, 7, 8])
+    assert ProofShape.of(sum_array, run, "test") == ProofShape("test", 256, 56, 47, air=2)
+    with pytest.raises(ValueError, match="cannot express"):
+        ProofShape.of(sum_array, attrs_run(256, 1), "test")
+
+
+def attrs_run(trace_length: int, air: int) -> object:
+    class Run:
+        pass
+
+    run = Run()
+    run.trace_length = trace_length  # type: ignore[attr-defined]
+    run.air = air  # type: ignore[attr-defined]
+    return run
+
+
+def test_the_airs_are_fitted_apart() -> None:
+    """AIR 2 proofs cost differently per cell: learning them leaves AIR 1's fit alone,
+    and each AIR's predictions follow its own measurements."""
+    register_truth = (1e-3, 0.01, 0.002, 0.01, 0.001, 0.004)
+    machine_truth = (2e-3, 0.3, 0.02, 0.02, 0.003, 0.0)
+    model = CalibratedCostModel()
+    for shape in SHAPES:
+        model.observe(shape, 1, _truth(register_truth, shape))
+    before = [model.predict(s, 1) for s in SHAPES]
+    for shape in AIR2_SHAPES * 2:
+        model.observe(shape, 1, _truth(machine_truth, shape))
+    assert model.coefficients("test", 1, air=2) is not None
+    assert [model.predict(s, 1) for s in SHAPES] == before
+    for shape in AIR2_SHAPES:
+        assert model.predict(shape, 1) == pytest.approx(_truth(machine_truth, shape), rel=0.02)
+    # A shared model would have been pulled off by the other AIR's proofs.
+    pooled = CalibratedCostModel()
+    for shape in SHAPES:
+        pooled.observe(shape, 1, _truth(register_truth, shape))
+    for shape in AIR2_SHAPES * 2:
+        pooled.observe(attrs.evolve(shape, air=1, trace_width=89), 1, _truth(machine_truth, shape))
+    assert any(
+        abs(pooled.predict(s, 1) / b - 1) > 0.05 for s, b in zip(SHAPES, before, strict=True)
+    )
+
+
+def test_until_air_2_is_measured_it_is_priced_from_air_1() -> None:
+    register_truth = (1e-3, 0.01, 0.002, 0.01, 0.001, 0.004)
+    model = CalibratedCostModel()
+    for shape in SHAPES:
+        model.observe(shape, 1, _truth(register_truth, shape))
+    fitted = model.coefficients("test", 1)
+    assert fitted is not None and model.coefficients("test", 1, air=2) is None
+    for shape in AIR2_SHAPES:
+        # Priced against fib's shape (w = 14, C = 29) at the same T, where AIR 1's fit
+        # is measured, not against AIR 1 at width 89.
+        reference = ProofShape("test", shape.trace_length, 14, 29)
+        expected = AIR2_PRIOR_FACTOR * _truth(fitted, reference)
+        assert model.predict(shape, 1) == pytest.approx(expected, rel=1e-9)
+    # Two threads: the measured single-thread AIR 2 fit, sped up, once there is one.
+    for shape in AIR2_SHAPES:
+        model.observe(shape, 1, 5 * _truth(register_truth, shape))
+    assert model.predict(AIR2_SHAPES[-1], 2) < model.predict(AIR2_SHAPES[-1], 1)
+
+
+def _measured(program: Any, inputs: list[int], profile: str) -> tuple[ProofShape, float]:
+    """The shape of a real proof and its seconds, the best of two (the machine may be
+    shared: the better run is the nearer to the proof's own cost)."""
+    run = execute(program, inputs)
+    times = []
+    for _ in range(2):
+        started = time.perf_counter()
+        _, stats = prove_with_stats(program, inputs, profile=profile)
+        times.append(time.perf_counter() - started)
+    assert (stats.air, stats.trace_length) == (run.air, run.trace_length)
+    return ProofShape.of(program, run, profile), min(times)
+
+
+def _air_2_runs() -> list[tuple[Any, list[int]]]:
+    sum_array = programs.load("sum_array")
+    runs: list[tuple[Any, list[int]]] = []
+    for log_t in (10, 12):
+        n = ((1 << log_t) - 7) // 11
+        runs.append((sum_array, [n, *range(1, n + 1)]))
+    runs.append((programs.straight_line(2000), [5]))
+    return runs
+
+
+@pytest.mark.parametrize("profile", ["test", "default"])
+def test_a_model_that_saw_only_air_1_does_not_wildly_mispredict_air_2(profile: str) -> None:
+    """Real proofs: a model calibrated on AIR 1 proofs alone (so AIR 2 is priced by the
+    prior drawn from AIR 1's fit), and one calibrated as a runtime is (AIR 2 anchors
+    too), predict AIR 2 proofs of 2^10 .. 2^12 rows within a factor of 3 of what they
+    take (generous: the machine may be busy)."""
+    register_points = tuple(p for p in calibration_module.POINTS if p[0] != "sum_array")
+    only_register = calibration_module.calibrate(profile, (1,), points=register_points)
+    assert {s.shape.air for s in only_register.samples} == {1}
+    full = calibration_module.calibrate(profile, (1,))
+    assert {s.shape.air for s in full.samples} == {1, 2}
+    prior, calibrated = CalibratedCostModel(), CalibratedCostModel()
+    prior.calibrate(only_register.samples, hash_seconds=only_register.hash_seconds or None)
+    calibrated.calibrate(full.samples, hash_seconds=full.hash_seconds or None)
+    assert prior.coefficients(profile, 1, air=2) is None
+    for program, inputs in _air_2_runs():
+        shape, seconds = _measured(program, inputs, profile)
+        assert shape.air == 2
+        assert 1 / 3 < seconds / prior.predict(shape, 1) < 3
+        assert 1 / 3 < seconds / calibrated.predict(shape, 1) < 3

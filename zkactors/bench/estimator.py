@@ -41,6 +41,7 @@ from zkactors.bench import BenchResult, int_list
 from zkactors.runtime.calibration import calibrate
 from zkactors.runtime.config import available_cores
 from zkactors.runtime.costmodel import CalibratedCostModel, ProofShape
+from zkactors.zkvm.execute import execute
 from zkactors.zkvm.prover import prove_with_stats
 
 DESCRIPTION = "cost model: estimate error per size (2^6..2^18 cycles) after calibration"
@@ -116,9 +117,9 @@ def run(args: argparse.Namespace) -> BenchResult:
             trace_length = 0
             for r in range(count):
                 n = max(0, ((1 << log_cycles) - 5) // 6 - r)
-                cycles = 6 * n + 4
-                trace_length = max(8, 1 << cycles.bit_length())
-                shape = ProofShape.of(fib, trace_length, args.profile)
+                run = execute(fib, [n])  # its AIR and T, as the runtime's estimator sees them
+                trace_length = run.trace_length
+                shape = ProofShape.of(fib, run, args.profile)
                 guess = online.predict(shape, thread_count)
                 frozen_guess = frozen.predict(shape, thread_count)
                 expected_grind = online.expected_grinding(args.profile, thread_count)

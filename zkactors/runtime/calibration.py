@@ -2,11 +2,13 @@
 
 The cost model's coefficients are properties of the machine (cores, caches, clock, the
 native build), so they are measured, not shipped. :func:`calibrate` proves a handful of
-small runs of the built-in programs (widths 9 to 19 columns, traces of 2^7 to 2^13 rows)
-with one thread and with the intra-proof thread count the runtime may use, and times the
-grinding hash on its own. At the ``default`` profile that is about 0.2-0.3 s; at ``test``
-a few tens of milliseconds. The result primes :class:`~.costmodel.CalibratedCostModel`,
-which then refines itself from every real proof.
+small runs of the built-in programs (under the register AIR: widths 9 to 19 columns,
+traces of 2^7 to 2^13 rows; under the machine AIR, which the cost model fits apart:
+``sum_array`` at 2^8 and 2^10 rows) with one thread and with the intra-proof thread
+count the runtime may use, and times the grinding hash on its own. At the ``default``
+profile that is about 0.2-0.3 s; at ``test`` well under 0.1 s. The result primes
+:class:`~.costmodel.CalibratedCostModel`, which then refines itself from every real
+proof.
 
 Calibration runs once per process and profile (later runtimes reuse it), and a runtime
 that stops hands the proofs it measured back (:func:`learn`), so the next runtime of the
@@ -39,16 +41,20 @@ from zkactors.runtime.costmodel import ProofShape, Sample
 
 log = get_logger(__name__)
 
-#: (program, log2 T) pairs proved by a calibration, cheapest first; widths 9, 11, 14, 19.
+#: (program, log2 T) pairs proved by a calibration, about cheapest first: under AIR 1,
+#: widths 9, 11, 14, 19; ``sum_array`` (program format 2) under AIR 2, whose proofs cost
+#: about as much as AIR 1's at 4 times the rows (so they sit among those).
 POINTS: tuple[tuple[str, int], ...] = (
     ("fib", 7),
     ("factorial", 9),
     ("mimc", 8),
     ("fib", 9),
+    ("sum_array", 8),
     ("power", 10),
     ("mimc", 10),
     ("fib", 11),
     ("factorial", 11),
+    ("sum_array", 10),
     ("mimc", 12),
     ("fib", 13),
 )
@@ -64,7 +70,13 @@ _INPUTS: dict[str, Callable[[int], list[int]]] = {
     "mimc": lambda k: [1, ((1 << k) - 4) // 10],  # 10n + 3
     "power": lambda k: [3, ((1 << k) - 4) // 3],  # 3e + 3
     "factorial": lambda k: [((1 << k) - 4) // 4],  # 4n + 3
+    # 11n + 6, reading n and then n values (AIR 2: T >= 256).
+    "sum_array": lambda k: _sum_array_inputs(((1 << k) - 7) // 11),
 }
+
+
+def _sum_array_inputs(n: int) -> list[int]:
+    return [n, *range(1, n + 1)]
 
 
 @attrs.frozen
@@ -144,7 +156,8 @@ def calibrate(
             _, stats = prove(program, inputs, profile=profile, threads=count)
             seconds = time.perf_counter() - t0
             proving += seconds
-            shape = ProofShape.of(program, stats.trace_length, profile)
+            # The AIR and T the prover used (ProveStats names both).
+            shape = ProofShape.of(program, stats, profile)
             samples.append(Sample(shape, count, seconds, stats.timings.get("grinding")))
     return Calibration(
         profile=profile,
@@ -249,7 +262,7 @@ def _load(path: Path, profile: str, counts: tuple[int, ...]) -> Calibration | No
         entry = document["calibrations"][_entry_key(profile, counts)]
         samples = tuple(
             Sample(
-                ProofShape(profile, int(s["T"]), int(s["w"]), int(s["C"])),
+                ProofShape(profile, int(s["T"]), int(s["w"]), int(s["C"]), int(s.get("air", 1))),
                 int(s["threads"]),
                 float(s["seconds"]),
                 None if s.get("grinding") is None else float(s["grinding"]),
@@ -283,6 +296,7 @@ def _store(path: Path, result: Calibration) -> None:
                 "T": s.shape.trace_length,
                 "w": s.shape.trace_width,
                 "C": s.shape.constraints,
+                "air": s.shape.air,
                 "threads": s.threads,
                 "seconds": s.seconds,
                 "grinding": s.grinding_seconds,

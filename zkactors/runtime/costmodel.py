@@ -15,7 +15,14 @@ the DEEP quotient touch every cell (``N w``), evaluating the constraints on the 
 domain is ``N C``, the composition segments' NTTs are ``N L``, FRI folding and the
 Merkle trees are ``N``, and a fixed cost remains (``1``). Predicted seconds are a
 non-negative combination of these six features (:data:`FEATURES`), fitted per profile
-and per thread count, because intra-proof threads speed the steps up unequally.
+and per thread count, because intra-proof threads speed the steps up unequally, and per
+AIR (:mod:`zkactors.zkvm.airs`). A machine-AIR (AIR 2) proof's width in the features is
+the base cells per row it commits less AIR 1's composition cells (``95 - 6 = 89``, not its
+56 main columns), its ``C`` is 47; it costs more per cell than AIR 1 (its auxiliary columns
+and constraints live in the extension field), so it has its own fit, started from the AIR
+1 fit (:data:`AIR2_PRIOR_FACTOR` times its price of ``fib``'s shape) until AIR 2 proofs
+were measured. The AIR and T come from the run (``Execution``), which names the AIR the
+prover will use.
 
 **Grinding apart.** The proof-of-work nonce search costs ``2^g`` hashes *on average*, but
 any one proof's search is a geometric draw (a small proof at the default profile can
@@ -27,7 +34,7 @@ random draws do not pollute them.
 
 **Calibrated, then refined.** :mod:`.calibration` times a few tiny real proofs at
 start-up and starts the model from them (*anchors*); every measured proof then enters a
-sliding window (:data:`WINDOW` proofs per profile and thread count, the recent ones
+sliding window (:data:`WINDOW` proofs per profile, thread count and AIR, the recent ones
 weighted most) and the coefficients are refitted by weighted non-negative least squares
 on *relative* error (each proof weighted by ``1/seconds^2``, since a 10 % miss matters as
 much on a 1 ms proof as on a 1 s one). Anchors fade as the window fills, so a machine
@@ -44,7 +51,8 @@ measured proofs had company; the model learns that slowdown apart (per profile a
 thread count) and predicts either case, while its fit stays one of proofs alone.
 
 Memory is not fitted: the native prover states its peak allocation as a formula of
-``(w, T, profile)`` (``zkactors.zkvm.prover.memory_bytes``) and allocates exactly that.
+``(w, T, profile, AIR)`` (``zkactors.zkvm.prover.memory_bytes``) and allocates exactly
+that.
 
 The model is owned by the estimator actor (which calls :meth:`observe`); ``ZkRuntime``
 reads predictions from the same event-loop thread, never concurrently with an update.
@@ -61,6 +69,14 @@ from typing import Protocol
 import attrs
 
 from zkactors import profiles
+from zkactors.zkvm.airs import (
+    MACHINE,
+    MACHINE_CELLS,
+    MACHINE_CONSTRAINTS,
+    MACHINE_WIDTH,
+    REGISTER,
+    REGISTER_EXTRA_CELLS,
+)
 from zkactors.zkvm.program import Program
 
 #: Names of the model's features, in order (see the module docstring).
@@ -91,8 +107,27 @@ SHARED_WEIGHT = 0.25
 
 
 #: The machine AIR's main width and constraint count (protocol.md 13, 14).
-AIR2_WIDTH = 56
-AIR2_CONSTRAINTS = 47
+AIR2_WIDTH = MACHINE_WIDTH
+AIR2_CONSTRAINTS = MACHINE_CONSTRAINTS
+#: The width an AIR 2 proof's cost features use: the base cells per row it commits (95)
+#: less the six of AIR 1's two composition segments, which the ``N`` and ``N_logN``
+#: features carry. So ``cost_width + 6`` is the committed-cells figure of protocol.md 17
+#: under either AIR.
+AIR2_COST_WIDTH = MACHINE_CELLS - REGISTER_EXTRA_CELLS
+#: The AIR 1 shape AIR 2's prior is priced against: ``fib``'s (w = 14, C = 29), the
+#: calibration's most measured width, where an AIR 1 fit is reliable (a fit of widths
+#: 9-19 says little about width 89, so AIR 2 is not priced as AIR 1 at its cost width).
+AIR2_REFERENCE_WIDTH = 14
+AIR2_REFERENCE_CONSTRAINTS = 29
+#: Until AIR 2 proofs were measured, one costs this many times an AIR 1 proof of the
+#: reference shape with the same T and profile. Measured with ``zkactors bench prove
+#: --air 1,2`` (``fib`` under both AIRs, best of 3, grinding apart) on a 2-core AMD EPYC
+#: (AVX-512): 6.2-6.5 at the test profile and 5.2-5.5 at default, for T = 2^10 .. 2^16;
+#: that is 1.1-1.4 times the ratio of committed cells, 95 / (14 + 6) (AIR 2's
+#: constraints are evaluated in the extension field over a 4T coset, and its auxiliary
+#: columns are in K). The calibration proves small AIR 2 runs as well, so a calibrated
+#: runtime uses this only when those were skipped.
+AIR2_PRIOR_FACTOR = 6.0
 
 
 @functools.lru_cache(maxsize=512)
@@ -108,6 +143,18 @@ def constraint_count(program: Program) -> int:
     return _constraint_count(program.to_bytes())
 
 
+class RunShape(Protocol):
+    """What a run tells the cost model: the AIR its proof is under and that AIR's trace
+    length (:class:`zkactors.zkvm.execute.Execution` before a proof,
+    :class:`zkactors.zkvm.prover.ProveStats` after one)."""
+
+    @property
+    def trace_length(self) -> int: ...
+
+    @property
+    def air(self) -> int: ...
+
+
 @attrs.frozen
 class ProofShape:
     """What a proof's cost depends on: the profile and the trace's shape.
@@ -120,31 +167,49 @@ class ProofShape:
     trace_length: int
     trace_width: int
     constraints: int
-    air: int = 1
+    air: int = REGISTER
 
     @classmethod
-    def of(cls, program: Program, trace_length: int, profile: str) -> ProofShape:
-        """The shape of a proof of a ``trace_length``-row run of ``program``: under the
-        machine AIR for a program the register AIR cannot express (protocol.md 17)."""
+    def of(cls, program: Program, run: RunShape, profile: str) -> ProofShape:
+        """The shape of the proof of ``run`` of ``program``: under the AIR and with the
+        trace length the run names (``Execution`` or ``ProveStats``: the AIR the prover
+        uses, by the rule of :mod:`zkactors.zkvm.airs`).
+
+        :raises ValueError: if the run names AIR 1 for a program only AIR 2 expresses, or
+            an AIR that does not exist.
+        """
+        if run.air == MACHINE:
+            return cls(profile, run.trace_length, AIR2_WIDTH, AIR2_CONSTRAINTS, air=MACHINE)
+        if run.air != REGISTER:
+            raise ValueError(f"air must be 1 or 2, got {run.air!r}")
         if not program.fits_register_air:
-            return cls(profile, trace_length, AIR2_WIDTH, AIR2_CONSTRAINTS, air=2)
-        return cls(profile, trace_length, program.trace_width, constraint_count(program))
+            raise ValueError("the register AIR (AIR 1) cannot express this program")
+        return cls(profile, run.trace_length, program.trace_width, constraint_count(program))
 
     @property
     def lde_size(self) -> int:
         """N = blowup * T, the low-degree-extension domain every heavy step runs over."""
         return profiles.get(self.profile).blowup * self.trace_length
 
+    @property
+    def cost_width(self) -> int:
+        """The width the cost features use: w under AIR 1; under AIR 2 its committed
+        cells per row less AIR 1's six composition cells, 95 - 6 = 89 (not its 56 main
+        columns: its ten auxiliary columns in K and third composition segment are
+        committed, extended and hashed as well)."""
+        return AIR2_COST_WIDTH if self.air == MACHINE else self.trace_width
+
     def features(self) -> tuple[float, ...]:
         """The values of :data:`FEATURES` for this shape."""
         n = self.lde_size / UNIT
         log_n = math.log2(self.lde_size)
+        width = self.cost_width
         return (
             1.0,
             n,
             n * log_n,
-            n * self.trace_width,
-            n * log_n * self.trace_width,
+            n * width,
+            n * log_n * width,
             n * self.constraints,
         )
 
@@ -295,8 +360,12 @@ class _Contention:
         return math.exp(self.log_sum / self.weight)
 
 
+#: A fit's key: (profile, threads, air).
+_Key = tuple[str, int, int]
+
+
 class _Series:
-    """The data behind one (profile, threads) fit: ``(features, seconds, log2 T,
+    """The data behind one (profile, threads, air) fit: ``(features, seconds, log2 T,
     weight)`` of the calibration's anchors and of the recent window; the fitted
     coefficients and, per log2 T seen in the window, the residual correction."""
 
@@ -337,9 +406,19 @@ class _GrindMean:
 class CalibratedCostModel:
     """The runtime's default :class:`CostModel` (see the module docstring).
 
+    Fits are kept per (profile, threads, AIR): an AIR 2 proof costs differently per cell
+    (extension-field auxiliary columns, a degree-4 composition over a 4T coset), so the
+    two AIRs never share coefficients. Until AIR 2 proofs of a profile were measured,
+    its AIR 2 prior prices a proof at :data:`AIR2_PRIOR_FACTOR` times what the AIR 1 fit
+    prices ``fib``'s shape at, at the same T (the calibration measures a few small AIR 2
+    proofs too, so a calibrated runtime starts from those).
+    Grinding (the same hashes under either AIR) and the slowdown beside other proofs are
+    learnt per (profile, threads).
+
     :param hash_seconds: measured seconds per grinding hash on one thread (the
         calibration measures it); ``None``: :data:`DEFAULT_HASH_SECONDS`.
-    :param prior: coefficients assumed for a profile nothing was measured for.
+    :param prior: AIR 1 coefficients assumed for a profile nothing was measured for
+        (AIR 2's prior is derived from AIR 1's coefficients).
     :param window: measured proofs kept per (profile, threads).
     :param recency: weight factor per observation of age.
     :param ridge: strength of the pull towards the prior.
@@ -361,7 +440,7 @@ class CalibratedCostModel:
         self._window = window
         self._recency = recency
         self._ridge = ridge
-        self._series: dict[tuple[str, int], _Series] = {}
+        self._series: dict[_Key, _Series] = {}
         self._grinding: dict[tuple[str, int], _GrindMean] = {}
         self._contention: dict[tuple[str, int], _Contention] = {}
         self.observations = 0
@@ -381,7 +460,7 @@ class CalibratedCostModel:
                 shared.append(sample)  # they teach the slowdown, once the fit exists
                 continue
             key = (sample.shape.profile, sample.threads)
-            series = self._series_for(key)
+            series = self._series_for((*key, sample.shape.air))
             series.anchors.append(
                 (
                     sample.shape.features(),
@@ -393,7 +472,7 @@ class CalibratedCostModel:
             series.dirty = True
         for sample in shared:
             key = (sample.shape.profile, sample.threads)
-            if self.coefficients(*key) is None:
+            if self.coefficients(*key, air=sample.shape.air) is None:
                 continue
             alone = self._deterministic_prediction(sample.shape, sample.threads)
             if alone > 0:
@@ -412,7 +491,7 @@ class CalibratedCostModel:
         if not _usable(seconds) or threads < 1:
             return
         key = (shape.profile, threads)
-        series = self._series_for(key)
+        series = self._series_for((*key, shape.air))
         sample = Sample(shape, threads, seconds, grinding_seconds, shared)
         deterministic = self._deterministic(sample, key, learn=True)
         if shared:
@@ -420,7 +499,8 @@ class CalibratedCostModel:
             # bandwidth); the fit itself stays one of proofs running alone.
             alone = self._deterministic_prediction(shape, threads)
             contention = self._contention_for(key)
-            if alone > 0 and self.coefficients(shape.profile, threads) is not None:
+            fitted = self.coefficients(shape.profile, threads, air=shape.air)
+            if alone > 0 and fitted is not None:
                 contention.observe(deterministic / alone)
             deterministic /= contention.factor
         # A shared proof, brought back to "alone" by a factor still being learnt, counts
@@ -443,7 +523,7 @@ class CalibratedCostModel:
         contention = self._contention.get((profile, threads))
         return 1.0 if contention is None else contention.factor
 
-    def _series_for(self, key: tuple[str, int]) -> _Series:
+    def _series_for(self, key: _Key) -> _Series:
         series = self._series.get(key)
         if series is None:
             series = self._series[key] = _Series()
@@ -486,29 +566,41 @@ class CalibratedCostModel:
             mean = self._grinding[key] = _GrindMean(single / _speedup(key[1]))
         return mean
 
-    def coefficients(self, profile: str, threads: int = 1) -> tuple[float, ...] | None:
-        """The fitted coefficients of (``profile``, ``threads``) (seconds per
-        :data:`UNIT` of each of :data:`FEATURES`), or None if nothing was measured."""
-        series = self._series.get((profile, threads))
+    def coefficients(
+        self, profile: str, threads: int = 1, *, air: int = REGISTER
+    ) -> tuple[float, ...] | None:
+        """The fitted coefficients of (``profile``, ``threads``) proofs under ``air``
+        (seconds per :data:`UNIT` of each of :data:`FEATURES`), or None if nothing was
+        measured."""
+        series = self._series.get((profile, threads, air))
         if series is None or not len(series):
             return None
         if series.dirty or series.coefficients is None:
-            series.coefficients = self._fit(series, self._prior_for(profile, threads))
+            series.coefficients = self._fit(series, self._prior_for(profile, threads, air))
             series.corrections = self._corrections(series, series.coefficients)
             series.dirty = False
         return series.coefficients
 
-    def _prior_for(self, profile: str, threads: int) -> tuple[float, ...]:
+    def _prior_for(self, profile: str, threads: int, air: int = REGISTER) -> tuple[float, ...]:
         if threads != 1:
-            single = self.coefficients(profile, 1)
+            single = self.coefficients(profile, 1, air=air)
             if single is not None:
                 return tuple(c / _speedup(threads) for c in single)
-        # Another profile's last fit (not refitted here: two dirty profiles would
-        # otherwise each ask the other for a prior): the features already scale with the
-        # blowup, so it is a far better start than the built-in default.
-        for (other, other_threads), series in self._series.items():
-            if other_threads == 1 and other != profile and series.coefficients is not None:
+        # Another profile's last fit of this AIR (not refitted here: two dirty profiles
+        # would otherwise each ask the other for a prior): the features already scale
+        # with the blowup, so it is a far better start than the built-in default.
+        for (other, other_threads, other_air), series in self._series.items():
+            if (
+                other_threads == 1
+                and other_air == air
+                and other != profile
+                and series.coefficients is not None
+            ):
                 return tuple(c / _speedup(threads) for c in series.coefficients)
+        if air == MACHINE:
+            # Nothing measured under AIR 2 yet: this profile's AIR 1 fit (or prior).
+            register = self.coefficients(profile, threads) or self._prior_for(profile, threads)
+            return _machine_prior(register)
         return tuple(c / _speedup(threads) for c in self._prior)
 
     def _fit(self, series: _Series, prior: tuple[float, ...]) -> tuple[float, ...]:
@@ -544,13 +636,15 @@ class CalibratedCostModel:
             sums[log_t] = (total + weight * math.log(y / fitted), weights + weight)
         return {log_t: math.exp(total / weights) for log_t, (total, weights) in sums.items()}
 
-    def correction(self, profile: str, threads: int, trace_length: int) -> float:
-        """The residual factor applied to (``profile``, ``threads``) predictions of a
-        ``trace_length``-row trace: that size's own; else half (in log terms) of a
+    def correction(
+        self, profile: str, threads: int, trace_length: int, *, air: int = REGISTER
+    ) -> float:
+        """The residual factor applied to (``profile``, ``threads``, ``air``) predictions
+        of a ``trace_length``-row trace: that size's own; else half (in log terms) of a
         neighbouring size's, one doubling away (a residual partly carries over to the
         next size, partly is that size's noise); else 1."""
-        series = self._series.get((profile, threads))
-        if series is None or self.coefficients(profile, threads) is None:
+        series = self._series.get((profile, threads, air))
+        if series is None or self.coefficients(profile, threads, air=air) is None:
             return 1.0
         log_t = _log2(trace_length)
         corrections = series.corrections
@@ -561,21 +655,25 @@ class CalibratedCostModel:
 
     def _deterministic_prediction(self, shape: ProofShape, threads: int) -> float:
         x = shape.features()
-        fitted = self.coefficients(shape.profile, threads)
+        profile, air = shape.profile, shape.air
+        fitted = self.coefficients(profile, threads, air=air)
         if fitted is not None:
-            return _dot(fitted, x) * self.correction(shape.profile, threads, shape.trace_length)
+            correction = self.correction(profile, threads, shape.trace_length, air=air)
+            return _dot(fitted, x) * correction
         single = self._single_thread(shape, x)
         if threads == 1:
             return single
         # Between measured thread counts, Amdahl's law through the measured points:
         # t_k = t_1 (s + (1 - s) / k), with the serial share s read off the largest
-        # thread count measured for this profile.
+        # thread count measured for this profile and AIR.
         measured = [
-            k for (p, k), s in self._series.items() if p == shape.profile and k > 1 and len(s)
+            k
+            for (p, k, a), s in self._series.items()
+            if p == profile and a == air and k > 1 and len(s)
         ]
         if measured:
             top = max(measured)
-            top_coefficients = self.coefficients(shape.profile, top)
+            top_coefficients = self.coefficients(profile, top, air=air)
             assert top_coefficients is not None
             ratio = _dot(top_coefficients, x) / single if single > 0 else 1.0
             serial = min(2.0, max(0.0, (ratio - 1 / top) / (1 - 1 / top)))
@@ -583,10 +681,11 @@ class CalibratedCostModel:
         return single / _speedup(threads)
 
     def _single_thread(self, shape: ProofShape, x: tuple[float, ...]) -> float:
-        fitted = self.coefficients(shape.profile, 1)
+        fitted = self.coefficients(shape.profile, 1, air=shape.air)
         if fitted is None:
-            return _dot(self._prior_for(shape.profile, 1), x)
-        return _dot(fitted, x) * self.correction(shape.profile, 1, shape.trace_length)
+            return _dot(self._prior_for(shape.profile, 1, shape.air), x)
+        correction = self.correction(shape.profile, 1, shape.trace_length, air=shape.air)
+        return _dot(fitted, x) * correction
 
     def predict(self, shape: ProofShape, threads: int = 1, *, shared: bool = False) -> float:
         threads = max(1, threads)
@@ -598,6 +697,27 @@ class CalibratedCostModel:
     def predict_all(self, shape: ProofShape, max_threads: int) -> tuple[float, ...]:
         """:meth:`predict` for 1, 2, ..., ``max_threads`` threads, alone."""
         return tuple(self.predict(shape, k) for k in range(1, max(1, max_threads) + 1))
+
+
+def _machine_prior(register: Sequence[float]) -> tuple[float, ...]:
+    """AIR 2 coefficients that price an AIR 2 proof at :data:`AIR2_PRIOR_FACTOR` times
+    what ``register`` (AIR 1 coefficients) price the reference shape at, for every T:
+    the width and constraint terms of that shape fold into the ``N`` and ``N_logN``
+    coefficients (AIR 2's width and constraint count never change, so its own width
+    features stay at 0 until its proofs are measured)."""
+    fixed, per_n, per_n_log_n, per_n_w, per_n_log_n_w, per_n_c = register
+    width, constraints = AIR2_REFERENCE_WIDTH, AIR2_REFERENCE_CONSTRAINTS
+    return tuple(
+        AIR2_PRIOR_FACTOR * c
+        for c in (
+            fixed,
+            per_n + width * per_n_w + constraints * per_n_c,
+            per_n_log_n + width * per_n_log_n_w,
+            0.0,
+            0.0,
+            0.0,
+        )
+    )
 
 
 def _log2(value: int) -> int:
@@ -624,10 +744,12 @@ def predict_all(model: CostModel, shape: ProofShape, max_threads: int) -> tuple[
 
 
 __all__ = [
+    "AIR2_PRIOR_FACTOR",
     "FEATURES",
     "CalibratedCostModel",
     "CostModel",
     "ProofShape",
+    "RunShape",
     "Sample",
     "constraint_count",
     "fit_nonnegative",

@@ -54,7 +54,8 @@ def estimate_job(
     """The cost of proving ``execution`` of ``request``: seconds with 1 ..
     ``max_threads`` threads and peak bytes (0 where the prover's formula has none: the
     prover itself then refuses the trace as too large)."""
-    shape = ProofShape.of(request.program, execution.trace_length, request.key.profile)
+    # The AIR and T the execution names are the prover's own (zkactors.zkvm.airs).
+    shape = ProofShape.of(request.program, execution, request.key.profile)
     try:
         peak = shape.peak_bytes()
     except ValueError:
