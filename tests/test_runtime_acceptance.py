@@ -31,6 +31,7 @@ def check_identities(s: MetricsSnapshot) -> None:
     assert s.events_dropped == 0
     assert s.accepted == s.hits + s.misses + s.coalesced + s.unserved
     assert s.receipts + sum(s.failures.values()) == s.rejected + s.latency_count
+    assert sum(s.proofs_by_air.values()) == s.proofs  # every proof is under one AIR
     assert s.in_flight == s.unanswered
     assert s.in_flight >= 0
 

@@ -433,7 +433,9 @@ class CacheActor:
         self._slot_freed.set()
         self._dirty = True
         receipt = hit.receipt
-        info = ProofInfo(hit.cycles, receipt.trace_length, receipt.trace_width, 0, 0.0, 0.0, 0.0)
+        info = ProofInfo(
+            hit.cycles, receipt.trace_length, receipt.trace_width, 0, 0.0, 0.0, 0.0, receipt.air
+        )
         provenance = Provenance("store", info)
         now = time.perf_counter()
         logger = _debug.logger()

@@ -161,7 +161,7 @@ class StoreReport:
 class ProofMeasured:
     """One proof attempt: estimate (for the threads it got) vs measured seconds
     (``seconds`` is None when the prover crashed); ``error_type`` is None for a receipt;
-    ``queued_seconds``: how long it waited for a prover."""
+    ``queued_seconds``: how long it waited for a prover; ``air``: the AIR it is under."""
 
     profile: str
     trace_length: int
@@ -170,6 +170,7 @@ class ProofMeasured:
     seconds: float | None
     error_type: str | None
     queued_seconds: float = 0.0
+    air: int = 1
 
 
 @attrs.frozen
@@ -312,7 +313,9 @@ class MetricsSnapshot:
     of ``|estimate - measured| / measured`` over the last ``estimate_error_samples``
     (at most ``ESTIMATE_SAMPLES``) proofs (None before the first), the estimate being the
     one for the thread count the proof got. ``proofs_by_threads``: proofs made, by
-    intra-proof thread count; ``proof_seconds_buckets``: proof attempts per bucket of
+    intra-proof thread count; ``proofs_by_air``: proofs made, by the AIR they are under
+    (1: register AIR, receipt format 2; 2: machine AIR, format 3; both present from the
+    start; it adds up to ``proofs``); ``proof_seconds_buckets``: proof attempts per bucket of
     ``PROOF_SECONDS_BUCKETS`` (the last counts the rest); ``queued_p50`` /
     ``queued_p95``: seconds proofs waited for a prover. ``admission_refusals``: jobs
     refused before queueing, by reason (``deadline``, ``memory``; they are also counted
@@ -401,6 +404,7 @@ class MetricsSnapshot:
     estimate_error_count: int = 0
     admission_refusals: Mapping[str, int] = attrs.field(factory=dict, converter=_frozen_mapping)
     proofs_by_threads: Mapping[int, int] = attrs.field(factory=dict, converter=_frozen_mapping)
+    proofs_by_air: Mapping[int, int] = attrs.field(factory=dict, converter=_frozen_mapping)
     proof_seconds_buckets: tuple[int, ...] = ()
     queued_p50: float | None = None
     queued_p95: float | None = None
@@ -525,6 +529,8 @@ class MetricsActor:
         self._estimate_error_count = 0
         self._refusals: dict[str, int] = {}
         self._by_threads: dict[int, int] = {}
+        # Both AIRs from the start, so a dashboard sees each one begin.
+        self._by_air: dict[int, int] = {1: 0, 2: 0}
         self._buckets = [0] * (len(PROOF_SECONDS_BUCKETS) + 1)
         self._queued: deque[float] = deque(maxlen=QUEUE_SAMPLES)
         self._queued_sum = 0.0
@@ -633,6 +639,7 @@ class MetricsActor:
             if event.error_type is None:
                 self._proofs += 1
                 self._by_threads[event.threads] = self._by_threads.get(event.threads, 0) + 1
+                self._by_air[event.air] = self._by_air.get(event.air, 0) + 1
             elif event.error_type == "ProofCancelled":
                 self._proofs_cancelled += 1
             else:
@@ -750,6 +757,7 @@ class MetricsActor:
             estimate_error_count=self._estimate_error_count,
             admission_refusals=self._refusals,
             proofs_by_threads=self._by_threads,
+            proofs_by_air=self._by_air,
             proof_seconds_buckets=tuple(self._buckets),
             queued_p50=_percentile(queued, 0.50),
             queued_p95=_percentile(queued, 0.95),

@@ -31,6 +31,8 @@ class ProofOutcome:
     estimator's prediction for that thread count), ``prove_seconds`` (the measured wall
     time in the prover) and ``queued_seconds`` (how long the proof waited for a prover);
     None for ``cache`` and ``store``. ``latency_seconds``: from the call to the answer.
+    ``air`` (a property): the AIR the receipt proves the run under (1: register AIR,
+    receipt format 2; 2: machine AIR, format 3).
     """
 
     receipt: Receipt
@@ -46,6 +48,10 @@ class ProofOutcome:
     @property
     def outputs(self) -> tuple[int, ...]:
         return self.receipt.outputs
+
+    @property
+    def air(self) -> int:
+        return self.receipt.air
 
     @property
     def cached(self) -> bool:
@@ -83,11 +89,13 @@ class Estimate:
     without proving it (``ZkRuntime.estimate``).
 
     ``cycles``, ``trace_length``, ``trace_width``, ``constraints``: the run (executed
-    natively, so exact) and its trace. ``threads``: the intra-proof threads the
-    supervisor would give it if it arrived now; ``seconds``: predicted proving time with
-    that many; ``single_thread_seconds``: with one. ``peak_bytes``: the prover's peak
-    memory (its own formula, exact). ``queue_seconds``: estimated wait before it would
-    start, given the proofs queued and running now. ``profile``: the security profile.
+    natively, so exact) and its trace under ``air``, the AIR the prover will use (1:
+    register AIR; 2: machine AIR, whose trace is 56 columns wide with 47 constraints).
+    ``threads``: the intra-proof threads the supervisor would give it if it arrived now;
+    ``seconds``: predicted proving time with that many; ``single_thread_seconds``: with
+    one. ``peak_bytes``: the prover's peak memory (its own formula, exact).
+    ``queue_seconds``: estimated wait before it would start, given the proofs queued and
+    running now. ``profile``: the security profile.
     """
 
     cycles: int
@@ -100,6 +108,7 @@ class Estimate:
     threads: int
     peak_bytes: int
     queue_seconds: float
+    air: int = 1
 
     @property
     def completion_seconds(self) -> float:

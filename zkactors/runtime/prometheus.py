@@ -57,6 +57,8 @@ ERROR_TYPES = (
 )
 #: Why admission refuses a proof.
 REFUSAL_REASONS = ("deadline", "memory")
+#: The AIRs a proof can be under, each shown from zero.
+AIRS = (1, 2)
 #: Queues and counts in ``MetricsSnapshot.queue_depths``.
 PARALLELISM_MODES = ("adaptive", "sequential", "inter", "intra")
 
@@ -204,6 +206,12 @@ def families(snapshot: MetricsSnapshot, namespace: str = "zkactors") -> Iterator
         "proofs_by_threads",
         "Proofs made, by intra-proof thread count.",
         threads=zeros(list(threads), s.proofs_by_threads),
+    )
+    yield counter(
+        "proofs_by_air",
+        "Proofs made, by the AIR they are under (1: register AIR, receipt format 2; "
+        "2: machine AIR, format 3).",
+        air=zeros(sorted({*AIRS, *s.proofs_by_air}), s.proofs_by_air),
     )
     yield counter(
         "admission_refusals",

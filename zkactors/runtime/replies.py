@@ -49,7 +49,8 @@ class ProofInfo:
     ``trace_length`` x ``trace_width``, the intra-proof ``threads`` it got, the estimator's
     ``estimated_seconds`` for that thread count, the measured ``prove_seconds`` (wall time
     in the prover) and ``queued_seconds`` (from reaching the supervisor to a prover taking
-    it)."""
+    it); ``air``: the AIR the proof is under (1: register AIR, receipt format 2; 2:
+    machine AIR, format 3)."""
 
     cycles: int
     trace_length: int
@@ -58,6 +59,7 @@ class ProofInfo:
     estimated_seconds: float
     prove_seconds: float
     queued_seconds: float
+    air: int = 1
 
 
 @attrs.frozen

@@ -588,6 +588,7 @@ class ZkRuntime:
             threads=threads,
             peak_bytes=job.peak_bytes,
             queue_seconds=wait,
+            air=job.shape.air,
         )
 
     def try_prove(

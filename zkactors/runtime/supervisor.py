@@ -560,6 +560,7 @@ class SupervisorActor:
                 None,
                 "ProofCancelled",
                 queued_seconds,
+                job.shape.air,
             )
         )
         logger = _debug.logger()
@@ -732,6 +733,7 @@ class SupervisorActor:
                     profile=request.key.profile,
                     cycles=job.execution.cycles,
                     trace_length=job.shape.trace_length,
+                    air=job.shape.air,
                     threads=threads,
                     estimate_s=round(estimate, 6),
                     queued_s=round(assignment.queued_seconds, 6),
@@ -764,6 +766,7 @@ class SupervisorActor:
                 estimated_seconds=assignment.estimate,
                 prove_seconds=report.seconds,
                 queued_seconds=assignment.queued_seconds,
+                air=job.shape.air,
             )
         self._complete(request.key, outcome, info)
         error_type = None if isinstance(outcome, Receipt) else type(outcome).__name__
@@ -776,6 +779,7 @@ class SupervisorActor:
                 report.seconds,
                 error_type,
                 assignment.queued_seconds,
+                job.shape.air,
             )
         )
         logger = _debug.logger()
@@ -784,6 +788,7 @@ class SupervisorActor:
                 "program": request.key.program_hash[:16],
                 "inputs": request.key.inputs,
                 "trace_length": job.shape.trace_length,
+                "air": job.shape.air,
                 "threads": assignment.threads,
                 "estimate_s": round(assignment.estimate, 6),
             }
