@@ -118,8 +118,8 @@ class Request:
 def _requests(draw: st.DrawFn) -> Request:
     program = draw(
         st.one_of(
-            # machine=False: until the native prover proves the machine AIR.
-            program_strategy(max_cycles=12, max_instructions=8, max_inputs=2, machine=False),
+            # Machine programs too (memory, streams): proved under AIR 2.
+            program_strategy(max_cycles=12, max_instructions=8, max_inputs=2),
             st.just(FAILING),
             st.just(zkactors.programs.load("fib")),
         )

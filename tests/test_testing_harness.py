@@ -1,13 +1,12 @@
 """The public strategies of :mod:`zkactors.testing` produce what they promise.
 
 Programs halt within their cycle budget on every input (checked by the Python
-interpreter, and by the native executor for programs that fit the register AIR until the
-native machine executor lands), respect their size limits, never fail unless asked to,
-and between them use every instruction kind, take every branch kind both ways, and (the
-machine programs) hit memory cells again, at small and large addresses, read and write
-the streams and run long blocks. Workloads
-have exactly the distinct requests and repeat rate asked for. Receipts verify.
-``run_workload`` counts what a runtime answered, and notices wrong answers (shown with a
+interpreter and by the native executor), respect their size limits, never fail unless
+asked to, and between them use every instruction kind, take every branch kind both ways,
+and (the machine programs) hit memory cells again, at small and large addresses, read
+and write the streams and run long blocks. Workloads have exactly the distinct requests
+and repeat rate asked for, machine programs among them. Receipts verify, under either
+AIR. ``run_workload`` counts what a runtime answered, and notices wrong answers (shown with a
 test double of the runtime).
 """
 
@@ -20,7 +19,6 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -55,26 +53,15 @@ _SWEEP = settings(
 
 
 def _executed_pcs(program: Program, inputs: Sequence[int]) -> list[int]:
-    """The pc of every cycle up to and including the halt, read off the native trace's
-    one-hot selector columns (from the interpreter for a machine program, until the
-    native machine executor lands)."""
+    """The pc of every cycle up to and including the halt, read off the native AIR 1
+    trace's one-hot selector columns (from the interpreter's steps for a machine program,
+    which has no AIR 1 trace)."""
     if not program.fits_register_air:
         return [step.pc for step in interpreter.steps(program, inputs)]
     cycles = execute(program, inputs).cycles
     columns = execution_trace(program, inputs)
     selectors = columns[len(program.registers) : len(program.registers) + len(program.instructions)]
     return [next(k for k, sel in enumerate(selectors) if sel[row]) for row in range(cycles)]
-
-
-@attrs.frozen
-class _Run:
-    outputs: tuple[int, ...]
-    cycles: int
-
-
-def _interpret(program: Program, inputs: Sequence[int], *, max_cycles: int) -> _Run:
-    """The interpreter's run, shaped like ``execute``'s result."""
-    return _Run(*interpreter.run(program, inputs, max_cycles))
 
 
 def _branch_outcomes(program: Program, pcs: list[int]) -> set[tuple[Op, bool]]:
@@ -117,9 +104,8 @@ def test_programs_halt_within_budget_on_every_input(data: st.DataObject) -> None
         # max_cycles=budget: running out of cycles would raise ExecutionError.
         outputs, cycles = interpreter.run(program, inputs, budget)
         assert cycles <= budget
-        if fits:  # until the native machine executor lands
-            run = execute(program, inputs, max_cycles=budget)
-            assert (outputs, cycles) == (run.outputs, run.cycles)
+        run = execute(program, inputs, max_cycles=budget)
+        assert (outputs, cycles) == (run.outputs, run.cycles)
 
 
 @given(st.data())
@@ -129,9 +115,8 @@ def test_may_fail_programs_fail_only_by_inv_or_assertion_within_budget(
     budget = data.draw(st.integers(1, 200), label="max_cycles")
     program = data.draw(programs(max_cycles=budget, may_fail=True))
     inputs = data.draw(inputs_for(program))
-    run = execute if program.fits_register_air else _interpret  # until the native machine lands
     try:
-        assert run(program, inputs, max_cycles=budget).cycles <= budget
+        assert execute(program, inputs, max_cycles=budget).cycles <= budget
     except ExecutionError as exc:
         assert exc.pc is not None, "the cycle budget ran out"  # None only for the limit
         failing = program.instructions[exc.pc].op
@@ -159,7 +144,7 @@ def test_every_instruction_kind_and_branch_outcome_appears() -> None:
         early_halt_taken |= pcs[-1] != halts[-1]
 
     sweep()
-    assert ops == {op for op in Op if op.is_v1}  # the strategy draws no v2 programs yet
+    assert ops == set(Op)  # v1 instructions, and (in machine programs) v2 ones
     assert outcomes == {(op, taken) for op in (Op.JZ, Op.JNZ) for taken in (True, False)}
     assert last_is_jmp and multiple_halts and early_halt_taken
 
@@ -319,6 +304,22 @@ def test_receipts_verify_natively_and_with_the_reference(case: tuple[Any, Progra
     reference.verify(receipt, program, min_security_bits=0)
 
 
+def test_receipts_come_under_both_airs() -> None:
+    """Machine programs are drawn too, and proved under AIR 2 (format-3 receipts)."""
+    airs: set[int] = set()
+
+    @settings(_SWEEP, max_examples=40)
+    @given(receipts())
+    def sweep(case: tuple[Any, Program]) -> None:
+        receipt, program = case
+        assert receipt.air == execute(program, receipt.inputs).air
+        assert receipt.air == 1 or not program.fits_register_air  # small programs
+        airs.add(receipt.air)
+
+    sweep()
+    assert airs == {1, 2}
+
+
 def test_receipts_profile_is_checked_at_once() -> None:
     with pytest.raises(ProfileError):
         receipts("nonsense")
@@ -347,7 +348,8 @@ def test_workloads_honour_unique_and_repeat_rate(
     # Whole requests: the share is within half a request of the rate asked for.
     assert abs(repeated / total - rate) <= 1 / (2 * total) + 1e-12
     for program, inputs in workload:
-        assert len(inputs) == program.n_inputs
+        # A machine program with read takes its stream inputs after the .input values.
+        assert len(inputs) == program.n_inputs or program.reads_stream
         assert execute(program, inputs, max_cycles=max(sizes)).cycles <= max(sizes)
 
 

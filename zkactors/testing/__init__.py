@@ -42,9 +42,8 @@ Example (two pytest tests)::
     @settings(deadline=None)
     @given(st.data())
     def test_every_program_proves_and_verifies(data):
-        # machine=False: only programs the register AIR proves, until zkactors.prove
-        # takes machine programs too.
-        program = data.draw(programs(max_cycles=32, machine=False))
+        # Machine programs (memory, streams) too: prove() puts them under AIR 2.
+        program = data.draw(programs(max_cycles=32))
         inputs = data.draw(inputs_for(program))
         receipt = zkactors.prove(program, inputs, profile="test")
         zkactors.verify(receipt, program, min_security_bits=0)  # "test" is insecure

@@ -22,15 +22,17 @@ def receipts(
     """``(receipt, program)`` pairs: a program from :func:`programs`, inputs from
     :func:`inputs_for`, and the receipt :func:`zkactors.prove` makes for them.
 
-    Every receipt verifies against its program. Each example costs one real proof, so the
-    defaults keep programs small; ``profile="test"`` is fast and insecure (fine for tests,
+    Every receipt verifies against its program. Programs the register AIR cannot express
+    (memory, streams) are proved under the machine AIR (receipt format 3), as
+    :func:`zkactors.prove` chooses. Each example costs one real proof, so the defaults
+    keep programs small; ``profile="test"`` is fast and insecure (fine for tests,
     never for production receipts).
 
     :raises ProfileError: (at once) if ``profile`` names no profile.
     """
     name = profiles.get(profile).name
-    # machine=False: until the native prover proves the machine AIR (AIR 2).
-    program_st = programs(max_cycles=max_cycles, max_instructions=max_instructions, machine=False)
+    # Machine programs too (about one in four): prove() puts them under AIR 2.
+    program_st = programs(max_cycles=max_cycles, max_instructions=max_instructions)
 
     @st.composite
     def proved(draw: st.DrawFn) -> tuple[Receipt, Program]:
