@@ -122,10 +122,11 @@ AIR2_REFERENCE_CONSTRAINTS = 29
 #: Until AIR 2 proofs were measured, one costs this many times an AIR 1 proof of the
 #: reference shape with the same T and profile. Measured with ``zkactors bench prove
 #: --air 1,2`` (``fib`` under both AIRs, best of 3, grinding apart) on a 2-core AMD EPYC
-#: (AVX-512): 6.2-6.5 at the test profile and 5.2-5.5 at default, for T = 2^10 .. 2^16;
-#: that is 1.1-1.4 times the ratio of committed cells, 95 / (14 + 6) (AIR 2's
-#: constraints are evaluated in the extension field over a 4T coset, and its auxiliary
-#: columns are in K). The calibration proves small AIR 2 runs as well, so a calibrated
+#: (AVX-512): 6.2-6.5 at the test profile and 5.2-5.5 at default, for T = 2^10 .. 2^16,
+#: and 3.9-6.5 with main's later AIR 2 speed-ups (constant columns, lazy compressions; on
+#: a busier machine); that is 0.8-1.4 times the ratio of committed cells, 95 / (14 + 6)
+#: (AIR 2's constraints are evaluated in the extension field over a 4T coset, and its
+#: auxiliary columns are in K). The calibration proves small AIR 2 runs as well, so a calibrated
 #: runtime uses this only when those were skipped.
 AIR2_PRIOR_FACTOR = 6.0
 
