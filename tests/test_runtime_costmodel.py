@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from zkactors.runtime import CalibratedCostModel, ProofShape
 from zkactors.runtime import calibration as calibration_module
 from zkactors.runtime.costmodel import AIR2_PRIOR_FACTOR, FEATURES, Sample, fit_nonnegative
 from zkactors.zkvm.assembler import assemble
-from zkactors.zkvm.prover import memory_bytes, prove_with_stats
+from zkactors.zkvm.prover import memory_bytes
 
 FIB = programs.load("fib")
 
@@ -330,19 +329,6 @@ def test_until_air_2_is_measured_it_is_priced_from_air_1() -> None:
     assert model.predict(AIR2_SHAPES[-1], 2) < model.predict(AIR2_SHAPES[-1], 1)
 
 
-def _measured(program: Any, inputs: list[int], profile: str) -> tuple[ProofShape, float]:
-    """The shape of a real proof and its seconds, the best of two (the machine may be
-    shared: the better run is the nearer to the proof's own cost)."""
-    run = execute(program, inputs)
-    times = []
-    for _ in range(2):
-        started = time.perf_counter()
-        _, stats = prove_with_stats(program, inputs, profile=profile)
-        times.append(time.perf_counter() - started)
-    assert (stats.air, stats.trace_length) == (run.air, run.trace_length)
-    return ProofShape.of(program, run, profile), min(times)
-
-
 def _air_2_runs() -> list[tuple[Any, list[int]]]:
     sum_array = programs.load("sum_array")
     runs: list[tuple[Any, list[int]]] = []
@@ -354,11 +340,13 @@ def _air_2_runs() -> list[tuple[Any, list[int]]]:
 
 
 @pytest.mark.parametrize("profile", ["test", "default"])
-def test_a_model_that_saw_only_air_1_does_not_wildly_mispredict_air_2(profile: str) -> None:
-    """Real proofs: a model calibrated on AIR 1 proofs alone (so AIR 2 is priced by the
-    prior drawn from AIR 1's fit), and one calibrated as a runtime is (AIR 2 anchors
-    too), predict AIR 2 proofs of 2^10 .. 2^12 rows within a factor of 3 of what they
-    take (generous: the machine may be busy)."""
+def test_air_2_is_priced_from_real_calibration_proofs(profile: str) -> None:
+    """Real calibration proofs: a model that saw AIR 1 proofs alone prices AIR 2 by the
+    prior drawn from AIR 1's fit; one calibrated as a runtime is has AIR 2 anchors of
+    its own. Both price an AIR 2 proof above the AIR 1 proof of the same trace length
+    (AIR 2 commits 95 cells a row, fib under AIR 1 20). How close the predictions come
+    to measured times is a benchmark's question (wall-clock figures are never asserted
+    here): see the closing note of issue #14 and ``zkactors bench estimator``."""
     register_points = tuple(p for p in calibration_module.POINTS if p[0] != "sum_array")
     only_register = calibration_module.calibrate(profile, (1,), points=register_points)
     assert {s.shape.air for s in only_register.samples} == {1}
@@ -368,8 +356,14 @@ def test_a_model_that_saw_only_air_1_does_not_wildly_mispredict_air_2(profile: s
     prior.calibrate(only_register.samples, hash_seconds=only_register.hash_seconds or None)
     calibrated.calibrate(full.samples, hash_seconds=full.hash_seconds or None)
     assert prior.coefficients(profile, 1, air=2) is None
+    assert calibrated.coefficients(profile, 1, air=2) is not None
+    fib = programs.load("fib")
     for program, inputs in _air_2_runs():
-        shape, seconds = _measured(program, inputs, profile)
+        run = execute(program, inputs)
+        shape = ProofShape.of(program, run, profile)
         assert shape.air == 2
-        assert 1 / 3 < seconds / prior.predict(shape, 1) < 3
-        assert 1 / 3 < seconds / calibrated.predict(shape, 1) < 3
+        fib_run = execute(fib, [max(1, (run.trace_length - 8) // 6)])
+        register = ProofShape.of(fib, fib_run, profile)
+        assert (register.air, register.trace_length) == (1, shape.trace_length)
+        for model in (prior, calibrated):
+            assert model.predict(shape, 1) > model.predict(register, 1) > 0
