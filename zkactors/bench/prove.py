@@ -17,7 +17,9 @@ the load average is recorded before and after.
 
 ``--air 1,2`` proves every point under each AIR in turn (the register AIR, receipt
 format 2, and the machine AIR, format 3; default: the AIR the prover chooses, AIR 1 for
-fib); ``aux_ms`` is AIR 2's fixed and auxiliary columns (their LDE and tree included).
+fib); ``aux_ms`` is AIR 2's fixed and auxiliary columns (their LDE and tree included),
+``cells/row`` the committed base-field cells a trace row costs under the AIR (w + 6 for
+AIR 1, 95 for AIR 2: K values count three), the measure the prover chooses the AIR by.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import time
 
 from zkactors import kernels, profiles, programs
 from zkactors.bench import BenchResult, int_list
+from zkactors.zkvm import airs as air_rules
 from zkactors.zkvm.prover import STEPS, ProveStats, prove_with_stats
 from zkactors.zkvm.receipt import Receipt
 from zkactors.zkvm.verifier import verify
@@ -62,6 +65,7 @@ COLUMNS = (
     "T",
     "threads",
     "air",
+    "cells/row",
     "kernels",
     "prove_s",
     "cpu_s",
@@ -222,6 +226,9 @@ def run(args: argparse.Namespace) -> BenchResult:
                     "T": stats.trace_length,
                     "threads": threads,
                     "air": stats.air,
+                    # committed base-field cells a row costs under that AIR (K values
+                    # count 3): the cost measure the prover picks the AIR by
+                    "cells/row": air_rules.committed_cells(fib, stats.air),
                     "kernels": level or kernels.in_use(),
                     "prove_s": round(total, 4),
                     "cpu_s": round(cpu, 4),
