@@ -21,7 +21,7 @@ import struct
 import sys
 from array import array
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
@@ -227,28 +227,23 @@ class Receipt:
     def to_bytes(self) -> bytes:
         """The receipt in the binary format of protocol.md 10 (AIR 1) or 16 (AIR 2)."""
         n_in, n_out = len(self.inputs), len(self.outputs)
+        profile_id = profiles.get(self.profile).id
         if self.air == 2:
-            return b"".join(
-                (
-                    MAGIC,
-                    struct.pack(
-                        "<HBB", FORMAT_VERSION_AIR2, profiles.get(self.profile).id, self.air
-                    ),
-                    bytes.fromhex(self.program_hash),
-                    struct.pack(f"<I{n_in}Q", n_in, *self.inputs),
-                    struct.pack(f"<I{n_out}Q", n_out, *self.outputs),
-                    struct.pack("<BHH", self.log_trace_length, self.trace_width, AIR2_AUX_WIDTH),
-                    self.proof,
-                )
-            )
+            count = "I"
+            version = struct.pack("<HBB", FORMAT_VERSION_AIR2, profile_id, self.air)
+            shape = struct.pack("<BHH", self.log_trace_length, self.trace_width, AIR2_AUX_WIDTH)
+        else:
+            count = "H"
+            version = struct.pack("<HB", FORMAT_VERSION, profile_id)
+            shape = struct.pack("<BH", self.log_trace_length, self.trace_width)
         return b"".join(
             (
                 MAGIC,
-                struct.pack("<HB", FORMAT_VERSION, profiles.get(self.profile).id),
+                version,
                 bytes.fromhex(self.program_hash),
-                struct.pack(f"<H{n_in}Q", n_in, *self.inputs),
-                struct.pack(f"<H{n_out}Q", n_out, *self.outputs),
-                struct.pack("<BH", self.log_trace_length, self.trace_width),
+                struct.pack(f"<{count}{n_in}Q", n_in, *self.inputs),
+                struct.pack(f"<{count}{n_out}Q", n_out, *self.outputs),
+                shape,
                 self.proof,
             )
         )
@@ -282,72 +277,53 @@ class Receipt:
         version = reader.u16()
         if version == 1:
             raise ReceiptFormatError(OLD_FORMAT_MESSAGE)
-        if version == FORMAT_VERSION_AIR2:
-            return cls._from_reader_format_3(reader)
-        if version != FORMAT_VERSION:
+        if version not in (FORMAT_VERSION, FORMAT_VERSION_AIR2):
             raise _fail(
                 f"format version {version}; this decoder reads versions {FORMAT_VERSION} "
                 f"and {FORMAT_VERSION_AIR2}"
             )
-        profile_id = reader.u8()
-        try:
-            profile = profiles.by_id(profile_id)
-        except ProfileError as exc:
-            raise _fail(str(exc)) from None
-        program_hash = reader.take(_DIGEST).hex()
-        inputs = reader.elements("inputs", MAX_INPUTS)
-        outputs = reader.elements("outputs", MAX_OUTPUTS)
-        log_t = reader.u8()
-        if not MIN_LOG_TRACE_LENGTH <= log_t <= MAX_LOG_TRACE_LENGTH:
-            raise _fail(
-                f"log2 of the trace length is {log_t}, outside "
-                f"[{MIN_LOG_TRACE_LENGTH}, {MAX_LOG_TRACE_LENGTH}]"
-            )
-        width = reader.u16()
-        if not 1 <= width <= MAX_TRACE_WIDTH:
-            raise _fail(f"trace width {width} outside [1, {MAX_TRACE_WIDTH}]")
-        proof_start = reader.pos
-        _walk_proof(reader, profile, log_t, width)
-        if reader.pos != len(view):
-            raise _fail(f"{len(view) - reader.pos} trailing bytes after the proof")
-        return cls(
-            program_hash=program_hash,
-            inputs=inputs,
-            outputs=outputs,
-            trace_length=1 << log_t,
-            profile=profile.name,
-            trace_width=width,
-            proof=bytes(view[proof_start:]),
-        )
+        return cls._from_reader(reader, air=1 if version == FORMAT_VERSION else 2)
 
     @classmethod
-    def _from_reader_format_3(cls, reader: _Reader) -> Receipt:
-        """The rest of a format-3 receipt (protocol.md 16), after magic and version."""
+    def _from_reader(cls, reader: _Reader, air: int) -> Receipt:
+        """The rest of a format-2 (``air`` 1, protocol.md 10) or format-3 (``air`` 2,
+        protocol.md 16) receipt, after magic and version."""
         profile_id = reader.u8()
         try:
             profile = profiles.by_id(profile_id)
         except ProfileError as exc:
             raise _fail(str(exc)) from None
-        air = reader.u8()
-        if air != 2:
-            raise _fail(f"air id {air}; a receipt of format version 3 proves AIR 2 (air id 2)")
+        if air == 2:
+            air_id = reader.u8()
+            if air_id != 2:
+                raise _fail(
+                    f"air id {air_id}; a receipt of format version 3 proves AIR 2 (air id 2)"
+                )
+            max_in = max_out = MAX_IO_AIR2
+            count_size, min_log_t = 4, MIN_LOG_TRACE_LENGTH_AIR2
+        else:
+            max_in, max_out = MAX_INPUTS, MAX_OUTPUTS
+            count_size, min_log_t = 2, MIN_LOG_TRACE_LENGTH
         program_hash = reader.take(_DIGEST).hex()
-        inputs = reader.elements("inputs", MAX_IO_AIR2, count_size=4)
-        outputs = reader.elements("outputs", MAX_IO_AIR2, count_size=4)
+        inputs = reader.elements("inputs", max_in, count_size)
+        outputs = reader.elements("outputs", max_out, count_size)
         log_t = reader.u8()
-        if not MIN_LOG_TRACE_LENGTH_AIR2 <= log_t <= MAX_LOG_TRACE_LENGTH:
+        if not min_log_t <= log_t <= MAX_LOG_TRACE_LENGTH:
             raise _fail(
                 f"log2 of the trace length is {log_t}, outside "
-                f"[{MIN_LOG_TRACE_LENGTH_AIR2}, {MAX_LOG_TRACE_LENGTH}]"
+                f"[{min_log_t}, {MAX_LOG_TRACE_LENGTH}]"
             )
         width = reader.u16()
-        if width != AIR2_WIDTH:
-            raise _fail(f"trace width {width}; AIR 2's is {AIR2_WIDTH}")
-        aux_width = reader.u16()
-        if aux_width != AIR2_AUX_WIDTH:
-            raise _fail(f"auxiliary width {aux_width}; AIR 2's is {AIR2_AUX_WIDTH}")
+        if air == 2:
+            if width != AIR2_WIDTH:
+                raise _fail(f"trace width {width}; AIR 2's is {AIR2_WIDTH}")
+            aux_width = reader.u16()
+            if aux_width != AIR2_AUX_WIDTH:
+                raise _fail(f"auxiliary width {aux_width}; AIR 2's is {AIR2_AUX_WIDTH}")
+        elif not 1 <= width <= MAX_TRACE_WIDTH:
+            raise _fail(f"trace width {width} outside [1, {MAX_TRACE_WIDTH}]")
         proof_start = reader.pos
-        _walk_proof_3(reader, profile, log_t)
+        _walk_proof(reader, profile, log_t, _proof_layout(air, width))
         if reader.pos != len(reader.view):
             raise _fail(f"{len(reader.view) - reader.pos} trailing bytes after the proof")
         return cls(
@@ -358,7 +334,7 @@ class Receipt:
             profile=profile.name,
             trace_width=width,
             proof=bytes(reader.view[proof_start:]),
-            air=2,
+            air=air,
         )
 
 
@@ -424,13 +400,49 @@ class _Reader:
         self.take(_DIGEST * count, f"{what} multiproof")
 
 
-def _walk_proof(reader: _Reader, profile: profiles.Profile, log_t: int, width: int) -> None:
-    """Check the proof's structure (protocol.md 10) without interpreting it."""
+class _ProofLayout(NamedTuple):
+    """What differs between a format-2 and a format-3 proof: the roots before the
+    out-of-domain frame, the frame's size in K elements, and the opened rows (LE64 words
+    per query position, what they are, and the multiproof that follows them)."""
+
+    roots: int
+    roots_what: str
+    ood: int
+    openings: tuple[tuple[int, str, str], ...]
+
+
+def _proof_layout(air: int, width: int) -> _ProofLayout:
+    if air == 2:
+        return _ProofLayout(
+            3,
+            "the main, auxiliary and composition roots",
+            2 * AIR2_WIDTH + 2 * AIR2_AUX_WIDTH + AIR2_SEGMENTS,
+            (
+                (AIR2_WIDTH, "the opened main rows", "main trace"),
+                (AIR2_AUX_WIDTH * _EXT_DEGREE, "the opened auxiliary rows", "auxiliary trace"),
+                (AIR2_SEGMENTS * _EXT_DEGREE, "the opened composition rows", "composition"),
+            ),
+        )
+    return _ProofLayout(
+        2,
+        "the trace and composition roots",
+        2 * width + 2,
+        (
+            (width, "the opened trace rows", "trace"),
+            (2 * _EXT_DEGREE, "the opened composition rows", "composition"),
+        ),
+    )
+
+
+def _walk_proof(
+    reader: _Reader, profile: profiles.Profile, log_t: int, layout: _ProofLayout
+) -> None:
+    """Check the proof's structure (protocol.md 10 and 16) without interpreting it."""
     f = profile.folding_factor
     lde_size = profile.blowup << log_t
     layers, remainder_size = profile.fri_shape(1 << log_t)
-    reader.take(2 * _DIGEST, "the trace and composition roots")
-    reader.canonical((2 * width + 2) * _EXT_DEGREE, "the out-of-domain frame")
+    reader.take(layout.roots * _DIGEST, layout.roots_what)
+    reader.canonical(layout.ood * _EXT_DEGREE, "the out-of-domain frame")
     n_layers = reader.u8()
     if n_layers != layers:
         raise _fail(
@@ -452,58 +464,9 @@ def _walk_proof(reader: _Reader, profile: profiles.Profile, log_t: int, width: i
             f"{n_positions} query positions; profile {profile.name!r} opens between 1 "
             f"and {profile.queries}"
         )
-    reader.canonical(n_positions * width, "the opened trace rows")
-    reader.multiproof("trace", n_positions, lde_size)
-    reader.canonical(n_positions * 2 * _EXT_DEGREE, "the opened composition rows")
-    reader.multiproof("composition", n_positions, lde_size)
-    layer_size = lde_size
-    for layer in range(layers):
-        opened = reader.u16()
-        if not 1 <= opened <= n_positions:
-            raise _fail(
-                f"FRI layer {layer} opens {opened} leaves; expected between 1 and the "
-                f"{n_positions} query positions"
-            )
-        reader.canonical(opened * f * _EXT_DEGREE, f"the opened leaves of FRI layer {layer}")
-        reader.multiproof(f"FRI layer {layer}", opened, layer_size // f)
-        layer_size //= f
-
-
-def _walk_proof_3(reader: _Reader, profile: profiles.Profile, log_t: int) -> None:
-    """Check a format-3 proof's structure (protocol.md 16) without interpreting it."""
-    f = profile.folding_factor
-    lde_size = profile.blowup << log_t
-    layers, remainder_size = profile.fri_shape(1 << log_t)
-    reader.take(3 * _DIGEST, "the main, auxiliary and composition roots")
-    ood = 2 * AIR2_WIDTH + 2 * AIR2_AUX_WIDTH + AIR2_SEGMENTS
-    reader.canonical(ood * _EXT_DEGREE, "the out-of-domain frame")
-    n_layers = reader.u8()
-    if n_layers != layers:
-        raise _fail(
-            f"{n_layers} FRI layers; trace length 2^{log_t} with profile "
-            f"{profile.name!r} has {layers}"
-        )
-    reader.take(_DIGEST * layers, "the FRI layer roots")
-    size = reader.u16()
-    if size != remainder_size:
-        raise _fail(
-            f"FRI remainder of {size} coefficients; trace length 2^{log_t} with profile "
-            f"{profile.name!r} has {remainder_size}"
-        )
-    reader.canonical(_EXT_DEGREE * remainder_size, "the FRI remainder")
-    reader.take(8, "the grinding nonce")
-    n_positions = reader.u16()
-    if not 1 <= n_positions <= profile.queries:
-        raise _fail(
-            f"{n_positions} query positions; profile {profile.name!r} opens between 1 "
-            f"and {profile.queries}"
-        )
-    reader.canonical(n_positions * AIR2_WIDTH, "the opened main rows")
-    reader.multiproof("main trace", n_positions, lde_size)
-    reader.canonical(n_positions * AIR2_AUX_WIDTH * _EXT_DEGREE, "the opened auxiliary rows")
-    reader.multiproof("auxiliary trace", n_positions, lde_size)
-    reader.canonical(n_positions * AIR2_SEGMENTS * _EXT_DEGREE, "the opened composition rows")
-    reader.multiproof("composition", n_positions, lde_size)
+    for words, what, tree in layout.openings:
+        reader.canonical(n_positions * words, what)
+        reader.multiproof(tree, n_positions, lde_size)
     layer_size = lde_size
     for layer in range(layers):
         opened = reader.u16()
