@@ -36,9 +36,11 @@ from zkactors.zkvm.reference import air2, fri, merkle
 from zkactors.zkvm.reference.air import Air
 from zkactors.zkvm.reference.field import GENERATOR, Ext, P, root_of_unity
 from zkactors.zkvm.reference.proof import (
+    MachineProof,
     Opening,
     Proof,
     ProofFormatError,
+    TraceOpening,
     decode,
     decode_machine,
 )
@@ -142,51 +144,25 @@ def verify(
     deep_a = [transcript.draw_ext() for _ in range(air.width)]
     deep_b = [transcript.draw_ext() for _ in range(air.width)]
     deep_c = [transcript.draw_ext() for _ in range(2)]
-    betas = []
-    for root in proof.fri_roots:
-        transcript.absorb(root)
-        betas.append(transcript.draw_ext())
-    transcript.absorb(
-        remainder_size.to_bytes(2, "little")
-        + b"".join(coefficient.to_bytes() for coefficient in proof.remainder)
-    )
-    if not transcript.grinding_ok(proof.nonce, profile.grinding_bits):
-        raise _reject(
-            "grinding",
-            f"nonce {proof.nonce} is not a {profile.grinding_bits}-bit proof of work",
-        )
-    transcript.absorb(proof.nonce.to_bytes(8, "little"))
-    positions = sorted({transcript.draw_index(lde_size) for _ in range(profile.queries)})
+    betas, positions = _fri_transcript(transcript, proof, profile, remainder_size, lde_size)
 
     # 4. Out-of-domain consistency of the composition polynomial.
     _check_ood(air, receipt, proof, alphas, z, trace_length)
 
     # 5. The receipt opens exactly the positions (and FRI leaves) the transcript selects.
-    if len(proof.trace.rows) != len(positions):
-        raise _reject(
-            "format",
-            f"the receipt opens {len(proof.trace.rows)} positions, the transcript "
-            f"selects {len(positions)}",
-        )
+    _check_position_count(proof.trace.rows, positions)
     layer_leaves = _layer_leaves(proof.fri_layers, positions, lde_size, f)
 
     # 6. Merkle openings.
-    trace_leaves = {
-        i: b"".join(v.to_bytes(8, "little") for v in row)
-        for i, row in zip(positions, proof.trace.rows, strict=True)
-    }
-    if not merkle.verify_multiproof(proof.trace_root, lde_size, trace_leaves, proof.trace.proof):
-        raise _reject("trace_merkle", "the opened trace rows are not the committed ones")
-    composition_leaves = {
-        i: b"".join(value.to_bytes() for value in row)
-        for i, row in zip(positions, proof.composition.leaves, strict=True)
-    }
-    if not merkle.verify_multiproof(
-        proof.composition_root, lde_size, composition_leaves, proof.composition.proof
-    ):
-        raise _reject(
-            "composition_merkle", "the opened composition rows are not the committed ones"
-        )
+    _check_base_rows("trace", proof.trace_root, proof.trace, positions, lde_size)
+    _check_ext_rows(
+        "composition_merkle",
+        "composition",
+        proof.composition_root,
+        proof.composition,
+        positions,
+        lde_size,
+    )
     opened = _open_fri_layers(proof.fri_layers, proof.fri_roots, layer_leaves, lde_size, f)
 
     # 7. DEEP composition at each position against FRI layer 0.
@@ -198,7 +174,13 @@ def verify(
     ):
         x = GENERATOR * pow(omega_lde, i, P) % P
         deep_values.append(
-            _deep(x, trace_row, composition_row, proof, z, z_next, deep_a, deep_b, deep_c)
+            _deep(
+                x,
+                z,
+                z_next,
+                ((trace_row, proof.ood_current, proof.ood_next, deep_a, deep_b),),
+                (composition_row, proof.ood_composition, deep_c),
+            )
         )
 
     # 8. FRI folding down to the remainder.
@@ -313,11 +295,7 @@ def _check_air1_program(receipt: Receipt, program: Program) -> None:
 
 
 def _check_statement(receipt: Receipt, program: Program, air: Air, log_t: int) -> None:
-    if receipt.program_hash != program.hash:
-        raise _reject(
-            "statement",
-            f"the receipt is for program {receipt.program_hash[:16]}…, not {program.hash[:16]}…",
-        )
+    _check_program_hash(receipt, program)
     if len(receipt.inputs) != program.n_inputs:
         raise _reject(
             "statement", f"{len(receipt.inputs)} inputs, the program takes {program.n_inputs}"
@@ -369,25 +347,102 @@ def _check_ood(
 
 def _deep(
     x: int,
-    trace_row: Sequence[int],
-    composition_row: Sequence[Ext],
-    proof: Proof,
     z: Ext,
     z_next: Ext,
-    deep_a: Sequence[Ext],
-    deep_b: Sequence[Ext],
-    deep_c: Sequence[Ext],
+    columns: Sequence[
+        tuple[
+            Sequence[int | Ext],
+            Sequence[Ext],
+            Sequence[Ext],
+            Sequence[Ext],
+            Sequence[Ext],
+        ]
+    ],
+    composition: tuple[Sequence[Ext], Sequence[Ext], Sequence[Ext]],
 ) -> Ext:
-    """``DEEP(x)`` of protocol.md 8.4: each term is a quotient that is a polynomial only if
-    the claimed value at z (or z·ω) is the committed polynomial's true value there."""
+    """``DEEP(x)`` of protocol.md 8.4, under either AIR: each term is a quotient that is a
+    polynomial only if the claimed value at z (or z·ω) is the committed polynomial's true
+    value there. ``columns`` holds, per committed trace (AIR 1: the trace; AIR 2: main, then
+    auxiliary), its opened row, its values at z and z·ω and their DEEP coefficients;
+    ``composition`` the opened segments, their values at z and coefficients."""
     at_z = Ext(0)
     at_z_next = Ext(0)
-    for j, t_x in enumerate(trace_row):
-        at_z = at_z + deep_a[j] * (t_x - proof.ood_current[j])
-        at_z_next = at_z_next + deep_b[j] * (t_x - proof.ood_next[j])
-    for i in range(2):
-        at_z = at_z + deep_c[i] * (composition_row[i] - proof.ood_composition[i])
+    for row, ood, ood_next, coefficients, coefficients_next in columns:
+        for j, t_x in enumerate(row):
+            at_z = at_z + coefficients[j] * (t_x - ood[j])
+            at_z_next = at_z_next + coefficients_next[j] * (t_x - ood_next[j])
+    segments, ood_segments, deep_c = composition
+    for k, c_x in enumerate(segments):
+        at_z = at_z + deep_c[k] * (c_x - ood_segments[k])
     return at_z / (x - z) + at_z_next / (x - z_next)
+
+
+def _fri_transcript(
+    transcript: Transcript,
+    proof: Proof | MachineProof,
+    profile: profiles.Profile,
+    remainder_size: int,
+    lde_size: int,
+) -> tuple[list[Ext], list[int]]:
+    """The transcript's FRI part, the same under both AIRs: a
+    folding challenge per layer root, the remainder, the grinding check (``grinding``),
+    then the query positions (ascending, without repeats)."""
+    betas = []
+    for root in proof.fri_roots:
+        transcript.absorb(root)
+        betas.append(transcript.draw_ext())
+    transcript.absorb(
+        remainder_size.to_bytes(2, "little")
+        + b"".join(coefficient.to_bytes() for coefficient in proof.remainder)
+    )
+    if not transcript.grinding_ok(proof.nonce, profile.grinding_bits):
+        raise _reject(
+            "grinding",
+            f"nonce {proof.nonce} is not a {profile.grinding_bits}-bit proof of work",
+        )
+    transcript.absorb(proof.nonce.to_bytes(8, "little"))
+    positions = sorted({transcript.draw_index(lde_size) for _ in range(profile.queries)})
+    return betas, positions
+
+
+def _check_position_count(rows: Sequence[object], positions: Sequence[int]) -> None:
+    """The receipt opens as many rows as the transcript selects positions (``format``)."""
+    if len(rows) != len(positions):
+        raise _reject(
+            "format",
+            f"the receipt opens {len(rows)} positions, the transcript selects {len(positions)}",
+        )
+
+
+def _check_base_rows(
+    what: str, root: bytes, opening: TraceOpening, positions: Sequence[int], lde_size: int
+) -> None:
+    """The opened rows of base-field columns (AIR 1's trace, AIR 2's main trace) are the
+    committed ones (``trace_merkle``)."""
+    leaves = {
+        i: b"".join(v.to_bytes(8, "little") for v in row)
+        for i, row in zip(positions, opening.rows, strict=True)
+    }
+    if not merkle.verify_multiproof(root, lde_size, leaves, opening.proof):
+        raise _reject("trace_merkle", f"the opened {what} rows are not the committed ones")
+
+
+def _check_ext_rows(
+    check: str,
+    what: str,
+    root: bytes,
+    opening: Opening,
+    positions: Sequence[int],
+    lde_size: int,
+) -> None:
+    """The opened rows of K-valued columns (composition segments, AIR 2's auxiliary trace)
+    are the committed ones (``check``)."""
+    leaves = {
+        i: b"".join(value.to_bytes() for value in row)
+        for i, row in zip(positions, opening.leaves, strict=True)
+    }
+    if not merkle.verify_multiproof(root, lde_size, leaves, opening.proof):
+        raise _reject(check, f"the opened {what} rows are not the committed ones")
 
 
 def _dot(coefficients: Sequence[Ext], values: Sequence[Ext]) -> Ext:
@@ -472,21 +527,7 @@ def _verify_machine(receipt: Receipt, program: Program, min_security_bits: float
     deep_aux_a = [transcript.draw_ext() for _ in range(air2.AUX_WIDTH)]
     deep_aux_b = [transcript.draw_ext() for _ in range(air2.AUX_WIDTH)]
     deep_c = [transcript.draw_ext() for _ in range(air2.SEGMENTS)]
-    betas = []
-    for root in proof.fri_roots:
-        transcript.absorb(root)
-        betas.append(transcript.draw_ext())
-    transcript.absorb(
-        remainder_size.to_bytes(2, "little")
-        + b"".join(coefficient.to_bytes() for coefficient in proof.remainder)
-    )
-    if not transcript.grinding_ok(proof.nonce, profile.grinding_bits):
-        raise _reject(
-            "grinding",
-            f"nonce {proof.nonce} is not a {profile.grinding_bits}-bit proof of work",
-        )
-    transcript.absorb(proof.nonce.to_bytes(8, "little"))
-    positions = sorted({transcript.draw_index(lde_size) for _ in range(profile.queries)})
+    betas, positions = _fri_transcript(transcript, proof, profile, remainder_size, lde_size)
 
     # ood: every constraint at z, with the fixed columns at z and V.
     ch = air2.Challenges.of(alpha, beta)
@@ -509,30 +550,14 @@ def _verify_machine(receipt: Receipt, program: Program, min_security_bits: float
         raise _reject("ood", "the constraints at the out-of-domain point disagree with C(z)")
 
     # The counts, then the Merkle openings.
-    if len(proof.main.rows) != len(positions):
-        raise _reject(
-            "format",
-            f"the receipt opens {len(proof.main.rows)} positions, the transcript "
-            f"selects {len(positions)}",
-        )
+    _check_position_count(proof.main.rows, positions)
     layer_leaves = _layer_leaves(proof.fri_layers, positions, lde_size, f)
-    main_leaves = {
-        i: b"".join(v.to_bytes(8, "little") for v in row)
-        for i, row in zip(positions, proof.main.rows, strict=True)
-    }
-    if not merkle.verify_multiproof(proof.main_root, lde_size, main_leaves, proof.main.proof):
-        raise _reject("trace_merkle", "the opened main rows are not the committed ones")
-    for name, root, opening in (
-        ("aux_merkle", proof.aux_root, proof.aux),
-        ("composition_merkle", proof.composition_root, proof.composition),
+    _check_base_rows("main", proof.main_root, proof.main, positions, lde_size)
+    for name, what, root, opening in (
+        ("aux_merkle", "auxiliary", proof.aux_root, proof.aux),
+        ("composition_merkle", "composition", proof.composition_root, proof.composition),
     ):
-        leaves = {
-            i: b"".join(value.to_bytes() for value in row)
-            for i, row in zip(positions, opening.leaves, strict=True)
-        }
-        if not merkle.verify_multiproof(root, lde_size, leaves, opening.proof):
-            what = "auxiliary" if name == "aux_merkle" else "composition"
-            raise _reject(name, f"the opened {what} rows are not the committed ones")
+        _check_ext_rows(name, what, root, opening, positions, lde_size)
     opened = _open_fri_layers(proof.fri_layers, proof.fri_roots, layer_leaves, lde_size, f)
 
     # deep, then FRI.
@@ -541,17 +566,24 @@ def _verify_machine(receipt: Receipt, program: Program, min_security_bits: float
     deep_values = []
     for index, (i, main_row) in enumerate(zip(positions, proof.main.rows, strict=True)):
         x = GENERATOR * pow(omega_lde, i, P) % P
-        at_z = Ext(0)
-        at_z_next = Ext(0)
-        for j, t_x in enumerate(main_row):
-            at_z = at_z + deep_a[j] * (t_x - proof.ood_main[j])
-            at_z_next = at_z_next + deep_b[j] * (t_x - proof.ood_main_next[j])
-        for j, a_x in enumerate(proof.aux.leaves[index]):
-            at_z = at_z + deep_aux_a[j] * (a_x - proof.ood_aux[j])
-            at_z_next = at_z_next + deep_aux_b[j] * (a_x - proof.ood_aux_next[j])
-        for k, c_x in enumerate(proof.composition.leaves[index]):
-            at_z = at_z + deep_c[k] * (c_x - proof.ood_composition[k])
-        deep_values.append(at_z / (x - z) + at_z_next / (x - z_next))
+        deep_values.append(
+            _deep(
+                x,
+                z,
+                z_next,
+                (
+                    (main_row, proof.ood_main, proof.ood_main_next, deep_a, deep_b),
+                    (
+                        proof.aux.leaves[index],
+                        proof.ood_aux,
+                        proof.ood_aux_next,
+                        deep_aux_a,
+                        deep_aux_b,
+                    ),
+                ),
+                (proof.composition.leaves[index], proof.ood_composition, deep_c),
+            )
+        )
     _check_fri(positions, deep_values, opened, betas, proof.remainder, lde_size, f)
 
 
