@@ -109,29 +109,10 @@ def decode(
     ood_current = [cur.ext("the OOD frame") for _ in range(width)]
     ood_next = [cur.ext("the OOD frame") for _ in range(width)]
     ood_composition = [cur.ext("the OOD frame") for _ in range(2)]
-    n_layers = cur.uint(1, "the FRI layer count")
-    if n_layers != layers:
-        raise ProofFormatError(f"{n_layers} FRI layers, the statement implies {layers}")
-    fri_roots = [cur.take(32, "the FRI roots") for _ in range(layers)]
-    d = cur.uint(2, "the remainder size")
-    if d != remainder_size:
-        raise ProofFormatError(
-            f"remainder of {d} coefficients, the statement implies {remainder_size}"
-        )
-    remainder = [cur.ext("the remainder") for _ in range(remainder_size)]
-    nonce = cur.uint(8, "the nonce")
-    n_positions = cur.uint(2, "the position count")
-    if not 1 <= n_positions <= queries:
-        raise ProofFormatError(f"{n_positions} opened positions, expected 1..{queries}")
-    trace_rows = [[cur.base("the trace rows") for _ in range(width)] for _ in range(n_positions)]
-    trace_proof = cur.digests("the trace multiproof", n_positions * log_lde)
-    composition_rows = [
-        [cur.ext("the composition rows") for _ in range(2)] for _ in range(n_positions)
-    ]
-    composition_proof = cur.digests("the composition multiproof", n_positions * log_lde)
+    fri_roots, remainder, nonce, n_positions = _fri_head(cur, layers, remainder_size, queries)
+    trace = _base_rows(cur, "trace", width, n_positions, log_lde)
+    composition = _ext_rows(cur, "composition", 2, n_positions, log_lde)
     fri_layers = _fri_layers(cur, layers, n_positions, folding_factor, log_lde)
-    if cur.pos != len(data):
-        raise ProofFormatError(f"{len(data) - cur.pos} trailing bytes after the proof")
     return Proof(
         trace_root=trace_root,
         composition_root=composition_root,
@@ -141,8 +122,8 @@ def decode(
         fri_roots=fri_roots,
         remainder=remainder,
         nonce=nonce,
-        trace=TraceOpening(trace_rows, trace_proof),
-        composition=Opening(composition_rows, composition_proof),
+        trace=trace,
+        composition=composition,
         fri_layers=fri_layers,
     )
 
@@ -195,31 +176,11 @@ def decode_machine(
     ood_aux = [cur.ext("the OOD frame") for _ in range(aux_width)]
     ood_aux_next = [cur.ext("the OOD frame") for _ in range(aux_width)]
     ood_composition = [cur.ext("the OOD frame") for _ in range(segments)]
-    n_layers = cur.uint(1, "the FRI layer count")
-    if n_layers != layers:
-        raise ProofFormatError(f"{n_layers} FRI layers, the statement implies {layers}")
-    fri_roots = [cur.take(32, "the FRI roots") for _ in range(layers)]
-    d = cur.uint(2, "the remainder size")
-    if d != remainder_size:
-        raise ProofFormatError(
-            f"remainder of {d} coefficients, the statement implies {remainder_size}"
-        )
-    remainder = [cur.ext("the remainder") for _ in range(remainder_size)]
-    nonce = cur.uint(8, "the nonce")
-    n_positions = cur.uint(2, "the position count")
-    if not 1 <= n_positions <= queries:
-        raise ProofFormatError(f"{n_positions} opened positions, expected 1..{queries}")
-    main_rows = [[cur.base("the main rows") for _ in range(width)] for _ in range(n_positions)]
-    main_proof = cur.digests("the main multiproof", n_positions * log_lde)
-    aux_rows = [[cur.ext("the aux rows") for _ in range(aux_width)] for _ in range(n_positions)]
-    aux_proof = cur.digests("the aux multiproof", n_positions * log_lde)
-    composition_rows = [
-        [cur.ext("the composition rows") for _ in range(segments)] for _ in range(n_positions)
-    ]
-    composition_proof = cur.digests("the composition multiproof", n_positions * log_lde)
+    fri_roots, remainder, nonce, n_positions = _fri_head(cur, layers, remainder_size, queries)
+    main = _base_rows(cur, "main", width, n_positions, log_lde)
+    aux = _ext_rows(cur, "aux", aux_width, n_positions, log_lde)
+    composition = _ext_rows(cur, "composition", segments, n_positions, log_lde)
     fri_layers = _fri_layers(cur, layers, n_positions, folding_factor, log_lde)
-    if cur.pos != len(data):
-        raise ProofFormatError(f"{len(data) - cur.pos} trailing bytes after the proof")
     return MachineProof(
         main_root=main_root,
         aux_root=aux_root,
@@ -232,9 +193,9 @@ def decode_machine(
         fri_roots=fri_roots,
         remainder=remainder,
         nonce=nonce,
-        main=TraceOpening(main_rows, main_proof),
-        aux=Opening(aux_rows, aux_proof),
-        composition=Opening(composition_rows, composition_proof),
+        main=main,
+        aux=aux,
+        composition=composition,
         fri_layers=fri_layers,
     )
 
@@ -242,6 +203,7 @@ def decode_machine(
 def _fri_layers(
     cur: _Cursor, layers: int, n_positions: int, folding_factor: int, log_lde: int
 ) -> list[Opening]:
+    """The FRI layers' openings, the last part of both proof layouts; nothing may follow."""
     fri_layers = []
     log_leaves = log_lde - folding_factor.bit_length() + 1
     for layer in range(layers):
@@ -256,4 +218,40 @@ def _fri_layers(
         proof = cur.digests(f"the multiproof of FRI layer {layer}", opened * log_leaves)
         fri_layers.append(Opening(leaves, proof))
         log_leaves -= folding_factor.bit_length() - 1
+    if cur.pos != len(cur.data):
+        raise ProofFormatError(f"{len(cur.data) - cur.pos} trailing bytes after the proof")
     return fri_layers
+
+
+def _fri_head(
+    cur: _Cursor, layers: int, remainder_size: int, queries: int
+) -> tuple[list[bytes], list[Ext], int, int]:
+    """The part of both proof layouts between the OOD frame and the opened rows: the FRI
+    layer roots, the remainder, the nonce and the number of opened positions."""
+    n_layers = cur.uint(1, "the FRI layer count")
+    if n_layers != layers:
+        raise ProofFormatError(f"{n_layers} FRI layers, the statement implies {layers}")
+    fri_roots = [cur.take(32, "the FRI roots") for _ in range(layers)]
+    d = cur.uint(2, "the remainder size")
+    if d != remainder_size:
+        raise ProofFormatError(
+            f"remainder of {d} coefficients, the statement implies {remainder_size}"
+        )
+    remainder = [cur.ext("the remainder") for _ in range(remainder_size)]
+    nonce = cur.uint(8, "the nonce")
+    n_positions = cur.uint(2, "the position count")
+    if not 1 <= n_positions <= queries:
+        raise ProofFormatError(f"{n_positions} opened positions, expected 1..{queries}")
+    return fri_roots, remainder, nonce, n_positions
+
+
+def _base_rows(cur: _Cursor, name: str, width: int, n_positions: int, log_lde: int) -> TraceOpening:
+    """``n_positions`` opened rows of ``width`` base-field values, then their multiproof."""
+    rows = [[cur.base(f"the {name} rows") for _ in range(width)] for _ in range(n_positions)]
+    return TraceOpening(rows, cur.digests(f"the {name} multiproof", n_positions * log_lde))
+
+
+def _ext_rows(cur: _Cursor, name: str, width: int, n_positions: int, log_lde: int) -> Opening:
+    """``n_positions`` opened rows of ``width`` K values, then their multiproof."""
+    rows = [[cur.ext(f"the {name} rows") for _ in range(width)] for _ in range(n_positions)]
+    return Opening(rows, cur.digests(f"the {name} multiproof", n_positions * log_lde))
