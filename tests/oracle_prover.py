@@ -492,26 +492,10 @@ def prove(
     xs = [G * pow(w_n, i, P) % P for i in range(n)]
 
     # 1. trace LDE and commitment
-    trace_coeffs = [interpolate(col) for col in columns]
-    lde = [evaluate_on_coset(c, n, G) for c in trace_coeffs]
-    lde_rows = [[lde[j][i] for j in range(w)] for i in range(n)]
-    trace_tree = Tree([b"".join(v.to_bytes(8, "little") for v in row) for row in lde_rows])
+    trace_coeffs, lde_rows, trace_tree = _commit_base(columns, n)
 
     ch = Channel()
-    ch.absorb(
-        b"zkactors-stark"
-        + (2).to_bytes(2, "little")
-        + bytes([prof.id, prof.log_blowup])
-        + prof.queries.to_bytes(2, "little")
-        + bytes([prof.grinding_bits, prof.log_folding_factor])
-        + prof.max_remainder_size.to_bytes(2, "little")
-        + program.digest
-        + len(inputs).to_bytes(2, "little")
-        + b"".join(v.to_bytes(8, "little") for v in inputs)
-        + len(claimed).to_bytes(2, "little")
-        + b"".join(v.to_bytes(8, "little") for v in claimed)
-        + bytes([log_t])
-    )
+    ch.absorb(_statement(1, prof, program, inputs, claimed, log_t))
     ch.absorb(trace_tree.root)
 
     # 2. composition polynomial
@@ -553,9 +537,7 @@ def prove(
     ch.absorb(comp_tree.root)
 
     # 3. out-of-domain frame
-    z = ch.ext()
-    while z[1] == 0 and z[2] == 0:  # z must not lie in F
-        z = ch.ext()
+    z = _draw_z(ch)
     zw = kscale(z, w_t)
     t_z = [horner_at_ext(c, z) for c in trace_coeffs]
     t_zw = [horner_at_ext(c, zw) for c in trace_coeffs]
@@ -580,61 +562,31 @@ def prove(
     a_co = [ch.ext() for _ in range(w)]
     b_co = [ch.ext() for _ in range(w)]
     c_co = [ch.ext() for _ in range(2)]
-    deep: list[Fe3] = []
-    for i in range(n):
-        x = kbase(xs[i])
-        num_z, num_zw = ZERO, ZERO
-        for j in range(w):
-            tx = kbase(lde_rows[i][j])
-            num_z = kadd(num_z, kmul(a_co[j], ksub(tx, t_z[j])))
-            num_zw = kadd(num_zw, kmul(b_co[j], ksub(tx, t_zw[j])))
-        for s in range(2):
-            num_z = kadd(num_z, kmul(c_co[s], ksub(seg_lde[s][i], c_z[s])))
-        deep.append(kadd(kmul(num_z, kinv(ksub(x, z))), kmul(num_zw, kinv(ksub(x, zw)))))
-    if cheat == "deep":
-        deep = [kadd(v, ONE) for v in deep]
-    if cheat == "downgrade":
-        # Index B*k is the point G * w_T^k: the coset G*H. The polynomial through DEEP
-        # there has degree < T, so FRI accepts it; it equals DEEP at those indices only.
-        agreeing = k_interpolate([deep[blowup * k] for k in range(t)], G)
-        deep = k_evaluate_on_coset(agreeing, n, G)
+    deep = _deep(
+        xs,
+        z,
+        zw,
+        [([[kbase(v) for v in row] for row in lde_rows], t_z, t_zw, a_co, b_co)],
+        ([[seg[i] for seg in seg_lde] for i in range(n)], c_z, c_co),
+    )
+    deep = _deep_cheat(deep, cheat, blowup, t)
 
     layers, degree, remainder, nonce, positions = _fri_grind_query(
         ch, deep, t, prof, cheat, forging
     )
     out = [
-        b"ZKRC",
-        (2).to_bytes(2, "little"),
-        bytes([prof.id]),
-        program.digest,
-        len(inputs).to_bytes(2, "little"),
-        *(v.to_bytes(8, "little") for v in inputs),
-        len(claimed).to_bytes(2, "little"),
-        *(v.to_bytes(8, "little") for v in claimed),
-        bytes([log_t]),
+        *_receipt_head(1, prof, program, inputs, claimed, log_t),
         w.to_bytes(2, "little"),
         trace_tree.root,
         comp_tree.root,
         b"".join(kbytes(v) for v in t_z + t_zw + c_z),
-        bytes([len(layers)]),
-        *(tree.root for tree, _ in layers),
-        degree.to_bytes(2, "little"),
-        *(kbytes(c) for c in remainder),
-        nonce.to_bytes(8, "little"),
-        len(positions).to_bytes(2, "little"),
+        *_fri_head(layers, degree, remainder, nonce, positions),
     ]
     out += [v.to_bytes(8, "little") for i in positions for v in lde_rows[i]]
     out += _digests(trace_tree.multiproof(positions))
     out += [kbytes(seg_lde[0][i]) + kbytes(seg_lde[1][i]) for i in positions]
     out += _digests(comp_tree.multiproof(positions))
-    size = n
-    for tree, layer_values in layers:
-        stride = size // f
-        leaves = sorted({i % stride for i in positions})
-        out.append(len(leaves).to_bytes(2, "little"))
-        out += [kbytes(layer_values[i + j * stride]) for i in leaves for j in range(f)]
-        out += _digests(tree.multiproof(leaves))
-        size = stride
+    out += _fri_openings(layers, positions, n, f)
     return b"".join(out)
 
 
@@ -709,6 +661,139 @@ def _groups(n_trans: int, n_first: int, n_cons: int) -> list[int]:
 
 def _digests(proof: list[bytes]) -> list[bytes]:
     return [len(proof).to_bytes(4, "little"), *proof]
+
+
+def _io(air: int, values: Sequence[int]) -> bytes:
+    """A statement's inputs or outputs: a count (2 bytes under AIR 1, 4 under AIR 2), then
+    the values."""
+    return len(values).to_bytes(2 * air, "little") + b"".join(
+        v.to_bytes(8, "little") for v in values
+    )
+
+
+def _statement(
+    air: int,
+    prof: profiles.Profile,
+    program: Program,
+    inputs: Sequence[int],
+    claimed: Sequence[int],
+    log_t: int,
+) -> bytes:
+    """The transcript's first absorption: the statement (protocol.md 8.1; under AIR 2,
+    version 3 and the air id before the profile's parameters)."""
+    version = bytes([1 + air, 0]) + (bytes([2]) if air == 2 else b"")
+    return (
+        b"zkactors-stark"
+        + version
+        + bytes([prof.id, prof.log_blowup])
+        + prof.queries.to_bytes(2, "little")
+        + bytes([prof.grinding_bits, prof.log_folding_factor])
+        + prof.max_remainder_size.to_bytes(2, "little")
+        + program.digest
+        + _io(air, inputs)
+        + _io(air, claimed)
+        + bytes([log_t])
+    )
+
+
+def _receipt_head(
+    air: int,
+    prof: profiles.Profile,
+    program: Program,
+    inputs: Sequence[int],
+    claimed: Sequence[int],
+    log_t: int,
+) -> list[bytes]:
+    """A receipt's first fields, up to log2 T (protocol.md 10; 16 for format 3, which adds
+    the air id after the profile id and 4-byte I/O counts)."""
+    ids = bytes([prof.id, 2]) if air == 2 else bytes([prof.id])
+    return [
+        b"ZKRC",
+        (1 + air).to_bytes(2, "little"),
+        ids,
+        program.digest,
+        _io(air, inputs),
+        _io(air, claimed),
+        bytes([log_t]),
+    ]
+
+
+def _fri_head(
+    layers: list[tuple[Tree, list[Fe3]]],
+    degree: int,
+    remainder: list[Fe3],
+    nonce: int,
+    positions: list[int],
+) -> list[bytes]:
+    """The receipt fields after the OOD frame and before the opened rows, alike in both
+    formats: L, the FRI roots, the remainder, the nonce and |P|."""
+    return [
+        bytes([len(layers)]),
+        *(tree.root for tree, _ in layers),
+        degree.to_bytes(2, "little"),
+        *(kbytes(c) for c in remainder),
+        nonce.to_bytes(8, "little"),
+        len(positions).to_bytes(2, "little"),
+    ]
+
+
+def _commit_base(
+    columns: Sequence[Sequence[int]], n: int
+) -> tuple[list[list[int]], list[list[int]], Tree]:
+    """Base-field columns' coefficients, their LDE rows on the coset of size ``n`` and the
+    Merkle tree of those rows."""
+    coeffs = [interpolate(col) for col in columns]
+    lde = [evaluate_on_coset(c, n, G) for c in coeffs]
+    rows = [[lde[j][i] for j in range(len(columns))] for i in range(n)]
+    tree = Tree([b"".join(v.to_bytes(8, "little") for v in row) for row in rows])
+    return coeffs, rows, tree
+
+
+def _draw_z(ch: Channel) -> Fe3:
+    """The out-of-domain point: drawn again while it lies in F."""
+    z = ch.ext()
+    while z[1] == 0 and z[2] == 0:  # z must not lie in F
+        z = ch.ext()
+    return z
+
+
+def _deep(
+    xs: Sequence[int],
+    z: Fe3,
+    zw: Fe3,
+    traces: Sequence[
+        tuple[Sequence[Sequence[Fe3]], Sequence[Fe3], Sequence[Fe3], Sequence[Fe3], Sequence[Fe3]]
+    ],
+    composition: tuple[Sequence[Sequence[Fe3]], Sequence[Fe3], Sequence[Fe3]],
+) -> list[Fe3]:
+    """DEEP(x) on every LDE point (protocol.md 8.4): ``traces`` holds, per committed trace,
+    its LDE rows (as K values), its values at z and z·ω and their coefficients;
+    ``composition`` the segments' rows, their values at z and coefficients."""
+    seg_rows, c_z, c_co = composition
+    deep: list[Fe3] = []
+    for i, x_base in enumerate(xs):
+        x = kbase(x_base)
+        num_z, num_zw = ZERO, ZERO
+        for rows, at_z, at_zw, a_co, b_co in traces:
+            for j, tx in enumerate(rows[i]):
+                num_z = kadd(num_z, kmul(a_co[j], ksub(tx, at_z[j])))
+                num_zw = kadd(num_zw, kmul(b_co[j], ksub(tx, at_zw[j])))
+        for k, cx in enumerate(seg_rows[i]):
+            num_z = kadd(num_z, kmul(c_co[k], ksub(cx, c_z[k])))
+        deep.append(kadd(kmul(num_z, kinv(ksub(x, z))), kmul(num_zw, kinv(ksub(x, zw)))))
+    return deep
+
+
+def _deep_cheat(deep: list[Fe3], cheat: str | None, blowup: int, t: int) -> list[Fe3]:
+    """The DEEP values a cheat commits to FRI: +1 everywhere (``deep``), or (``downgrade``)
+    the polynomial through DEEP on indices B*k, the points G * w_T^k of the coset G*H: it
+    has degree < T, so FRI accepts it; it equals DEEP at those indices only."""
+    if cheat == "deep":
+        deep = [kadd(v, ONE) for v in deep]
+    if cheat == "downgrade":
+        agreeing = k_interpolate([deep[blowup * k] for k in range(t)], G)
+        deep = k_evaluate_on_coset(agreeing, len(deep), G)
+    return deep
 
 
 # ---------------------------------------------------------------- the machine AIR (format 3)
@@ -800,25 +885,9 @@ def prove_machine(
     st = air2.Statement(program, inputs, claimed, t)
 
     # 1. main trace
-    main_coeffs = [interpolate(col) for col in columns]
-    main_lde = [evaluate_on_coset(c, n, G) for c in main_coeffs]
-    main_rows = [[main_lde[j][i] for j in range(air2.WIDTH)] for i in range(n)]
-    main_tree = Tree([b"".join(v.to_bytes(8, "little") for v in row) for row in main_rows])
+    main_coeffs, main_rows, main_tree = _commit_base(columns, n)
     ch = Channel()
-    ch.absorb(
-        b"zkactors-stark"
-        + (3).to_bytes(2, "little")
-        + bytes([2, prof.id, prof.log_blowup])
-        + prof.queries.to_bytes(2, "little")
-        + bytes([prof.grinding_bits, prof.log_folding_factor])
-        + prof.max_remainder_size.to_bytes(2, "little")
-        + program.digest
-        + len(inputs).to_bytes(4, "little")
-        + b"".join(v.to_bytes(8, "little") for v in inputs)
-        + len(claimed).to_bytes(4, "little")
-        + b"".join(v.to_bytes(8, "little") for v in claimed)
-        + bytes([log_t])
-    )
+    ch.absorb(_statement(2, prof, program, inputs, claimed, log_t))
     ch.absorb(main_tree.root)
 
     # 2. LogUp challenges, 3. auxiliary trace
@@ -871,9 +940,7 @@ def prove_machine(
     ch.absorb(comp_tree.root)
 
     # 5. out-of-domain frame
-    z = ch.ext()
-    while z[1] == 0 and z[2] == 0:
-        z = ch.ext()
+    z = _draw_z(ch)
     zw = kscale(z, w_t)
     t_z = [horner_at_ext(c, z) for c in main_coeffs]
     t_zw = [horner_at_ext(c, zw) for c in main_coeffs]
@@ -903,53 +970,31 @@ def prove_machine(
     aa_co = [ch.ext() for _ in range(air2.AUX_WIDTH)]
     ab_co = [ch.ext() for _ in range(air2.AUX_WIDTH)]
     c_co = [ch.ext() for _ in range(air2.SEGMENTS)]
-    deep: list[Fe3] = []
-    for i in range(n):
-        x = kbase(xs[i])
-        num_z, num_zw = ZERO, ZERO
-        for j in range(air2.WIDTH):
-            tx = kbase(main_rows[i][j])
-            num_z = kadd(num_z, kmul(a_co[j], ksub(tx, t_z[j])))
-            num_zw = kadd(num_zw, kmul(b_co[j], ksub(tx, t_zw[j])))
-        for j in range(air2.AUX_WIDTH):
-            ax = aux_lde[j][i]
-            num_z = kadd(num_z, kmul(aa_co[j], ksub(ax, a_z[j])))
-            num_zw = kadd(num_zw, kmul(ab_co[j], ksub(ax, a_zw[j])))
-        for k in range(air2.SEGMENTS):
-            num_z = kadd(num_z, kmul(c_co[k], ksub(seg_lde[k][i], c_z[k])))
-        deep.append(kadd(kmul(num_z, kinv(ksub(x, z))), kmul(num_zw, kinv(ksub(x, zw)))))
-    if cheat == "deep":
-        deep = [kadd(v, ONE) for v in deep]
-    if cheat == "downgrade":
-        agreeing = k_interpolate([deep[blowup * k] for k in range(t)], G)
-        deep = k_evaluate_on_coset(agreeing, n, G)
+    deep = _deep(
+        xs,
+        z,
+        zw,
+        [
+            ([[kbase(v) for v in row] for row in main_rows], t_z, t_zw, a_co, b_co),
+            ([[col[i] for col in aux_lde] for i in range(n)], a_z, a_zw, aa_co, ab_co),
+        ],
+        ([[seg[i] for seg in seg_lde] for i in range(n)], c_z, c_co),
+    )
+    deep = _deep_cheat(deep, cheat, blowup, t)
 
     # 7. FRI, grinding, queries
     layers, degree, remainder, nonce, positions = _fri_grind_query(
         ch, deep, t, prof, cheat, forging
     )
     out = [
-        b"ZKRC",
-        (3).to_bytes(2, "little"),
-        bytes([prof.id, 2]),
-        program.digest,
-        len(inputs).to_bytes(4, "little"),
-        *(v.to_bytes(8, "little") for v in inputs),
-        len(claimed).to_bytes(4, "little"),
-        *(v.to_bytes(8, "little") for v in claimed),
-        bytes([log_t]),
+        *_receipt_head(2, prof, program, inputs, claimed, log_t),
         air2.WIDTH.to_bytes(2, "little"),
         air2.AUX_WIDTH.to_bytes(2, "little"),
         main_tree.root,
         aux_tree.root,
         comp_tree.root,
         b"".join(kbytes(v) for v in ood),
-        bytes([len(layers)]),
-        *(tree.root for tree, _ in layers),
-        degree.to_bytes(2, "little"),
-        *(kbytes(c) for c in remainder),
-        nonce.to_bytes(8, "little"),
-        len(positions).to_bytes(2, "little"),
+        *_fri_head(layers, degree, remainder, nonce, positions),
     ]
     out += [v.to_bytes(8, "little") for i in positions for v in main_rows[i]]
     out += _digests(main_tree.multiproof(positions))
@@ -991,8 +1036,8 @@ class Section:
 
 
 def layout(data: bytes) -> list[Section]:
-    """The sections of a well-formed receipt, in order (protocol.md 10). Test-only: it
-    trusts ``data`` to be well formed."""
+    """The sections of a well-formed receipt, in order (protocol.md 10; 16 for format 3).
+    Test-only: it trusts ``data`` to be well formed."""
     out: list[Section] = []
     pos = 0
 
@@ -1004,19 +1049,30 @@ def layout(data: bytes) -> list[Section]:
         return value
 
     add("magic", 4, "bytes")
-    if add("version", 2, "count") == 3:
-        return _layout_3(data, out, pos)
+    format_3 = add("version", 2, "count") == 3
+    count = 4 if format_3 else 2
     prof = profiles.by_id(add("profile id", 1, "count"))
+    if format_3:
+        add("air id", 1, "count")
     add("program hash", 32, "bytes")
-    n_in = add("n_inputs", 2, "count")
+    n_in = add("n_inputs", count, "count")
     add("inputs", 8 * n_in, "base")
-    n_out = add("n_outputs", 2, "count")
+    n_out = add("n_outputs", count, "count")
     add("outputs", 8 * n_out, "base")
     log_t = add("log2 T", 1, "count")
     w = add("w", 2, "count")
-    add("trace root", 32, "bytes")
-    add("composition root", 32, "bytes")
-    add("ood frame", EXT_BYTES * (2 * w + 2), "ext")
+    if format_3:
+        w_aux = add("w_aux", 2, "count")
+        add("trace root", 32, "bytes")
+        add("aux root", 32, "bytes")
+        add("composition root", 32, "bytes")
+        add("ood main", EXT_BYTES * 2 * w, "ext")
+        add("ood aux", EXT_BYTES * 2 * w_aux, "ext")
+        add("ood composition", EXT_BYTES * 3, "ext")
+    else:
+        add("trace root", 32, "bytes")
+        add("composition root", 32, "bytes")
+        add("ood frame", EXT_BYTES * (2 * w + 2), "ext")
     n_layers = add("L", 1, "count")
     add("fri roots", 32 * n_layers, "bytes")
     d = add("d_L", 2, "count")
@@ -1025,61 +1081,18 @@ def layout(data: bytes) -> list[Section]:
     n_pos = add("|P|", 2, "count")
     add("trace rows", 8 * n_pos * w, "base")
     add("trace multiproof", 32 * add("trace multiproof count", 4, "count"), "bytes")
-    add("composition rows", 2 * EXT_BYTES * n_pos, "ext")
+    if format_3:
+        add("aux rows", EXT_BYTES * w_aux * n_pos, "ext")
+        add("aux multiproof", 32 * add("aux multiproof count", 4, "count"), "bytes")
+    segments = 3 if format_3 else 2
+    add("composition rows", segments * EXT_BYTES * n_pos, "ext")
     add("composition multiproof", 32 * add("composition multiproof count", 4, "count"), "bytes")
     for layer in range(n_layers):
         k = add(f"fri layer {layer} k", 2, "count")
         add(f"fri layer {layer} leaves", EXT_BYTES * prof.folding_factor * k, "ext")
         count = add(f"fri layer {layer} multiproof count", 4, "count")
         add(f"fri layer {layer} multiproof", 32 * count, "bytes")
-    assert pos == len(data) and log_t >= 3
-    return out
-
-
-def _layout_3(data: bytes, out: list[Section], pos: int) -> list[Section]:
-    """The sections of a format-3 receipt (protocol.md 16), after magic and version."""
-
-    def add(name: str, length: int, kind: str) -> int:
-        nonlocal pos
-        out.append(Section(name, pos, length, kind))
-        value = int.from_bytes(data[pos : pos + length], "little")
-        pos += length
-        return value
-
-    prof = profiles.by_id(add("profile id", 1, "count"))
-    add("air id", 1, "count")
-    add("program hash", 32, "bytes")
-    n_in = add("n_inputs", 4, "count")
-    add("inputs", 8 * n_in, "base")
-    n_out = add("n_outputs", 4, "count")
-    add("outputs", 8 * n_out, "base")
-    add("log2 T", 1, "count")
-    w = add("w", 2, "count")
-    w_aux = add("w_aux", 2, "count")
-    add("trace root", 32, "bytes")
-    add("aux root", 32, "bytes")
-    add("composition root", 32, "bytes")
-    add("ood main", EXT_BYTES * 2 * w, "ext")
-    add("ood aux", EXT_BYTES * 2 * w_aux, "ext")
-    add("ood composition", EXT_BYTES * 3, "ext")
-    n_layers = add("L", 1, "count")
-    add("fri roots", 32 * n_layers, "bytes")
-    d = add("d_L", 2, "count")
-    add("remainder", EXT_BYTES * d, "ext")
-    add("nonce", 8, "count")
-    n_pos = add("|P|", 2, "count")
-    add("trace rows", 8 * n_pos * w, "base")
-    add("trace multiproof", 32 * add("trace multiproof count", 4, "count"), "bytes")
-    add("aux rows", EXT_BYTES * w_aux * n_pos, "ext")
-    add("aux multiproof", 32 * add("aux multiproof count", 4, "count"), "bytes")
-    add("composition rows", 3 * EXT_BYTES * n_pos, "ext")
-    add("composition multiproof", 32 * add("composition multiproof count", 4, "count"), "bytes")
-    for layer in range(n_layers):
-        k = add(f"fri layer {layer} k", 2, "count")
-        add(f"fri layer {layer} leaves", EXT_BYTES * prof.folding_factor * k, "ext")
-        count = add(f"fri layer {layer} multiproof count", 4, "count")
-        add(f"fri layer {layer} multiproof", 32 * count, "bytes")
-    assert pos == len(data)
+    assert pos == len(data) and (format_3 or log_t >= 3)
     return out
 
 
