@@ -311,6 +311,31 @@ cdef fe3 _e(v):
 cdef tuple _t(fe3 v):
     return (v.c0, v.c1, v.c2)
 
+cdef list _columns(size_t n, size_t T, fe **ptrs):
+    """``n`` zeroed uint64 columns of ``T`` entries, their data pointers in ``ptrs``."""
+    cols = [array.array("Q", bytes(8 * T)) for _ in range(n)]
+    _pointers(cols, n, ptrs)
+    return cols
+
+cdef void _pointers(cols, size_t n, fe **ptrs) except *:
+    """The data pointers of the first ``n`` uint64 buffers of ``cols`` into ``ptrs`` (the
+    buffers must outlive their use)."""
+    cdef fe[::1] view
+    cdef size_t c
+    for c in range(n):
+        view = cols[c]
+        ptrs[c] = &view[0]
+
+cdef void _load_base(fe *out, values, size_t n) except *:
+    cdef size_t i
+    for i in range(n):
+        out[i] = values[i]
+
+cdef void _load_ext(fe3 *out, values, size_t n) except *:
+    cdef size_t i
+    for i in range(n):
+        out[i] = _e(values[i])
+
 
 cdef class Air2:
     """TEST BINDING of AIR 2 (ext/air2.h) for one statement: program bytes, the statement's
@@ -347,13 +372,9 @@ cdef class Air2:
 
     def trace(self, uint64_t max_cycles):
         """(code, 56 columns of T ints) for this statement's inputs."""
-        cols = [array.array("Q", bytes(8 * self.T)) for _ in range(ZK_AIR2_WIDTH)]
         cdef fe *ptrs[64]
-        cdef fe[::1] view
-        cdef int c, rc
-        for c in range(ZK_AIR2_WIDTH):
-            view = cols[c]
-            ptrs[c] = &view[0]
+        cdef int rc
+        cols = _columns(ZK_AIR2_WIDTH, self.T, ptrs)
         cdef fe dummy = 0
         rc = zk_air2_trace(&self.machine.program, &self.inputs[0] if self.st.n_inputs else &dummy,
                            self.st.n_inputs, max_cycles, self.st.log_t, ptrs)
@@ -369,13 +390,9 @@ cdef class Air2:
     def fixed_columns(self):
         """(rom as T triples, 5 fixed base columns)."""
         cdef fe3 *rom = <fe3 *>PyMem_Malloc(self.T * sizeof(fe3))
-        cols = [array.array("Q", bytes(8 * self.T)) for _ in range(ZK_AIR2_FIXED)]
         cdef fe *ptrs[8]
-        cdef fe[::1] view
-        cdef size_t i, c
-        for c in range(ZK_AIR2_FIXED):
-            view = cols[c]
-            ptrs[c] = &view[0]
+        cdef size_t i
+        cols = _columns(ZK_AIR2_FIXED, self.T, ptrs)
         try:
             zk_air2_fixed_columns(&self.st, &self.ch, rom, ptrs)
             roms = [_t(rom[i]) for i in range(self.T)]
@@ -396,14 +413,8 @@ cdef class Air2:
         cdef const fe *mp[64]
         cdef fe *fp[8]
         cdef fe3 *ap[16]
-        cdef fe[::1] view
-        fixed = [array.array("Q", bytes(8 * T)) for _ in range(ZK_AIR2_FIXED)]
-        for c in range(ZK_AIR2_WIDTH):
-            view = mains[c]
-            mp[c] = &view[0]
-        for c in range(ZK_AIR2_FIXED):
-            view = fixed[c]
-            fp[c] = &view[0]
+        _pointers(mains, ZK_AIR2_WIDTH, <fe **>mp)
+        fixed = _columns(ZK_AIR2_FIXED, T, fp)
         cdef fe3 *rom = <fe3 *>PyMem_Malloc(T * sizeof(fe3))
         cdef fe3 *aux = <fe3 *>PyMem_Malloc(T * ZK_AIR2_AUX_WIDTH * sizeof(fe3))
         try:
@@ -425,14 +436,11 @@ cdef class Air2:
         cdef fe3 ac[16]
         cdef fe3 an[16]
         cdef fe3 out[64]
-        for i in range(ZK_AIR2_WIDTH):
-            c[i] = cur[i]
-            n[i] = nxt[i]
-        for i in range(ZK_AIR2_AUX_WIDTH):
-            ac[i] = _e(aux_cur[i])
-            an[i] = _e(aux_next[i])
-        for i in range(ZK_AIR2_FIXED):
-            f[i] = fixed[i]
+        _load_base(c, cur, ZK_AIR2_WIDTH)
+        _load_base(n, nxt, ZK_AIR2_WIDTH)
+        _load_ext(ac, aux_cur, ZK_AIR2_AUX_WIDTH)
+        _load_ext(an, aux_next, ZK_AIR2_AUX_WIDTH)
+        _load_base(f, fixed, ZK_AIR2_FIXED)
         zk_air2_eval_base(&self.st, &self.ch, c, n, ac, an, _e(rom), f, out)
         return [_t(out[i]) for i in range(ZK_AIR2_N_CONSTRAINTS)]
 
@@ -443,14 +451,11 @@ cdef class Air2:
         cdef fe3 ac[16]
         cdef fe3 an[16]
         cdef fe3 out[64]
-        for i in range(ZK_AIR2_WIDTH):
-            c[i] = _e(cur[i])
-            n[i] = _e(nxt[i])
-        for i in range(ZK_AIR2_AUX_WIDTH):
-            ac[i] = _e(aux_cur[i])
-            an[i] = _e(aux_next[i])
-        for i in range(ZK_AIR2_FIXED):
-            f[i] = _e(fixed[i])
+        _load_ext(c, cur, ZK_AIR2_WIDTH)
+        _load_ext(n, nxt, ZK_AIR2_WIDTH)
+        _load_ext(ac, aux_cur, ZK_AIR2_AUX_WIDTH)
+        _load_ext(an, aux_next, ZK_AIR2_AUX_WIDTH)
+        _load_ext(f, fixed, ZK_AIR2_FIXED)
         zk_air2_eval_ext(&self.st, &self.ch, c, n, ac, an, _e(rom), f, out)
         return [_t(out[i]) for i in range(ZK_AIR2_N_CONSTRAINTS)]
 
@@ -460,12 +465,9 @@ cdef class Air2:
         cdef fe3 ac[16]
         cdef fe3 an[16]
         cdef fe3 al[64]
-        for i in range(ZK_AIR2_WIDTH):
-            c[i] = _e(cur[i])
-            n[i] = _e(nxt[i])
-        for i in range(ZK_AIR2_AUX_WIDTH):
-            ac[i] = _e(aux_cur[i])
-            an[i] = _e(aux_next[i])
-        for i in range(ZK_AIR2_N_CONSTRAINTS):
-            al[i] = _e(alphas[i])
+        _load_ext(c, cur, ZK_AIR2_WIDTH)
+        _load_ext(n, nxt, ZK_AIR2_WIDTH)
+        _load_ext(ac, aux_cur, ZK_AIR2_AUX_WIDTH)
+        _load_ext(an, aux_next, ZK_AIR2_AUX_WIDTH)
+        _load_ext(al, alphas, ZK_AIR2_N_CONSTRAINTS)
         return _t(zk_air2_composition_at(&self.st, &self.ch, c, n, ac, an, al, _e(z)))
