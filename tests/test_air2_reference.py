@@ -8,6 +8,7 @@ import random
 
 import pytest
 from hypothesis import given, settings
+from machine_programs import ALL_OPS_INPUTS, ALL_OPS_SOURCE, MACHINE_INPUTS, MACHINE_SOURCE
 from oracle_prover import horner_at_ext, interpolate, machine_violations
 from zkvm_strategies import programs_with_inputs
 
@@ -17,29 +18,6 @@ from zkactors.zkvm import interpreter
 from zkactors.zkvm.assembler import assemble
 from zkactors.zkvm.reference import air2
 from zkactors.zkvm.reference.field import Ext, P
-
-ALL_OPS_SOURCE = """
-.input  x, n
-.output a, b, c
-        set  a, 5
-        mov  b, x
-loop:   jz   n, done
-        add  c, a, b
-        sub  d, c, x
-        mul  e, d, b
-        addi a, e, 3
-        muli b, b, 2
-        inv  f, a
-        mul  g, f, a
-        subi g, g, 1
-        assert_zero g
-        assert_eq f, f
-        subi n, n, 1
-        jnz  n, loop
-        jmp  loop
-done:   halt
-"""
-ALL_OPS_INPUTS = (3, 3)
 
 ALPHA = Ext(12345, 678, 91011)
 BETA = Ext(31337, 4242, 777)
@@ -171,25 +149,6 @@ def test_random_programs(case):
     trace = air2.main_trace(program, inputs)
     assert (trace.outputs, trace.cycles) == expected
     assert violations(statement_of(program, inputs, trace), trace.columns) == set()
-
-
-MACHINE_SOURCE = """
-.input a
-.output s
-        read  x
-        store [a + 2], x
-        store [7], a
-        load  y, [a + 2]
-        load  z, [7]
-        add   s, y, z
-        load  w, [100]
-        write s
-        write w
-        read  v
-        write v
-        halt
-"""
-MACHINE_INPUTS = (3, 10, 20)  # a = 3, then the stream 10, 20
 
 
 def test_a_program_with_memory_and_streams():

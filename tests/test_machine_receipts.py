@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from machine_programs import ALL_OPS_SOURCE, MACHINE_SOURCE
 from oracle_prover import bump_element, layout, prove, prove_machine, section
 
 from zkactors import profiles, programs
@@ -15,28 +16,6 @@ from zkactors.zkvm.assembler import assemble
 from zkactors.zkvm.receipt import Receipt
 from zkactors.zkvm.reference import air2, verify
 from zkactors.zkvm.reference.field import P
-
-ALL_OPS = """
-.input  x, n
-.output a, b, c
-        set  a, 5
-        mov  b, x
-loop:   jz   n, done
-        add  c, a, b
-        sub  d, c, x
-        mul  e, d, b
-        addi a, e, 3
-        muli b, b, 2
-        inv  f, a
-        mul  g, f, a
-        subi g, g, 1
-        assert_zero g
-        assert_eq f, f
-        subi n, n, 1
-        jnz  n, loop
-        jmp  loop
-done:   halt
-"""
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +45,7 @@ def test_oracle_receipts_verify(fib_receipt):
 
 
 def test_every_v1_instruction_and_the_default_profile():
-    program = assemble(ALL_OPS)
+    program = assemble(ALL_OPS_SOURCE)
     data = prove_machine(program, (3, 3))
     verify(data, program, min_security_bits=0)
     program = programs.load("inverse_check")
@@ -221,24 +200,6 @@ def test_alpha_equal_to_one_of_vs_tuples_is_ood(fib_receipt, monkeypatch):
 
     monkeypatch.setattr(air2, "verifier_sum", colliding)
     assert _rejected(fib_receipt, fib) == "ood"
-
-
-MACHINE_SOURCE = """
-.input a
-.output s
-        read  x
-        store [a + 2], x
-        store [7], a
-        load  y, [a + 2]
-        load  z, [7]
-        add   s, y, z
-        load  w, [100]
-        write s
-        write w
-        read  v
-        write v
-        halt
-"""
 
 
 def test_a_machine_program_with_memory_and_streams():

@@ -16,6 +16,7 @@ from typing import Any
 import oracle_prover as oracle
 import pytest
 from machine_bytes import LOAD, READ, format2, ins, sum_stream
+from machine_programs import ALL_OPS_SOURCE
 
 import zkactors._native.prover as native
 from zkactors import profiles, programs
@@ -51,33 +52,9 @@ LIBRARY = [
     ("power", [3, 5]),
 ]
 
-# Every v1 op, branches both ways, a loop: the AIR 2 rows of every instruction class
-# that format 1 can hold.
-ALL_OPS = """
-.input  x, n
-.output a, b, c
-        set  a, 5
-        mov  b, x
-loop:   jz   n, done
-        add  c, a, b
-        sub  d, c, x
-        mul  e, d, b
-        addi a, e, 3
-        muli b, b, 2
-        inv  f, a
-        mul  g, f, a
-        subi g, g, 1
-        assert_zero g
-        assert_eq f, f
-        subi n, n, 1
-        jnz  n, loop
-        jmp  loop
-done:   halt
-"""
-
 
 def _program(name: str):
-    return assemble(ALL_OPS) if name == "all_ops" else programs.load(name)
+    return assemble(ALL_OPS_SOURCE) if name == "all_ops" else programs.load(name)
 
 
 @pytest.mark.parametrize(("name", "inputs"), [*LIBRARY, ("all_ops", [7, 3])])

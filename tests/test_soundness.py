@@ -32,6 +32,7 @@ import oracle_prover
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from machine_programs import ALL_OPS_INPUTS, ALL_OPS_SOURCE
 from verifier_agreement import (
     agreed_verdict,
     assert_accepted,
@@ -49,32 +50,6 @@ from zkactors.zkvm.isa import Op, P
 from zkactors.zkvm.program import Program
 from zkactors.zkvm.prover import _prove_with_trace
 from zkactors.zkvm.receipt import Receipt
-
-# Every instruction kind, both branches taken and not taken: with n = 3 the loop runs
-# three times (jz falls through, jnz jumps back), then jnz falls through to the jmp,
-# which returns to the jz, which now jumps to done.
-ALL_OPS_SOURCE = """
-.input  x, n
-.output a, b, c
-        set  a, 5
-        mov  b, x
-loop:   jz   n, done
-        add  c, a, b
-        sub  d, c, x
-        mul  e, d, b
-        addi a, e, 3
-        muli b, b, 2
-        inv  f, a
-        mul  g, f, a
-        subi g, g, 1
-        assert_zero g
-        assert_eq f, f
-        subi n, n, 1
-        jnz  n, loop
-        jmp  loop
-done:   halt
-"""
-ALL_OPS_INPUTS = (3, 3)  # 44 cycles: T = 64, two FRI layers under "test"
 
 # The register AIR's instructions (instruction set v1; v2 is AIR 2's).
 V1_OPS = {op for op in Op if op.is_v1}

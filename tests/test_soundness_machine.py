@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from machine_programs import MACHINE_INPUTS, MACHINE_SOURCE
 from oracle_prover import machine_violations, prove_machine
 
 from zkactors import programs
@@ -257,25 +258,6 @@ def test_downgrade_forgery_is_refused_by_the_policy_alone():
     with pytest.raises(VerificationError) as info:
         native_verify(data, fib)
     assert info.value.check == "policy"
-
-
-MACHINE_SOURCE = """
-.input a
-.output s
-        read  x
-        store [a + 2], x
-        store [7], a
-        load  y, [a + 2]
-        load  z, [7]
-        add   s, y, z
-        load  w, [100]
-        write s
-        write w
-        read  v
-        write v
-        halt
-"""
-MACHINE_INPUTS = (3, 10, 20)
 
 
 def _row_of(program: Program, columns: list[list[int]], text: str) -> int:
