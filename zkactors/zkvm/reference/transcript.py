@@ -82,21 +82,19 @@ def statement_bytes(
     log_trace_length: int,
 ) -> bytes:
     """The first message of every transcript (protocol.md 7)."""
-    return b"".join(
-        (
-            PROTOCOL_ID,
-            PROTOCOL_VERSION.to_bytes(2, "little"),
-            bytes([profile_id, log_blowup]),
-            queries.to_bytes(2, "little"),
-            bytes([grinding_bits, log_folding]),
-            max_remainder_size.to_bytes(2, "little"),
-            program_digest,
-            len(inputs).to_bytes(2, "little"),
-            *(v.to_bytes(8, "little") for v in inputs),
-            len(outputs).to_bytes(2, "little"),
-            *(v.to_bytes(8, "little") for v in outputs),
-            bytes([log_trace_length]),
-        )
+    return _statement_bytes(
+        PROTOCOL_VERSION.to_bytes(2, "little"),
+        2,
+        profile_id,
+        log_blowup,
+        queries,
+        grinding_bits,
+        log_folding,
+        max_remainder_size,
+        program_digest,
+        inputs,
+        outputs,
+        log_trace_length,
     )
 
 
@@ -119,18 +117,51 @@ def statement_bytes_air2(
 ) -> bytes:
     """The first message of an AIR 2 transcript (protocol.md 15): version 3, the air id,
     and 32-bit input and output counts."""
+    return _statement_bytes(
+        PROTOCOL_VERSION_AIR2.to_bytes(2, "little") + bytes([AIR2_ID]),
+        4,
+        profile_id,
+        log_blowup,
+        queries,
+        grinding_bits,
+        log_folding,
+        max_remainder_size,
+        program_digest,
+        inputs,
+        outputs,
+        log_trace_length,
+    )
+
+
+def _statement_bytes(
+    version: bytes,
+    count_size: int,
+    profile_id: int,
+    log_blowup: int,
+    queries: int,
+    grinding_bits: int,
+    log_folding: int,
+    max_remainder_size: int,
+    program_digest: bytes,
+    inputs: tuple[int, ...],
+    outputs: tuple[int, ...],
+    log_trace_length: int,
+) -> bytes:
+    """The statement message of either AIR: ``version`` (the transcript version, and for
+    AIR 2 the air id), the profile's parameters, the program, the inputs and outputs each
+    after a count of ``count_size`` bytes, and log2 T."""
     return b"".join(
         (
             PROTOCOL_ID,
-            PROTOCOL_VERSION_AIR2.to_bytes(2, "little"),
-            bytes([AIR2_ID, profile_id, log_blowup]),
+            version,
+            bytes([profile_id, log_blowup]),
             queries.to_bytes(2, "little"),
             bytes([grinding_bits, log_folding]),
             max_remainder_size.to_bytes(2, "little"),
             program_digest,
-            len(inputs).to_bytes(4, "little"),
+            len(inputs).to_bytes(count_size, "little"),
             *(v.to_bytes(8, "little") for v in inputs),
-            len(outputs).to_bytes(4, "little"),
+            len(outputs).to_bytes(count_size, "little"),
             *(v.to_bytes(8, "little") for v in outputs),
             bytes([log_trace_length]),
         )
