@@ -26,7 +26,7 @@ is part of the specification and the native verifier follows it:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from zkactors import profiles
 from zkactors.errors import ReceiptFormatError, VerificationError
@@ -82,12 +82,7 @@ def verify(
     if receipt.air == 2:
         _verify_machine(receipt, program, min_security_bits)
         return
-    profile = profiles.get(receipt.profile)
-    trace_length = receipt.trace_length
-    log_t = trace_length.bit_length() - 1
-    lde_size = profile.blowup * trace_length
-    f = profile.folding_factor
-    layers, remainder_size = fri.shape(trace_length, f, profile.max_remainder_size)
+    profile, trace_length, log_t, lde_size, f, layers, remainder_size = _shape(receipt)
 
     # 1. Decode.
     try:
@@ -109,36 +104,14 @@ def verify(
     air = Air(program)
     _check_statement(receipt, program, air, log_t)
     bits = profile.conjectured_security_bits(trace_length, air.n_constraints)
-    if not bits >= min_security_bits:
-        raise _reject(
-            "policy",
-            f"the receipt's security is {bits:.1f} conjectured bits (profile {profile.name}, "
-            f"T = 2^{log_t}, {air.n_constraints} constraints), below the required "
-            f"{min_security_bits:.1f}",
-        )
+    _check_policy(bits, min_security_bits, profile, log_t, f"{air.n_constraints} constraints")
 
     # 3. Replay the transcript.
-    transcript = Transcript()
-    transcript.absorb(
-        statement_bytes(
-            profile.id,
-            profile.log_blowup,
-            profile.queries,
-            profile.grinding_bits,
-            profile.log_folding_factor,
-            profile.max_remainder_size,
-            program.digest,
-            receipt.inputs,
-            receipt.outputs,
-            log_t,
-        )
-    )
+    transcript = _start_transcript(statement_bytes, profile, program, receipt, log_t)
     transcript.absorb(proof.trace_root)
     alphas = [transcript.draw_ext() for _ in range(air.n_constraints)]
     transcript.absorb(proof.composition_root)
-    z = transcript.draw_ext()
-    while z.in_base_field():  # z ∉ F keeps z and z·ω off H and D, where the divisors vanish
-        z = transcript.draw_ext()
+    z = _draw_z(transcript)
     ood_values = proof.ood_current + proof.ood_next + proof.ood_composition
     transcript.absorb(b"".join(value.to_bytes() for value in ood_values))
     deep_a = [transcript.draw_ext() for _ in range(air.width)]
@@ -185,6 +158,68 @@ def verify(
 
     # 8. FRI folding down to the remainder.
     _check_fri(positions, deep_values, opened, betas, proof.remainder, lde_size, f)
+
+
+def _shape(receipt: Receipt) -> tuple[profiles.Profile, int, int, int, int, int, int]:
+    """What the receipt's profile and T fix, under either AIR: (profile, T, log2 T, the LDE
+    size, the folding factor, the FRI layer count, the remainder size)."""
+    profile = profiles.get(receipt.profile)
+    trace_length = receipt.trace_length
+    log_t = trace_length.bit_length() - 1
+    lde_size = profile.blowup * trace_length
+    f = profile.folding_factor
+    layers, remainder_size = fri.shape(trace_length, f, profile.max_remainder_size)
+    return profile, trace_length, log_t, lde_size, f, layers, remainder_size
+
+
+def _check_policy(
+    bits: float, min_security_bits: float, profile: profiles.Profile, log_t: int, what: str
+) -> None:
+    """``policy``: the receipt's conjectured security reaches the caller's minimum."""
+    if not bits >= min_security_bits:
+        raise _reject(
+            "policy",
+            f"the receipt's security is {bits:.1f} conjectured bits (profile {profile.name}, "
+            f"T = 2^{log_t}, {what}), below the required {min_security_bits:.1f}",
+        )
+
+
+def _start_transcript(
+    statement: Callable[
+        [int, int, int, int, int, int, bytes, tuple[int, ...], tuple[int, ...], int], bytes
+    ],
+    profile: profiles.Profile,
+    program: Program,
+    receipt: Receipt,
+    log_t: int,
+) -> Transcript:
+    """A transcript that has absorbed the statement (``statement`` is
+    :func:`statement_bytes` or :func:`statement_bytes_air2`)."""
+    transcript = Transcript()
+    transcript.absorb(
+        statement(
+            profile.id,
+            profile.log_blowup,
+            profile.queries,
+            profile.grinding_bits,
+            profile.log_folding_factor,
+            profile.max_remainder_size,
+            program.digest,
+            receipt.inputs,
+            receipt.outputs,
+            log_t,
+        )
+    )
+    return transcript
+
+
+def _draw_z(transcript: Transcript) -> Ext:
+    """The out-of-domain point: z ∉ F keeps z and z·ω off H and D, where the divisors
+    vanish."""
+    z = transcript.draw_ext()
+    while z.in_base_field():
+        z = transcript.draw_ext()
+    return z
 
 
 def _layer_leaves(
@@ -458,12 +493,7 @@ def _dot(coefficients: Sequence[Ext], values: Sequence[Ext]) -> Ext:
 def _verify_machine(receipt: Receipt, program: Program, min_security_bits: float) -> None:
     """Protocol.md 17: a format-3 receipt, verified under AIR 2; the checks in the order
     of Part I, with ``aux_merkle`` after ``trace_merkle``."""
-    profile = profiles.get(receipt.profile)
-    trace_length = receipt.trace_length
-    log_t = trace_length.bit_length() - 1
-    lde_size = profile.blowup * trace_length
-    f = profile.folding_factor
-    layers, remainder_size = fri.shape(trace_length, f, profile.max_remainder_size)
+    profile, trace_length, log_t, lde_size, f, layers, remainder_size = _shape(receipt)
     try:
         proof = decode_machine(
             receipt.proof,
@@ -482,38 +512,17 @@ def _verify_machine(receipt: Receipt, program: Program, min_security_bits: float
 
     st = _check_machine_statement(receipt, program, log_t)
     bits = profile.conjectured_security_bits(trace_length, air2.N_CONSTRAINTS, air=2)
-    if not bits >= min_security_bits:
-        raise _reject(
-            "policy",
-            f"the receipt's security is {bits:.1f} conjectured bits (profile {profile.name}, "
-            f"T = 2^{log_t}, AIR 2), below the required {min_security_bits:.1f}",
-        )
+    _check_policy(bits, min_security_bits, profile, log_t, "AIR 2")
 
     # The transcript of protocol.md 15.
-    transcript = Transcript()
-    transcript.absorb(
-        statement_bytes_air2(
-            profile.id,
-            profile.log_blowup,
-            profile.queries,
-            profile.grinding_bits,
-            profile.log_folding_factor,
-            profile.max_remainder_size,
-            program.digest,
-            receipt.inputs,
-            receipt.outputs,
-            log_t,
-        )
-    )
+    transcript = _start_transcript(statement_bytes_air2, profile, program, receipt, log_t)
     transcript.absorb(proof.main_root)
     alpha = transcript.draw_ext()
     beta = transcript.draw_ext()
     transcript.absorb(proof.aux_root)
     alphas = [transcript.draw_ext() for _ in range(air2.N_CONSTRAINTS)]
     transcript.absorb(proof.composition_root)
-    z = transcript.draw_ext()
-    while z.in_base_field():
-        z = transcript.draw_ext()
+    z = _draw_z(transcript)
     ood_values = (
         proof.ood_main
         + proof.ood_main_next
