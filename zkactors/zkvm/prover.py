@@ -369,6 +369,40 @@ def prove(
     return receipt
 
 
+def _check_field_elements(name: str, values: Sequence[int]) -> None:
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**64 - 2**32 + 1:
+            raise InputError(f"{name} must be ints in [0, p), got {v!r}")
+
+
+def _forged_columns(
+    columns: Sequence[Sequence[int]], width: int, min_length: int
+) -> tuple[list[array[int]], int]:
+    """A caller-given trace as uint64 arrays, and T: ``width`` columns of one power-of-two
+    length at least ``min_length``."""
+    cols = [c if isinstance(c, array) and c.typecode == "Q" else array("Q", c) for c in columns]
+    if len(cols) != width:
+        raise ProvingError(f"expected {width} columns, got {len(cols)}")
+    length = len(cols[0]) if cols else 0
+    if length < min_length or length & (length - 1) or any(len(c) != length for c in cols):
+        raise ProvingError(f"columns must all have the same power-of-two length >= {min_length}")
+    return cols, length
+
+
+def _forged_receipt(
+    program: Program,
+    code: int,
+    receipt_bytes: bytes | None,
+    details: dict[str, Any],
+    profile_id: int,
+) -> bytes:
+    """The receipt bytes of a prove-with-trace call, or its typed error."""
+    _raise_for(program, code, details, 0, profile_id)
+    if receipt_bytes is None:  # pragma: no cover - OK always carries the receipt
+        raise ProvingError("the native prover returned no receipt")
+    return receipt_bytes
+
+
 def _prove_with_trace(
     program: Program,
     inputs: Sequence[int],
@@ -396,15 +430,8 @@ def _prove_with_trace(
     outs = tuple(outputs)
     if len(outs) != len(program.output_registers):
         raise InputError(f"expected {len(program.output_registers)} outputs, got {len(outs)}")
-    for v in outs:
-        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**64 - 2**32 + 1:
-            raise InputError(f"outputs must be ints in [0, p), got {v!r}")
-    cols = [c if isinstance(c, array) and c.typecode == "Q" else array("Q", c) for c in columns]
-    if len(cols) != program.trace_width:
-        raise ProvingError(f"expected {program.trace_width} columns, got {len(cols)}")
-    length = len(cols[0]) if cols else 0
-    if length < 8 or length & (length - 1) or any(len(c) != length for c in cols):
-        raise ProvingError("columns must all have the same power-of-two length >= 8")
+    _check_field_elements("outputs", outs)
+    cols, length = _forged_columns(columns, program.trace_width, 8)
     code, receipt_bytes, details = _native.prove_with_trace(
         program.to_bytes(),
         values,
@@ -414,10 +441,7 @@ def _prove_with_trace(
         chosen.id,
         n_threads,
     )
-    _raise_for(program, code, details, 0, chosen.id)
-    if receipt_bytes is None:  # pragma: no cover - OK always carries the receipt
-        raise ProvingError("the native prover returned no receipt")
-    return receipt_bytes
+    return _forged_receipt(program, code, receipt_bytes, details, chosen.id)
 
 
 def _prove_machine_with_trace(
@@ -444,15 +468,8 @@ def _prove_machine_with_trace(
     chosen = profiles.get(profile)
     n_threads = _check_threads(threads)
     for name, seq in (("inputs", inputs), ("outputs", outputs)):
-        for v in seq:
-            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**64 - 2**32 + 1:
-                raise InputError(f"{name} must be ints in [0, p), got {v!r}")
-    cols = [c if isinstance(c, array) and c.typecode == "Q" else array("Q", c) for c in columns]
-    if len(cols) != _native.MACHINE_WIDTH:
-        raise ProvingError(f"expected {_native.MACHINE_WIDTH} columns, got {len(cols)}")
-    length = len(cols[0])
-    if length < 256 or length & (length - 1) or any(len(c) != length for c in cols):
-        raise ProvingError("columns must all have the same power-of-two length >= 256")
+        _check_field_elements(name, seq)
+    cols, length = _forged_columns(columns, _native.MACHINE_WIDTH, 256)
     code, receipt_bytes, details = _native.prove_with_trace(
         program.to_bytes(),
         array("Q", inputs),
@@ -464,7 +481,4 @@ def _prove_machine_with_trace(
         None,
         2,
     )
-    _raise_for(program, code, details, 0, chosen.id)
-    if receipt_bytes is None:  # pragma: no cover - OK always carries the receipt
-        raise ProvingError("the native prover returned no receipt")
-    return receipt_bytes
+    return _forged_receipt(program, code, receipt_bytes, details, chosen.id)
