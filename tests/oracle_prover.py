@@ -1100,6 +1100,11 @@ def section(data: bytes, name: str) -> Section:
     return next(s for s in layout(data) if s.name == name)
 
 
+def set_section(data: bytes, s: Section, value: int) -> bytes:
+    """``data`` with the field ``s`` holding ``value`` (LE, ``s.length`` bytes)."""
+    return data[: s.offset] + value.to_bytes(s.length, "little") + data[s.offset + s.length :]
+
+
 def bump_element(data: bytes, offset: int) -> bytes:
     """``data`` with the field element at ``offset`` replaced by itself + 1 (mod p): a
     different value that is still canonical."""

@@ -29,7 +29,7 @@ import tracemalloc
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from oracle_prover import Section, layout
+from oracle_prover import Section, layout, set_section
 
 import zkactors
 import zkactors._native.executor as native_executor
@@ -477,11 +477,7 @@ def test_receipt_counts_past_their_bounds_fail_format_everywhere(case: int) -> N
             edits.append((s, 0xFFFFFF))  # <= k * log2(leaves), far less than this
     assert len(edits) > 10
     for field, value in edits:
-        forged = (
-            receipt[: field.offset]
-            + value.to_bytes(field.length, "little")
-            + receipt[field.offset + field.length :]
-        )
+        forged = set_section(receipt, field, value)
         with pytest.raises(ReceiptFormatError):
             Receipt.from_bytes(forged)
         assert _verdicts(forged, program) == ("format", "format"), field.name

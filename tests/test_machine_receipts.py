@@ -7,7 +7,7 @@ from __future__ import annotations
 import attrs
 import pytest
 from machine_programs import ALL_OPS_SOURCE, MACHINE_SOURCE
-from oracle_prover import bump_element, layout, prove, prove_machine, section
+from oracle_prover import bump_element, layout, prove, prove_machine, section, set_section
 
 from zkactors import profiles, programs
 from zkactors.errors import ReceiptFormatError, VerificationError
@@ -156,11 +156,7 @@ def test_cheats(cheat, check):
 )
 def test_format_3_bounds(fib_receipt, name, value):
     s = section(fib_receipt, name)
-    bad = (
-        fib_receipt[: s.offset]
-        + value.to_bytes(s.length, "little")
-        + fib_receipt[s.offset + s.length :]
-    )
+    bad = set_section(fib_receipt, s, value)
     with pytest.raises(ReceiptFormatError):
         Receipt.from_bytes(bad)
     assert _rejected(bad, programs.load("fib")) == "format"

@@ -16,7 +16,7 @@ import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oracle_prover import P, layout, prove, section
+from oracle_prover import P, layout, prove, section, set_section
 
 from zkactors import programs
 from zkactors.errors import ReceiptFormatError
@@ -50,8 +50,7 @@ def _set(data: bytes, offset: int, value: bytes) -> bytes:
 
 
 def _set_count(data: bytes, name: str, value: int) -> bytes:
-    s = section(data, name)
-    return _set(data, s.offset, value.to_bytes(s.length, "little"))
+    return set_section(data, section(data, name), value)
 
 
 def _rejected(data: bytes | bytearray | memoryview) -> ReceiptFormatError:

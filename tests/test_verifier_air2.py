@@ -11,7 +11,7 @@ import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oracle_prover import prove_machine, section
+from oracle_prover import prove_machine, section, set_section
 from verifier_agreement import (
     agreed_verdict,
     assert_accepted,
@@ -95,11 +95,7 @@ def test_cheats_and_bounds(fib_receipt: bytes) -> None:
         assert assert_rejected(prove_machine(FIB, (5,), cheat=cheat), FIB) == check
     for name, value in (("air id", 1), ("w", 55), ("w_aux", 11), ("log2 T", 7), ("|P|", 0)):
         s = section(fib_receipt, name)
-        bad = (
-            fib_receipt[: s.offset]
-            + value.to_bytes(s.length, "little")
-            + fib_receipt[s.offset + s.length :]
-        )
+        bad = set_section(fib_receipt, s, value)
         assert assert_rejected(bad, FIB) == "format"
     for name in ("inputs", "ood aux", "aux rows"):  # a value >= p anywhere: format
         s = section(fib_receipt, name)
