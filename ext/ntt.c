@@ -760,6 +760,7 @@ typedef struct {
     fe inv_t;
     fe *block_base; /* B entries: offset * w_N^rev_B(q) */
     unsigned threads_per_item;
+    int from_coeffs; /* in[c] holds coefficients already: no interpolation, inv_t = 1 */
 } lde_job;
 
 /* out[c][0..T) <- T * coefficients of column c, by ntt + index reversal (1/T comes later). */
@@ -769,6 +770,7 @@ static void lde_interpolate(void *ctx, size_t begin, size_t end) {
     for (size_t c = begin; c < end; c++) {
         fe *o = job->out[c];
         memcpy(o, job->in[c], t * sizeof(fe));
+        if (job->from_coeffs) continue;
         dif(job->k, o, job->log_t, job->tw, job->threads_per_item);
         bitrev_permute(o, job->log_t, job->threads_per_item);
         job->k->reverse_scale(o, t, 1);
@@ -817,8 +819,8 @@ static void lde_columns(void *ctx, size_t begin, size_t end) {
     }
 }
 
-int zk_lde(const fe *const *in, fe *const *out, size_t n_cols, unsigned log_t,
-           unsigned log_blowup, fe offset, unsigned threads) {
+static int lde(const fe *const *in, fe *const *out, size_t n_cols, unsigned log_t,
+               unsigned log_blowup, fe offset, unsigned threads, int from_coeffs) {
     if (n_cols == 0) return 0;
     unsigned log_n = log_t + log_blowup;
     if (log_n > ZK_NTT_MAX_LOG) return -1;
@@ -832,7 +834,7 @@ int zk_lde(const fe *const *in, fe *const *out, size_t n_cols, unsigned log_t,
         block_base[q] = f_mul(offset, f_pow(w_n, reverse_bits(q, log_blowup)));
     if (threads < 1) threads = 1;
     lde_job job = {kernels(), in, out, n_cols, log_t, log_blowup, offset, &tw,
-                   f_inv((fe)1 << log_t), block_base, 1};
+                   from_coeffs ? 1 : f_inv((fe)1 << log_t), block_base, 1, from_coeffs};
     if (threads == 1 || n_cols % threads == 0 || n_cols >= 4 * (size_t)threads) {
         /* Columns split evenly (or nearly: at most one column of imbalance in four). */
         zk_parallel_for(threads, n_cols, lde_columns, &job);
@@ -846,6 +848,16 @@ int zk_lde(const fe *const *in, fe *const *out, size_t n_cols, unsigned log_t,
     }
     free(block_base);
     return 0;
+}
+
+int zk_lde(const fe *const *in, fe *const *out, size_t n_cols, unsigned log_t,
+           unsigned log_blowup, fe offset, unsigned threads) {
+    return lde(in, out, n_cols, log_t, log_blowup, offset, threads, 0);
+}
+
+int zk_lde_coeffs(const fe *const *in, fe *const *out, size_t n_cols, unsigned log_t,
+                  unsigned log_blowup, fe offset, unsigned threads) {
+    return lde(in, out, n_cols, log_t, log_blowup, offset, threads, 1);
 }
 
 /* ------------------------------------------------------------------------------------

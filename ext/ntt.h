@@ -19,6 +19,11 @@ int zk_coset_intt(fe *values, unsigned log_n, fe offset);
  * order. Columns are spread over `threads` threads. in and out may not alias. */
 int zk_lde(const fe *const *in, fe *const *out, size_t n_cols, unsigned log_t,
            unsigned log_blowup, fe offset, unsigned threads);
+/* The same from coefficients: in[c] holds the 2^log_t coefficients of a polynomial of
+ * degree < 2^log_t, and out[c] its evaluations on offset * <w_N>, exactly as zk_lde of
+ * its values over <w_T> (the interpolation, the first pass of zk_lde, is skipped). */
+int zk_lde_coeffs(const fe *const *in, fe *const *out, size_t n_cols, unsigned log_t,
+                  unsigned log_blowup, fe offset, unsigned threads);
 
 /* Horner evaluation of a base-field polynomial at an extension point. */
 fe3 zk_eval_base_poly_at_ext(const fe *coeffs, size_t n, fe3 x);

@@ -146,6 +146,21 @@ static void fill_range(void *vctx, size_t begin, size_t end) {
     }
 }
 
+typedef int (*lde_fn)(const fe *const *in, fe *const *out, size_t n_cols, unsigned log_t,
+                      unsigned log_blowup, fe offset, unsigned threads);
+
+/* fn (zk_lde or zk_lde_coeffs) over n columns: whole columns per thread for the multiple
+ * of the thread count, then the rest with each column's work split, so no thread idles
+ * while another does one more column. */
+static int lde_balanced(prover *pv, const fe *const *in, fe *const *out, size_t n,
+                        unsigned log_t, unsigned log_blowup, fe offset, lde_fn fn) {
+    if (n == 0) return 0;
+    size_t even = n - n % pv->threads;
+    if (even == 0 || even == n) return fn(in, out, n, log_t, log_blowup, offset, pv->threads);
+    if (fn(in, out, even, log_t, log_blowup, offset, pv->threads) != 0) return -1;
+    return fn(in + even, out + even, n - even, log_t, log_blowup, offset, pv->threads);
+}
+
 /* LDE of n_cols columns given over H (2^log_t values each) onto offset * <w_n>.
  * A constant column (unused opcodes' flags, an unused port, an empty RAM table: a third
  * of AIR 2's main columns on small programs) extends to the same constant on any coset,
@@ -168,15 +183,7 @@ int zkc_lde_columns(prover *pv, const fe *const *in, fe *out, size_t out_stride,
         fill_job fj = {couts, cvals, (size_t)1 << (log_t + log_blowup)};
         zk_parallel_for(pv->threads, nc, fill_range, &fj);
     }
-    if (nv == 0) return 0;
-    /* Whole columns per thread for the multiple of the thread count, then the rest with
-     * each column's work split, so no thread idles while another does one more column. */
-    size_t even = nv - nv % pv->threads;
-    if (even == 0 || even == nv)
-        return zk_lde(vin, vout, nv, log_t, log_blowup, offset, pv->threads);
-    if (zk_lde(vin, vout, even, log_t, log_blowup, offset, pv->threads) != 0) return -1;
-    return zk_lde(vin + even, vout + even, nv - even, log_t, log_blowup, offset,
-                  pv->threads);
+    return lde_balanced(pv, vin, vout, nv, log_t, log_blowup, offset, zk_lde);
 }
 
 /* Extend n_polys polynomials of deg < n_coeffs, stored at polys + k * poly_stride, into
@@ -379,14 +386,28 @@ typedef struct {
     fe *arrays[DEG];
     unsigned log_n;
     fe offset;
+    unsigned split; /* threads inside each transform */
 } intt_job;
 
 static void intt_range(void *vctx, size_t begin, size_t end) {
     intt_job *job = vctx;
-    unsigned split = job->pv->threads > 2 ? job->pv->threads : 1;
     for (size_t k = begin; k < end && !zk_cancelled(); k++)
-        if (zk_coset_intt_threaded(job->arrays[k], job->log_n, job->offset, split) != 0)
+        if (zk_coset_intt_threaded(job->arrays[k], job->log_n, job->offset, job->split) != 0)
             mark_failed(job->pv);
+}
+
+/* The DEG coordinate planes of C on the coset -> coefficients. Whole planes per thread
+ * for the multiple of the thread count below DEG, the rest one at a time with each
+ * transform split over the threads (2 threads: two planes side by side, then the third
+ * split, instead of one thread doing two planes while the other waits). */
+static void intt_planes(prover *pv, fe *evals, size_t M) {
+    unsigned threads = pv->threads < 1 ? 1 : pv->threads;
+    intt_job ij = {pv, {evals, evals + M, evals + 2 * M}, pv->log_m, ZK_LDE_OFFSET, 1};
+    size_t even = threads < DEG ? DEG - DEG % threads : 0;
+    if (threads == 1) even = DEG;
+    if (even) zk_parallel_for(threads, even, intt_range, &ij);
+    ij.split = threads;
+    intt_range(&ij, even, DEG);
 }
 
 /* In place over the subgroup H, for n_polys arrays of T at stride T: coefficients ->
@@ -433,8 +454,7 @@ int zkc_composition_step(prover *pv, zk_prove_timings *tm) {
     fe *const out[DEG] = {evals, evals + M, evals + 2 * M};
     pv->composition(pv, out);
 
-    intt_job ij = {pv, {evals, evals + M, evals + 2 * M}, pv->log_m, ZK_LDE_OFFSET};
-    zk_parallel_for(pv->threads > 2 ? 1 : pv->threads, DEG, intt_range, &ij);
+    intt_planes(pv, evals, M);
     if (zk_cancelled()) {
         free(evals);
         return ZK_PROVE_CANCELLED;
@@ -451,13 +471,21 @@ int zkc_composition_step(prover *pv, zk_prove_timings *tm) {
         for (size_t c = 0; c < DEG; c++) /* coordinate c of its coefficients */
             memcpy(pv->comp_h + (i * DEG + c) * T, evals + c * M + i * T, T * sizeof(fe));
     free(evals);
-    /* coefficients -> values over H, the input of the LDE and of the OOD formula */
-    h_transform_all(pv, pv->comp_h, T, S * DEG, 0);
+    /* The LDE straight from the coefficients (no interpolation of values over H that
+     * were themselves transformed from these coefficients), then coefficients -> values
+     * over H in place, the input of the OOD formula and DEEP. */
     const fe *parts[ZKC_MAX_SEGMENTS * DEG];
-    for (size_t c = 0; c < S * DEG; c++) parts[c] = pv->comp_h + c * T;
-    if (pv->failed || zkc_lde_columns(pv, parts, pv->comp_lde, N, S * DEG, pv->log_t, pv->log_b,
-                                      ZK_LDE_OFFSET) != 0)
+    fe *lde_parts[ZKC_MAX_SEGMENTS * DEG];
+    for (size_t c = 0; c < S * DEG; c++) {
+        parts[c] = pv->comp_h + c * T;
+        lde_parts[c] = pv->comp_lde + c * N;
+    }
+    if (lde_balanced(pv, parts, lde_parts, S * DEG, pv->log_t, pv->log_b, ZK_LDE_OFFSET,
+                     zk_lde_coeffs) != 0)
         return ZK_PROVE_NO_MEMORY;
+    RETURN_IF_CANCELLED();
+    h_transform_all(pv, pv->comp_h, T, S * DEG, 0);
+    if (pv->failed) return ZK_PROVE_NO_MEMORY;
     RETURN_IF_CANCELLED();
     double t1 = now();
     tm->composition += t1 - t0;
