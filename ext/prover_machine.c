@@ -86,6 +86,31 @@ static void absorb_statement(zk_transcript *tr, const zk_profile *prof, const ui
 
 /* ---- 2.-3. LogUp challenges, fixed and auxiliary columns ---- */
 
+/* K columns split into their coordinate planes (plane k of column c at planes[c] + k T),
+ * over chunks of rows: the copy writes fresh memory, so its page faults are shared out
+ * too. */
+typedef struct {
+    const fe3 *const *cols;
+    fe *const *planes;
+    size_t n_cols, T;
+} planes_job;
+
+#define PLANES_CHUNK 256 /* rows per work item: T >= 2^ZK_AIR2_MIN_LOG_T is a multiple */
+
+static void planes_range(void *vctx, size_t begin, size_t end) {
+    const planes_job *job = vctx;
+    size_t T = job->T;
+    for (size_t c = 0; c < job->n_cols; c++) {
+        const fe3 *col = job->cols[c];
+        fe *p0 = job->planes[c], *p1 = p0 + T, *p2 = p1 + T;
+        for (size_t i = begin * PLANES_CHUNK; i < end * PLANES_CHUNK; i++) {
+            p0[i] = col[i].c0;
+            p1[i] = col[i].c1;
+            p2[i] = col[i].c2;
+        }
+    }
+}
+
 static int aux_step(zkc_prover *pv, air2_ctx *ax, zk_prove_timings *tm) {
     double t0 = zkc_now();
     size_t T = pv->T, N = pv->N, M = (size_t)1 << pv->log_m;
@@ -113,20 +138,18 @@ static int aux_step(zkc_prover *pv, air2_ctx *ax, zk_prove_timings *tm) {
         rc = ZK_PROVE_CANCELLED;
         goto done;
     }
-    /* K columns as coordinate planes: aux column c's coordinate k is plane 3c + k */
+    /* K columns as coordinate planes: aux column c's coordinate k is plane 3c + k; rom's
+     * are the first 3 fixed planes */
+    const fe3 *kcols[ZK_AIR2_AUX_WIDTH + 1];
+    fe *kplanes[ZK_AIR2_AUX_WIDTH + 1];
     for (size_t c = 0; c < ZK_AIR2_AUX_WIDTH; c++) {
-        fe *p0 = pv->aux_h + DEG * c * T, *p1 = p0 + T, *p2 = p1 + T;
-        for (size_t i = 0; i < T; i++) {
-            p0[i] = aux[c][i].c0;
-            p1[i] = aux[c][i].c1;
-            p2[i] = aux[c][i].c2;
-        }
+        kcols[c] = aux[c];
+        kplanes[c] = pv->aux_h + DEG * c * T;
     }
-    for (size_t i = 0; i < T; i++) {
-        fixed_h[i] = rom[i].c0;
-        fixed_h[T + i] = rom[i].c1;
-        fixed_h[2 * T + i] = rom[i].c2;
-    }
+    kcols[ZK_AIR2_AUX_WIDTH] = rom;
+    kplanes[ZK_AIR2_AUX_WIDTH] = fixed_h;
+    planes_job pj = {kcols, kplanes, ZK_AIR2_AUX_WIDTH + 1, T};
+    zk_parallel_for(pv->threads, T / PLANES_CHUNK, planes_range, &pj);
     free(auxk);
     free(rom);
     auxk = NULL;
