@@ -7,34 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Which instruction fields each op uses; every other field must be zero. */
-enum { USES_RD = 1, USES_RA = 2, USES_RB = 4, USES_IMM = 8, USES_TARGET = 16 };
-
-#define N_OPS 22 /* codes 1 .. 21 */
-
-static const uint8_t op_fields[N_OPS] = {
-    [ZK_OP_SET] = USES_RD | USES_IMM,
-    [ZK_OP_MOV] = USES_RD | USES_RA,
-    [ZK_OP_ADD] = USES_RD | USES_RA | USES_RB,
-    [ZK_OP_SUB] = USES_RD | USES_RA | USES_RB,
-    [ZK_OP_MUL] = USES_RD | USES_RA | USES_RB,
-    [ZK_OP_ADDI] = USES_RD | USES_RA | USES_IMM,
-    [ZK_OP_SUBI] = USES_RD | USES_RA | USES_IMM,
-    [ZK_OP_MULI] = USES_RD | USES_RA | USES_IMM,
-    [ZK_OP_INV] = USES_RD | USES_RA,
-    [ZK_OP_ASSERT_ZERO] = USES_RA,
-    [ZK_OP_ASSERT_EQ] = USES_RA | USES_RB,
-    [ZK_OP_JMP] = USES_TARGET,
-    [ZK_OP_JZ] = USES_RA | USES_TARGET,
-    [ZK_OP_JNZ] = USES_RA | USES_TARGET,
-    [ZK_OP_HALT] = 0,
-    [ZK_OP_LOAD] = USES_RD | USES_RA | USES_IMM,
-    [ZK_OP_LOAD_ABS] = USES_RD | USES_IMM,
-    [ZK_OP_STORE] = USES_RA | USES_RB | USES_IMM,
-    [ZK_OP_STORE_ABS] = USES_RB | USES_IMM,
-    [ZK_OP_READ] = USES_RD,
-    [ZK_OP_WRITE] = USES_RA,
-};
 
 static uint64_t load_le(const uint8_t *b, unsigned n) {
     uint64_t v = 0;
@@ -104,14 +76,14 @@ static int decode_code2(const uint8_t *b, zk_machine_program *out, uint8_t *writ
         uint8_t op = b[0], rd = b[1], ra = b[2], rb = b[3];
         uint32_t target = (uint32_t)load_le(b + 4, 4);
         uint64_t imm = load_le(b + 8, 8);
-        if (op < ZK_OP_SET || op >= N_OPS) return -1;
-        uint8_t f = op_fields[op];
-        if ((f & USES_RD) ? rd >= n_reg : rd != 0) return -1;
-        if ((f & USES_RA) ? ra >= n_reg : ra != 0) return -1;
-        if ((f & USES_RB) ? rb >= n_reg : rb != 0) return -1;
-        if ((f & USES_IMM) ? imm >= ZK_P : imm != 0) return -1;
-        if ((f & USES_TARGET) ? target >= n_ins : target != 0) return -1;
-        if (f & USES_RD) written[rd] = 1;
+        if (op < ZK_OP_SET || op >= ZK_N_OPS) return -1;
+        uint8_t f = zk_op_fields[op];
+        if ((f & ZK_USES_RD) ? rd >= n_reg : rd != 0) return -1;
+        if ((f & ZK_USES_RA) ? ra >= n_reg : ra != 0) return -1;
+        if ((f & ZK_USES_RB) ? rb >= n_reg : rb != 0) return -1;
+        if ((f & ZK_USES_IMM) ? imm >= ZK_P : imm != 0) return -1;
+        if ((f & ZK_USES_TARGET) ? target >= n_ins : target != 0) return -1;
+        if (f & ZK_USES_RD) written[rd] = 1;
         if (op == ZK_OP_HALT) has_halt = 1;
         if (op > ZK_OP_HALT) *v2_only = 1;
         zk_instr ins = {op, rd, ra, rb, target, imm};
@@ -249,12 +221,12 @@ typedef struct {
  * advanced, or an error code with st->pc left at the failing instruction. */
 static int cycle(const zk_instr *ins, uint64_t clk, zk_machine_state *st, io *io,
                  zk_machine_cycle *c) {
-    uint8_t f = op_fields[ins->op];
+    uint8_t f = zk_op_fields[ins->op];
     uint64_t ts = 4 * clk + 1;
     memset(c, 0, sizeof *c);
     c->pc = st->pc;
-    if (f & USES_RA) { c->eA = 1; c->vA = port_read(st, ins->ra, ts, &c->ptsA); }
-    if (f & USES_RB) { c->eB = 1; c->vB = port_read(st, ins->rb, ts + 1, &c->ptsB); }
+    if (f & ZK_USES_RA) { c->eA = 1; c->vA = port_read(st, ins->ra, ts, &c->ptsA); }
+    if (f & ZK_USES_RB) { c->eB = 1; c->vB = port_read(st, ins->rb, ts + 1, &c->ptsB); }
     fe a = c->vA, b = c->vB, m = 0;
     switch (ins->op) {
     case ZK_OP_INV: if (a == 0) return ZK_VM_INV_ZERO; break;
@@ -286,7 +258,7 @@ static int cycle(const zk_instr *ins, uint64_t clk, zk_machine_state *st, io *io
         break;
     default: break;
     }
-    if (f & USES_RD) {
+    if (f & ZK_USES_RD) {
         c->eC = 1;
         c->vC = written_value(ins, a, b, m);
         c->pvC = port_read(st, ins->rd, ts + 3, &c->ptsC);

@@ -22,10 +22,7 @@
 #define ZK_MACHINE_MAX_INSTRUCTIONS 65536
 #define ZK_MACHINE_MAX_IO 65536 /* public inputs, and outputs, in all */
 
-enum {
-    ZK_OP_LOAD = 16, ZK_OP_LOAD_ABS = 17, ZK_OP_STORE = 18, ZK_OP_STORE_ABS = 19,
-    ZK_OP_READ = 20, ZK_OP_WRITE = 21
-};
+/* Ops 16..21 (load, store, read, write) are in vm.h with the others. */
 
 /* Return codes of zk_machine_run beyond vm.h's ZK_VM_*. */
 #define ZK_MACHINE_BAD_ADDRESS 5   /* load/store address outside [0, 2^32) at *fail_pc */

@@ -4,25 +4,30 @@
 
 #include <string.h>
 
-/* Which instruction fields each op uses; every other field must be zero. */
-enum { USES_RD = 1, USES_RA = 2, USES_RB = 4, USES_IMM = 8, USES_TARGET = 16 };
-
-static const uint8_t op_fields[16] = {
-    [ZK_OP_SET] = USES_RD | USES_IMM,
-    [ZK_OP_MOV] = USES_RD | USES_RA,
-    [ZK_OP_ADD] = USES_RD | USES_RA | USES_RB,
-    [ZK_OP_SUB] = USES_RD | USES_RA | USES_RB,
-    [ZK_OP_MUL] = USES_RD | USES_RA | USES_RB,
-    [ZK_OP_ADDI] = USES_RD | USES_RA | USES_IMM,
-    [ZK_OP_SUBI] = USES_RD | USES_RA | USES_IMM,
-    [ZK_OP_MULI] = USES_RD | USES_RA | USES_IMM,
-    [ZK_OP_INV] = USES_RD | USES_RA,
-    [ZK_OP_ASSERT_ZERO] = USES_RA,
-    [ZK_OP_ASSERT_EQ] = USES_RA | USES_RB,
-    [ZK_OP_JMP] = USES_TARGET,
-    [ZK_OP_JZ] = USES_RA | USES_TARGET,
-    [ZK_OP_JNZ] = USES_RA | USES_TARGET,
+/* vm.h: the one table of which fields each op uses. vm.c's decoder (format 1) admits
+ * only ops 1..15; machine.c's all of them. */
+const uint8_t zk_op_fields[ZK_N_OPS] = {
+    [ZK_OP_SET] = ZK_USES_RD | ZK_USES_IMM,
+    [ZK_OP_MOV] = ZK_USES_RD | ZK_USES_RA,
+    [ZK_OP_ADD] = ZK_USES_RD | ZK_USES_RA | ZK_USES_RB,
+    [ZK_OP_SUB] = ZK_USES_RD | ZK_USES_RA | ZK_USES_RB,
+    [ZK_OP_MUL] = ZK_USES_RD | ZK_USES_RA | ZK_USES_RB,
+    [ZK_OP_ADDI] = ZK_USES_RD | ZK_USES_RA | ZK_USES_IMM,
+    [ZK_OP_SUBI] = ZK_USES_RD | ZK_USES_RA | ZK_USES_IMM,
+    [ZK_OP_MULI] = ZK_USES_RD | ZK_USES_RA | ZK_USES_IMM,
+    [ZK_OP_INV] = ZK_USES_RD | ZK_USES_RA,
+    [ZK_OP_ASSERT_ZERO] = ZK_USES_RA,
+    [ZK_OP_ASSERT_EQ] = ZK_USES_RA | ZK_USES_RB,
+    [ZK_OP_JMP] = ZK_USES_TARGET,
+    [ZK_OP_JZ] = ZK_USES_RA | ZK_USES_TARGET,
+    [ZK_OP_JNZ] = ZK_USES_RA | ZK_USES_TARGET,
     [ZK_OP_HALT] = 0,
+    [ZK_OP_LOAD] = ZK_USES_RD | ZK_USES_RA | ZK_USES_IMM,
+    [ZK_OP_LOAD_ABS] = ZK_USES_RD | ZK_USES_IMM,
+    [ZK_OP_STORE] = ZK_USES_RA | ZK_USES_RB | ZK_USES_IMM,
+    [ZK_OP_STORE_ABS] = ZK_USES_RB | ZK_USES_IMM,
+    [ZK_OP_READ] = ZK_USES_RD,
+    [ZK_OP_WRITE] = ZK_USES_RA,
 };
 
 static uint64_t load_le(const uint8_t *b, unsigned n) {
@@ -78,13 +83,13 @@ int zk_program_decode(const uint8_t *bytes, size_t len, zk_program *out) {
         uint32_t reserved = (uint32_t)load_le(b + 6, 2);
         uint64_t imm = load_le(b + 8, 8);
         if (op < ZK_OP_SET || op > ZK_OP_HALT || reserved != 0) return -1;
-        uint8_t f = op_fields[op];
-        if ((f & USES_RD) ? rd >= n_reg : rd != 0) return -1;
-        if ((f & USES_RA) ? ra >= n_reg : ra != 0) return -1;
-        if ((f & USES_RB) ? rb >= n_reg : rb != 0) return -1;
-        if ((f & USES_IMM) ? imm >= ZK_P : imm != 0) return -1;
-        if ((f & USES_TARGET) ? target >= n_ins : target != 0) return -1;
-        if (f & USES_RD) written |= 1ULL << rd;
+        uint8_t f = zk_op_fields[op];
+        if ((f & ZK_USES_RD) ? rd >= n_reg : rd != 0) return -1;
+        if ((f & ZK_USES_RA) ? ra >= n_reg : ra != 0) return -1;
+        if ((f & ZK_USES_RB) ? rb >= n_reg : rb != 0) return -1;
+        if ((f & ZK_USES_IMM) ? imm >= ZK_P : imm != 0) return -1;
+        if ((f & ZK_USES_TARGET) ? target >= n_ins : target != 0) return -1;
+        if (f & ZK_USES_RD) written |= 1ULL << rd;
         if (op == ZK_OP_HALT) has_halt = 1;
         zk_instr ins = {op, rd, ra, rb, target, imm};
         out->code[k] = ins;

@@ -24,8 +24,17 @@ enum {
     ZK_OP_SET = 1, ZK_OP_MOV = 2, ZK_OP_ADD = 3, ZK_OP_SUB = 4, ZK_OP_MUL = 5,
     ZK_OP_ADDI = 6, ZK_OP_SUBI = 7, ZK_OP_MULI = 8, ZK_OP_INV = 9,
     ZK_OP_ASSERT_ZERO = 10, ZK_OP_ASSERT_EQ = 11, ZK_OP_JMP = 12, ZK_OP_JZ = 13,
-    ZK_OP_JNZ = 14, ZK_OP_HALT = 15
+    ZK_OP_JNZ = 14, ZK_OP_HALT = 15,
+    /* instruction set v2 (protocol.md 12): program format 2 and AIR 2 only */
+    ZK_OP_LOAD = 16, ZK_OP_LOAD_ABS = 17, ZK_OP_STORE = 18, ZK_OP_STORE_ABS = 19,
+    ZK_OP_READ = 20, ZK_OP_WRITE = 21
 };
+
+/* Which instruction fields each op uses; every other field must be 0 (protocol.md 4 and
+ * 12). One table for ops 1..21, read by both program decoders (vm.c, machine.c). */
+enum { ZK_USES_RD = 1, ZK_USES_RA = 2, ZK_USES_RB = 4, ZK_USES_IMM = 8, ZK_USES_TARGET = 16 };
+#define ZK_N_OPS 22 /* codes 1 .. 21; 0 is no op */
+extern const uint8_t zk_op_fields[ZK_N_OPS];
 
 /* Return codes of zk_vm_run and zk_vm_trace. */
 #define ZK_VM_OK 0
