@@ -121,12 +121,41 @@ static VAL FN(digit, SUFFIX)(VAL r) {
  * A * d1 - m1 (k = 1), with d_i = alpha - v_i. */
 static fe3 FN(group, SUFFIX)(const zk_air2_challenges *ch, fe3 a, const VAL *m, const fe3 *v,
                              unsigned k) {
+#ifdef V_IS_BASE
+    /* The same value as d1 (A d2 d3 - m2 d3 - m3 d2) - m1 d2 d3: three products in K, every
+     * sum of products (base multiples included) taken in 128 bits and reduced once per
+     * coordinate. */
+    fe3 d1 = e_sub(ch->alpha, v[0]);
+    if (k == 1) {
+        zk_wide w[3] = {{f_neg(m[0]), 0}, {0, 0}, {0, 0}};
+        e_mul_acc(w, a, d1);
+        return e_wide_reduce(w);
+    }
+    fe3 d2 = e_sub(ch->alpha, v[1]), d3 = e_sub(ch->alpha, v[2]);
+    fe3 d23 = e_mul(d2, d3);
+    fe nm1 = f_neg(m[0]), nm2 = f_neg(m[1]), nm3 = f_neg(m[2]);
+    zk_wide w[3] = {{0, 0}, {0, 0}, {0, 0}}; /* A d2 d3 - m2 d3 - m3 d2 */
+    e_mul_acc(w, a, d23);
+    wide_mac(&w[0], d3.c0, nm2);
+    wide_mac(&w[0], d2.c0, nm3);
+    wide_mac(&w[1], d3.c1, nm2);
+    wide_mac(&w[1], d2.c1, nm3);
+    wide_mac(&w[2], d3.c2, nm2);
+    wide_mac(&w[2], d2.c2, nm3);
+    zk_wide r[3] = {{0, 0}, {0, 0}, {0, 0}};
+    e_mul_acc(r, d1, e_wide_reduce(w));
+    wide_mac(&r[0], d23.c0, nm1);
+    wide_mac(&r[1], d23.c1, nm1);
+    wide_mac(&r[2], d23.c2, nm1);
+    return e_wide_reduce(r);
+#else
     if (k == 1) return e_sub(e_mul(a, e_sub(ch->alpha, v[0])), V_EXT(m[0]));
     fe3 d1 = e_sub(ch->alpha, v[0]), d2 = e_sub(ch->alpha, v[1]), d3 = e_sub(ch->alpha, v[2]);
     /* = d2 d3 (A d1 - m1) - d1 (m2 d3 + m3 d2): four products in K instead of five */
     fe3 t = e_sub(e_mul(a, d1), V_EXT(m[0]));
     fe3 u = e_add(E_MUL_V(d3, m[1]), E_MUL_V(d2, m[2]));
     return e_sub(e_mul(e_mul(d2, d3), t), e_mul(d1, u));
+#endif
 }
 
 static void FN(eval, SUFFIX)(const zk_air2_challenges *ch, const VAL *c, const VAL *n,

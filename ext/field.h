@@ -182,31 +182,43 @@ static inline fe wide_reduce(const zk_wide *a) {
     return f_sub(r, a->top << 32);
 }
 
+/* W a for a canonical a: W a = hi 2^64 + lo with hi < W, and 2^64 = EPSILON. */
+static inline fe f_mul_w(fe a) {
+    unsigned __int128 x = (unsigned __int128)a * ZK_EXT_W;
+    return zk_canon_lt2p(zk_add_wrap((uint64_t)x, (uint64_t)(x >> 64) * ZK_EPSILON));
+}
+
+/* r[0..3) += a b, unreduced: the nine products of e_mul below (W folded into b's
+ * coordinates first) summed into the caller's accumulators, so a sum of products in K
+ * (a b + c d, or a b - m with the caller's initial value) costs one reduction per
+ * coordinate in all. Each call raises a top by at most 3. */
+static inline void e_mul_acc(zk_wide *r, fe3 a, fe3 b) {
+    fe wb1 = f_mul_w(b.c1), wb2 = f_mul_w(b.c2);
+    wide_mac(&r[0], a.c0, b.c0);
+    wide_mac(&r[0], a.c1, wb2);
+    wide_mac(&r[0], a.c2, wb1);
+    wide_mac(&r[1], a.c0, b.c1);
+    wide_mac(&r[1], a.c1, b.c0);
+    wide_mac(&r[1], a.c2, wb2);
+    wide_mac(&r[2], a.c0, b.c2);
+    wide_mac(&r[2], a.c1, b.c1);
+    wide_mac(&r[2], a.c2, b.c0);
+}
+
+static inline fe3 e_wide_reduce(const zk_wide *r) {
+    fe3 v = {wide_reduce(&r[0]), wide_reduce(&r[1]), wide_reduce(&r[2])};
+    return v;
+}
+
 /* (a0 + a1 X + a2 X^2)(b0 + b1 X + b2 X^2) with X^3 = W:
- *   r0 = a0 b0 + W (a1 b2 + a2 b1)
- *   r1 = a0 b1 + a1 b0 + W a2 b2
+ *   r0 = a0 b0 + W (a1 b2 + a2 b1) = a0 b0 + a1 (W b2) + a2 (W b1)
+ *   r1 = a0 b1 + a1 b0 + W a2 b2   = a0 b1 + a1 b0 + a2 (W b2)
  *   r2 = a0 b2 + a1 b1 + a2 b0
- * Nine 64x64 products summed in 128 bits (the W multiple taken exactly on the wide
- * sum) and one reduction per coordinate. */
+ * Nine 64x64 products summed in 128 bits and one reduction per coordinate. */
 static inline fe3 e_mul(fe3 a, fe3 b) {
-    zk_wide r0 = {0, 0}, r1 = {0, 0}, r2 = {0, 0}, t = {0, 0};
-    wide_mac(&t, a.c1, b.c2);
-    wide_mac(&t, a.c2, b.c1);
-    wide_mul_w(&t); /* top <= 15 */
-    wide_mac(&r0, a.c0, b.c0);
-    wide_add(&r0, t);
-    t.s = 0;
-    t.top = 0;
-    wide_mac(&t, a.c2, b.c2);
-    wide_mul_w(&t);
-    wide_mac(&r1, a.c0, b.c1);
-    wide_mac(&r1, a.c1, b.c0);
-    wide_add(&r1, t);
-    wide_mac(&r2, a.c0, b.c2);
-    wide_mac(&r2, a.c1, b.c1);
-    wide_mac(&r2, a.c2, b.c0);
-    fe3 r = {wide_reduce(&r0), wide_reduce(&r1), wide_reduce(&r2)};
-    return r;
+    zk_wide r[3] = {{0, 0}, {0, 0}, {0, 0}};
+    e_mul_acc(r, a, b);
+    return e_wide_reduce(r);
 }
 
 static inline fe3 e_sqr(fe3 a) { return e_mul(a, a); }

@@ -262,3 +262,38 @@ def test_mul_into_rejects_non_canonical() -> None:
     out = array.array("Q", bytes(16))
     with pytest.raises(ValueError, match="canonical"):
         native.mul_into(array.array("Q", [1, P]), array.array("Q", [1, 1]), out)
+
+
+EXT_EDGES = [
+    (0, 0, 0),
+    (1, 0, 0),
+    (P - 1, P - 1, P - 1),
+    (0, P - 1, P - 1),
+    (P - 1, 0, P - 1),
+    (2**63, 2**63 + 1, P - 2),
+    (2**64 - 2**32, 2**63, 1),
+    (0, 0, 1),
+    (0, 1, 0),
+]
+
+
+def _ext_mul_acc_matches_e_mul(a: Ext, b: Ext, c: Ext, d: Ext) -> None:
+    ab, cd = ext_mul_oracle(a, b), ext_mul_oracle(c, d)
+    expected = tuple((x + y) % P for x, y in zip(ab, cd, strict=True))
+    assert native.ext_mul_acc(a, b, c, d) == expected
+    assert native.ext_add(native.ext_mul(a, b), native.ext_mul(c, d)) == expected
+    assert native.ext_mul_acc(a, b, ZERO, d) == native.ext_mul(a, b)
+
+
+@given(ext_elements, ext_elements, ext_elements, ext_elements)
+def test_ext_mul_acc_matches_e_mul(a: Ext, b: Ext, c: Ext, d: Ext) -> None:
+    # e_mul_acc: unreduced K products (one reduction per coordinate), e_mul's core
+    _ext_mul_acc_matches_e_mul(a, b, c, d)
+
+
+@pytest.mark.parametrize("a", EXT_EDGES)
+@pytest.mark.parametrize("b", EXT_EDGES)
+def test_ext_mul_acc_edges(a: Ext, b: Ext) -> None:
+    # two sums near their largest (every product near p^2, W times) in one accumulator
+    _ext_mul_acc_matches_e_mul(a, b, a, b)
+    _ext_mul_acc_matches_e_mul(a, b, b, (P - 1, P - 1, P - 1))
