@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ntt.h"
 #include "parallel.h"
 
 /* Main columns, protocol.md 13 "Main columns", in column order. The decoded fields of
@@ -85,24 +86,6 @@ static fe3 rom_value(const zk_air2_challenges *ch, const zk_instr *ins) {
 
 /* ---- batch inversion ---- */
 
-/* out[i] = 1/values[i], and 0 where values[i] = 0; out may not alias values. */
-static void batch_inverse_or_zero(const fe *values, fe *out, size_t n) {
-    fe acc = 1;
-    for (size_t i = 0; i < n; i++) {
-        out[i] = acc;
-        if (values[i]) acc = f_mul(acc, values[i]);
-    }
-    fe inv = f_inv(acc);
-    for (size_t i = n; i-- > 0;) {
-        if (values[i]) {
-            fe v = values[i];
-            out[i] = f_mul(out[i], inv);
-            inv = f_mul(inv, v);
-        } else {
-            out[i] = 0;
-        }
-    }
-}
 
 /* v[i] = 1/v[i] in place (Montgomery's trick, one inversion in K); scratch holds n
  * elements. -1, with v unchanged, if some v[i] is 0. */
@@ -279,7 +262,7 @@ static int ram_table(fe *const *cols, const zk_ram *ram) {
 /* Everything filled after the run: h, the register and RAM tables, the byte counts. */
 static int finish_trace(fe *const *cols, size_t T, const zk_machine_program *p,
                         const zk_machine_state *st) {
-    batch_inverse_or_zero(cols[C_VA], cols[C_H], T);
+    zk_batch_inverse_or_zero(cols[C_VA], cols[C_H], T);
     for (uint32_t r = 0; r < p->n_registers; r++) {
         cols[C_REG_FTS][r] = st->reg_ts[r];
         cols[C_REG_FV][r] = st->regs[r];

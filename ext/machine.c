@@ -77,13 +77,8 @@ static int decode_code2(const uint8_t *b, zk_machine_program *out, uint8_t *writ
         uint32_t target = (uint32_t)load_le(b + 4, 4);
         uint64_t imm = load_le(b + 8, 8);
         if (op < ZK_OP_SET || op >= ZK_N_OPS) return -1;
-        uint8_t f = zk_op_fields[op];
-        if ((f & ZK_USES_RD) ? rd >= n_reg : rd != 0) return -1;
-        if ((f & ZK_USES_RA) ? ra >= n_reg : ra != 0) return -1;
-        if ((f & ZK_USES_RB) ? rb >= n_reg : rb != 0) return -1;
-        if ((f & ZK_USES_IMM) ? imm >= ZK_P : imm != 0) return -1;
-        if ((f & ZK_USES_TARGET) ? target >= n_ins : target != 0) return -1;
-        if (f & ZK_USES_RD) written[rd] = 1;
+        if (!zk_fields_valid(op, rd, ra, rb, imm, target, n_reg, n_ins)) return -1;
+        if (zk_op_fields[op] & ZK_USES_RD) written[rd] = 1;
         if (op == ZK_OP_HALT) has_halt = 1;
         if (op > ZK_OP_HALT) *v2_only = 1;
         zk_instr ins = {op, rd, ra, rb, target, imm};

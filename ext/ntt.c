@@ -928,3 +928,23 @@ void zk_batch_inverse_ext(const fe3 *values, fe3 *out, size_t n) {
         }
     }
 }
+
+/* out[i] = 1/values[i], and 0 where values[i] = 0 (Montgomery's trick: one field
+ * inversion and three multiplications per element). out may not alias values. */
+void zk_batch_inverse_or_zero(const fe *values, fe *out, size_t n) {
+    fe acc = 1;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = acc; /* product of the nonzero values before i */
+        if (values[i]) acc = f_mul(acc, values[i]);
+    }
+    fe inv = f_inv(acc); /* inverse of the product of all nonzero values */
+    for (size_t i = n; i-- > 0;) {
+        if (values[i]) {
+            fe v = values[i];
+            out[i] = f_mul(out[i], inv);
+            inv = f_mul(inv, v);
+        } else {
+            out[i] = 0;
+        }
+    }
+}

@@ -33,6 +33,9 @@ fe3 zk_eval_ext_poly_at_ext(const fe3 *coeffs, size_t n, fe3 x);
 /* out[i] = 1/values[i] (0 stays 0), Montgomery's trick: 3 multiplications per element. */
 void zk_batch_inverse(const fe *values, fe *out, size_t n);
 void zk_batch_inverse_ext(const fe3 *values, fe3 *out, size_t n);
+/* out[i] = 1/values[i], and 0 where values[i] = 0 (the helper column of a branch test:
+ * the executor's trace and AIR 2's); out may not alias values. */
+void zk_batch_inverse_or_zero(const fe *values, fe *out, size_t n);
 
 /* ---- additions (the functions above keep their contracts) ----
  * Each returns -1 also when log_n > 32 (no such subgroup). */

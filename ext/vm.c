@@ -2,6 +2,8 @@
  * zkactors/zkvm/interpreter.py (semantics and trace), which the tests hold it to. */
 #include "vm.h"
 
+#include "ntt.h"
+
 #include <string.h>
 
 /* vm.h: the one table of which fields each op uses. vm.c's decoder (format 1) admits
@@ -83,13 +85,8 @@ int zk_program_decode(const uint8_t *bytes, size_t len, zk_program *out) {
         uint32_t reserved = (uint32_t)load_le(b + 6, 2);
         uint64_t imm = load_le(b + 8, 8);
         if (op < ZK_OP_SET || op > ZK_OP_HALT || reserved != 0) return -1;
-        uint8_t f = zk_op_fields[op];
-        if ((f & ZK_USES_RD) ? rd >= n_reg : rd != 0) return -1;
-        if ((f & ZK_USES_RA) ? ra >= n_reg : ra != 0) return -1;
-        if ((f & ZK_USES_RB) ? rb >= n_reg : rb != 0) return -1;
-        if ((f & ZK_USES_IMM) ? imm >= ZK_P : imm != 0) return -1;
-        if ((f & ZK_USES_TARGET) ? target >= n_ins : target != 0) return -1;
-        if (f & ZK_USES_RD) written |= 1ULL << rd;
+        if (!zk_fields_valid(op, rd, ra, rb, imm, target, n_reg, n_ins)) return -1;
+        if (zk_op_fields[op] & ZK_USES_RD) written |= 1ULL << rd;
         if (op == ZK_OP_HALT) has_halt = 1;
         zk_instr ins = {op, rd, ra, rb, target, imm};
         out->code[k] = ins;
@@ -172,25 +169,6 @@ int zk_vm_run(const zk_program *p, const fe *inputs, uint64_t max_cycles, fe *ou
     return ZK_VM_CYCLE_LIMIT;
 }
 
-/* out[i] = 1/values[i], and 0 where values[i] = 0 (Montgomery's trick: one field
- * inversion and three multiplications per element). out may not alias values. */
-static void batch_inverse_or_zero(const fe *values, fe *out, size_t n) {
-    fe acc = 1;
-    for (size_t i = 0; i < n; i++) {
-        out[i] = acc; /* product of the nonzero values before i */
-        if (values[i]) acc = f_mul(acc, values[i]);
-    }
-    fe inv = f_inv(acc); /* inverse of the product of all nonzero values */
-    for (size_t i = n; i-- > 0;) {
-        if (values[i]) {
-            fe v = values[i];
-            out[i] = f_mul(out[i], inv);
-            inv = f_mul(inv, v);
-        } else {
-            out[i] = 0;
-        }
-    }
-}
 
 int zk_vm_trace(const zk_program *p, const fe *inputs, uint64_t max_cycles, unsigned log_t,
                 fe *const *columns) {
@@ -240,7 +218,7 @@ int zk_vm_trace(const zk_program *p, const fe *inputs, uint64_t max_cycles, unsi
         if (same != (size_t)-1)
             memcpy(helper[j], helper[same], T * sizeof(fe));
         else
-            batch_inverse_or_zero(columns[ins->ra], helper[j], T);
+            zk_batch_inverse_or_zero(columns[ins->ra], helper[j], T);
         j++;
     }
     return ZK_VM_OK;

@@ -36,6 +36,16 @@ enum { ZK_USES_RD = 1, ZK_USES_RA = 2, ZK_USES_RB = 4, ZK_USES_IMM = 8, ZK_USES_
 #define ZK_N_OPS 22 /* codes 1 .. 21; 0 is no op */
 extern const uint8_t zk_op_fields[ZK_N_OPS];
 
+/* Whether an instruction's fields fit op `op` (1 <= op < ZK_N_OPS): the fields it uses
+ * in range (registers < n_reg, imm < p, target < n_ins), every other field 0. */
+static inline int zk_fields_valid(uint8_t op, uint8_t rd, uint8_t ra, uint8_t rb, fe imm,
+                                  uint32_t target, uint32_t n_reg, uint32_t n_ins) {
+    uint8_t f = zk_op_fields[op];
+    return ((f & ZK_USES_RD) ? rd < n_reg : rd == 0) && ((f & ZK_USES_RA) ? ra < n_reg : ra == 0) &&
+           ((f & ZK_USES_RB) ? rb < n_reg : rb == 0) && ((f & ZK_USES_IMM) ? imm < ZK_P : imm == 0) &&
+           ((f & ZK_USES_TARGET) ? target < n_ins : target == 0);
+}
+
 /* Return codes of zk_vm_run and zk_vm_trace. */
 #define ZK_VM_OK 0
 #define ZK_VM_CYCLE_LIMIT 1     /* no halt within max_cycles */
