@@ -19,6 +19,7 @@
 #include "air.h"
 #include "field.h"
 #include "merkle.h"
+#include "ntt.h"
 #include "profiles.h"
 #include "prover.h"
 #include "transcript.h"
@@ -158,5 +159,23 @@ int zkc_fits_in_memory(size_t bytes);
 int zkc_cancel_code(int rc);
 /* Bytes of the FRI layers, OOD tables, DEEP over H and FRI coefficients. */
 size_t zkc_memory_tail(const zk_profile *prof, unsigned log_t);
+
+/* ---- the composition's points, a block at a time ----
+ *
+ * Both AIRs evaluate their constraints on the coset c*<w_m> in blocks of n points from
+ * index blk: xs[i] = c*w_m^(blk+i), and the two boundary divisors' inverses,
+ * inv[i] = 1/(x_i - 1) and inv[n + i] = 1/(x_i - g_last) (g_last = w_T^(T-1)), by one
+ * batch inversion. den is scratch of 2n values. */
+static inline void zkc_block_points(fe w_m, fe g_last, size_t blk, size_t n, fe *xs, fe *den,
+                                    fe *inv) {
+    fe x = f_mul(ZK_LDE_OFFSET, f_pow(w_m, blk));
+    for (size_t i = 0; i < n; i++) {
+        xs[i] = x;
+        den[i] = f_sub(x, 1);
+        den[n + i] = f_sub(x, g_last);
+        x = f_mul(x, w_m);
+    }
+    zk_batch_inverse(den, inv, 2 * n);
+}
 
 #endif

@@ -346,14 +346,7 @@ static void comp_range(void *vctx, size_t begin, size_t end) {
 
     for (size_t blk = begin; blk < end && !zk_cancelled(); blk += COMP_BLOCK) {
         size_t n = end - blk < COMP_BLOCK ? end - blk : COMP_BLOCK;
-        fe x = f_mul(ZK_LDE_OFFSET, f_pow(job->w_m, blk));
-        for (size_t i = 0; i < n; i++) {
-            xs[i] = x;
-            den[i] = f_sub(x, 1);
-            den[n + i] = f_sub(x, job->g_last);
-            x = f_mul(x, job->w_m);
-        }
-        zk_batch_inverse(den, inv, 2 * n);
+        zkc_block_points(job->w_m, job->g_last, blk, n, xs, den, inv);
         for (size_t b0 = 0; b0 < n; b0 += ZK_AIR_BATCH) {
             size_t nb = n - b0 < ZK_AIR_BATCH ? n - b0 : ZK_AIR_BATCH;
             for (size_t c = 0; c < w; c++) {
